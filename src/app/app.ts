@@ -1,0 +1,120 @@
+import type { Logger } from 'pino';
+import { CoapEndpoint } from '../coap';
+import { Lwm2mMqttGateway, type GatewayOptions } from '../gateway/gateway';
+import { Lwm2mServer } from '../lwm2m/lwm2m-server';
+import { ObjectModel } from '../lwm2m/model/object-model';
+import { BrokerClient } from '../mqtt/broker-client';
+import { EmbeddedBroker } from '../mqtt/embedded-broker';
+import { UdpTransport } from '../transport/udp-transport';
+import type { GatewayConfig } from './config';
+import fs from 'node:fs';
+
+/** A started gateway: its sockets' real ports and a clean shutdown. */
+export interface RunningGateway {
+  udpPort: number;
+  /** Port of the embedded broker, when one was started. */
+  brokerPort?: number;
+  mqttUrl: string;
+  gateway: Lwm2mMqttGateway;
+  server: Lwm2mServer;
+  close(): Promise<void>;
+}
+
+function gatewayOptions(config: GatewayConfig): GatewayOptions {
+  const l = config.lwm2m;
+  return {
+    mountpoint: l.mountpoint,
+    translators: l.translators,
+    qmodeTimeWindow: l.qmode_time_window,
+    autoObserve: l.auto_observe,
+    updateMsgPublishCondition: l.update_msg_publish_condition,
+    keys: l.keys,
+  };
+}
+
+function readFile(file: string | undefined): Buffer | undefined {
+  return file === undefined ? undefined : fs.readFileSync(file);
+}
+
+/** Wires transport → coap → lwm2m ⇄ gateway ⇄ mqtt from a validated configuration. */
+export async function startGateway(config: GatewayConfig, log: Logger): Promise<RunningGateway> {
+  const closers: (() => Promise<void> | void)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'error while closing');
+      }
+    }
+  };
+  try {
+    const model = ObjectModel.withBuiltins();
+    if (config.lwm2m.xml_dir) {
+      const result = model.loadXmlDir(config.lwm2m.xml_dir);
+      for (const e of result.errors) log.warn({ file: e.file, err: e.message }, 'object definition not loaded');
+      log.info({ dir: config.lwm2m.xml_dir, loaded: result.loaded }, 'object definitions loaded');
+    }
+
+    let mqttUrl = config.mqtt.url;
+    let brokerPort: number | undefined;
+    if (!mqttUrl) {
+      const broker = await EmbeddedBroker.start(config.embedded_broker.bind.host, config.embedded_broker.bind.port);
+      closers.push(() => broker.close());
+      brokerPort = broker.port;
+      const host = config.embedded_broker.bind.host === '0.0.0.0' || config.embedded_broker.bind.host === '::' ? '127.0.0.1' : config.embedded_broker.bind.host;
+      mqttUrl = `mqtt://${host.includes(':') ? `[${host}]` : host}:${broker.port}`;
+      log.info({ bind: `${config.embedded_broker.bind.host}:${broker.port}` }, 'embedded MQTT broker started');
+    }
+    const m = config.mqtt;
+    const mqtt = await BrokerClient.connect({
+      url: mqttUrl,
+      username: m.username,
+      password: m.password,
+      clientId: m.client_id,
+      clean: m.clean,
+      keepalive: m.keepalive,
+      reconnectPeriod: m.reconnect_period * 1000,
+      ca: readFile(m.ca_file),
+      cert: readFile(m.cert_file),
+      key: readFile(m.key_file),
+      rejectUnauthorized: m.reject_unauthorized,
+    });
+    closers.push(() => mqtt.close());
+    log.info({ url: mqttUrl.replace(/\/\/[^@/]*@/, '//***@') }, 'connected to MQTT broker');
+
+    const server = new Lwm2mServer(model, { lifetimeMin: config.lwm2m.lifetime_min, lifetimeMax: config.lwm2m.lifetime_max });
+    closers.push(() => server.close());
+    const gateway = new Lwm2mMqttGateway(server, mqtt, gatewayOptions(config), model, log);
+    closers.push(() => gateway.close());
+    await gateway.start();
+
+    const udp = config.listeners.udp;
+    const transport = await UdpTransport.bind({ host: udp.bind.host, port: udp.bind.port, recvBufferSize: udp.recbuf });
+    closers.push(() => transport.close());
+    transport.on('error', (err: Error) => log.warn({ err: err.message }, 'udp error'));
+    const c = config.lwm2m;
+    const coap = new CoapEndpoint(transport, {
+      ackTimeout: c.coap.ack_timeout,
+      ackRandomFactor: c.coap.ack_random_factor,
+      maxRetransmit: c.coap.max_retransmit,
+      blockwise: {
+        enable: c.blockwise.enable,
+        maxBlockSize: c.blockwise.max_block_size,
+        maxBodySize: c.blockwise.max_body_size,
+        exchangeLifetime: c.blockwise.exchange_lifetime,
+      },
+    });
+    closers.push(() => coap.close());
+    coap.on('error', (err: Error) => log.warn({ err: err.message }, 'coap error'));
+    server.attach(coap);
+    server.startExpiry();
+    const udpPort = transport.address().port;
+    log.info({ bind: `${udp.bind.host}:${udpPort}` }, 'LwM2M over UDP listening');
+
+    return { udpPort, brokerPort, mqttUrl, gateway, server, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

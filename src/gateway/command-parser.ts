@@ -1,0 +1,272 @@
+import Ajv, { type ValidateFunction } from 'ajv';
+import { buildNode, isSupportedFormat } from '../lwm2m/codec';
+import { ContentFormat, parseContentFormat } from '../lwm2m/codec/content-format';
+import type { ModelLookup, ResourceType } from '../lwm2m/model/types';
+import type { Entry } from '../lwm2m/node';
+import type { Lwm2mOperation } from '../lwm2m/operation';
+import { formatPath, fromIds, parsePath, pathIds, pathLevel, type LwM2mPath } from '../lwm2m/path';
+import type { Registration } from '../lwm2m/registration/registration';
+import { loadSchema } from './schemas';
+import { resourceTypeOf, valueFromJson, ValueError } from './value-json';
+
+export type JsonObject = Record<string, unknown>;
+
+/** A validated downlink command, ready to be sent. */
+export interface DownlinkCommand {
+  /** The command as received: every top-level field is echoed in answers. */
+  fields: JsonObject;
+  msgType: string;
+  /** The command's path (else basePath) as given, minus `?query`; null when it had none. */
+  reqPath: string | null;
+  op: Lwm2mOperation;
+  /** Seconds a queued command may wait (mheaders.ttl). */
+  ttl: number;
+}
+
+/** A command the gateway refuses; `code` is what the error response carries. */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly code: '4.00' | '4.04' = '4.00',
+  ) {
+    super(message);
+  }
+}
+
+const DEFAULT_TTL = 7200;
+const WRITE_ATTRIBUTES = ['pmin', 'pmax', 'gt', 'lt', 'st', 'epmin', 'epmax', 'edge', 'con', 'hqmax'];
+const NUMERIC = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+
+interface SplitPath {
+  raw: string;
+  path: LwM2mPath;
+  query: string[];
+}
+
+function splitPath(text: string, what: string): SplitPath {
+  const q = text.indexOf('?');
+  const raw = q < 0 ? text : text.slice(0, q);
+  const query = q < 0 ? [] : text.slice(q + 1).split('&').filter((s) => s !== '');
+  try {
+    return { raw, path: parsePath(raw), query };
+  } catch (err) {
+    throw new CommandError(`${what}: ${(err as Error).message}`);
+  }
+}
+
+/** The reqPath of any JSON value that looks like a command, for error answers. */
+export function requestPathOf(command: unknown): string | null {
+  if (typeof command !== 'object' || command === null) return null;
+  const data = (command as JsonObject).data;
+  if (typeof data !== 'object' || data === null) return null;
+  const d = data as JsonObject;
+  const p = typeof d.path === 'string' ? d.path : typeof d.basePath === 'string' ? d.basePath : null;
+  if (p === null) return null;
+  const q = p.indexOf('?');
+  return q < 0 ? p : p.slice(0, q);
+}
+
+/** Turns MQTT JSON commands into LwM2M operations (contract part A, "Downlink"). */
+export class CommandParser {
+  private readonly validateCommand: ValidateFunction;
+
+  constructor(
+    private readonly model: ModelLookup,
+    private readonly keys: Record<string, string> = {},
+  ) {
+    const ajv = new Ajv({ allErrors: false, strict: false });
+    this.validateCommand = ajv.compile(loadSchema('command.schema.json'));
+  }
+
+  parse(command: unknown, reg: Registration): DownlinkCommand {
+    if (typeof command !== 'object' || command === null || Array.isArray(command)) {
+      throw new CommandError('command must be a JSON object');
+    }
+    const fields = command as JsonObject;
+    if (typeof fields.msgType !== 'string') throw new CommandError('msgType is missing');
+    if (!this.validateCommand(fields)) {
+      const e = this.validateCommand.errors?.[0];
+      const where = e?.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : 'command';
+      const extra = e?.params && 'allowedValues' in e.params ? `: ${(e.params.allowedValues as unknown[]).join(', ')}` : '';
+      throw new CommandError(`${where} ${e?.message ?? 'is invalid'}${extra}`);
+    }
+    const data = fields.data as JsonObject;
+    const hex = fields.encoding === 'hex';
+    const mheaders = fields.mheaders as JsonObject | undefined;
+    const ttl = typeof mheaders?.ttl === 'number' ? mheaders.ttl : DEFAULT_TTL;
+    const msgType = fields.msgType;
+    const op = this.operation(msgType, data, hex, reg);
+    return { fields, msgType, reqPath: requestPathOf(fields) ?? (typeof data.key === 'string' ? data.key : null), op, ttl };
+  }
+
+  private target(data: JsonObject): SplitPath {
+    if (typeof data.path === 'string') return splitPath(data.path, 'data.path');
+    if (typeof data.key === 'string') {
+      const mapped = this.keys[data.key];
+      if (mapped === undefined) throw new CommandError(`data.key "${data.key}" is not in lwm2m.keys`);
+      return splitPath(mapped, `lwm2m.keys.${data.key}`);
+    }
+    throw new CommandError('data.path is missing');
+  }
+
+  private contentFormat(data: JsonObject, fallback: number): number {
+    if (data.contentFormat === undefined) return fallback;
+    let format: number | undefined;
+    try {
+      format = parseContentFormat(data.contentFormat as string | number);
+    } catch {
+      format = undefined;
+    }
+    if (format === undefined || !isSupportedFormat(format)) {
+      throw new CommandError(`data.contentFormat ${JSON.stringify(data.contentFormat)} is not supported`);
+    }
+    return format;
+  }
+
+  private accept(data: JsonObject): number | undefined {
+    return data.contentFormat === undefined ? undefined : this.contentFormat(data, ContentFormat.TLV);
+  }
+
+  /** Format for writes and creates: the device's announced one when we speak it, else TLV. */
+  private writeFormat(data: JsonObject, reg: Registration): number {
+    const announced = reg.contentFormats.find((f) => f === ContentFormat.TLV || f === ContentFormat.OMA_JSON);
+    return this.contentFormat(data, announced ?? ContentFormat.TLV);
+  }
+
+  private operation(msgType: string, data: JsonObject, hex: boolean, reg: Registration): Lwm2mOperation {
+    switch (msgType) {
+      case 'read':
+      case 'observe':
+      case 'cancel-observe': {
+        const t = this.target(data);
+        if (t.path.objectId === undefined) throw new CommandError('data.path must name at least an object');
+        return { type: msgType, path: t.path, query: t.query, accept: this.accept(data) };
+      }
+      case 'discover': {
+        const t = this.target(data);
+        if (t.path.objectId === undefined) throw new CommandError('data.path must name at least an object');
+        return { type: 'discover', path: t.path, query: t.query };
+      }
+      case 'delete': {
+        const t = this.target(data);
+        const level = pathLevel(t.path);
+        if (level !== 'instance' && level !== 'resourceInstance') throw new CommandError('data.path of delete must be /O/I (or /O/I/R/RI)');
+        return { type: 'delete', path: t.path, query: t.query };
+      }
+      case 'execute': {
+        const t = this.target(data);
+        if (pathLevel(t.path) !== 'resource') throw new CommandError('data.path of execute must be /O/I/R');
+        const args = typeof data.args === 'string' && data.args !== 'undefined' ? data.args : '';
+        return { type: 'execute', path: t.path, query: t.query, args };
+      }
+      case 'write-attr': {
+        const t = this.target(data);
+        if (t.path.objectId === undefined) throw new CommandError('data.path must name at least an object');
+        const attributes: [string, string][] = [];
+        for (const name of WRITE_ATTRIBUTES) {
+          const v = data[name];
+          if (v === undefined || v === null) continue;
+          const text = String(v).trim();
+          if (!NUMERIC.test(text)) throw new CommandError(`data.${name} must be a number`);
+          attributes.push([name, text]);
+        }
+        return { type: 'write-attr', path: t.path, query: t.query, attributes };
+      }
+      case 'write':
+        return this.write(data, hex, reg);
+      case 'create':
+        return this.create(data, hex, reg);
+      default:
+        throw new CommandError(`unknown msgType "${msgType}"`);
+    }
+  }
+
+  private typeFor(path: LwM2mPath, typeName: unknown, where: string): ResourceType {
+    if (typeof typeName === 'string') {
+      const t = resourceTypeOf(typeName);
+      if (!t) throw new CommandError(`${where}.type "${typeName}" is not a known type`);
+      return t;
+    }
+    if (path.objectId !== undefined && path.resourceId !== undefined) {
+      const def = this.model.resourceDefinition(path.objectId, path.resourceId);
+      if (def && def.type !== 'none') return def.type;
+    }
+    throw new CommandError(`${where}.type is missing and ${formatPath(path)} has no known type`);
+  }
+
+  private entry(path: LwM2mPath, item: JsonObject, hex: boolean, where: string): Entry {
+    const type = this.typeFor(path, item.type, where);
+    try {
+      return { path: formatPath(path), type, value: valueFromJson(type, item.value as never, hex) };
+    } catch (err) {
+      if (err instanceof ValueError) throw new CommandError(`${where}.value: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** Resolves an item path against basePath: relative ("1", "0/1", "/0/1"), or absolute under it. */
+  private itemPath(base: LwM2mPath, itemPath: string, where: string): LwM2mPath {
+    const baseIds = pathIds(base);
+    let ids: number[];
+    try {
+      ids = pathIds(parsePath(itemPath));
+    } catch (err) {
+      throw new CommandError(`${where}.path: ${(err as Error).message}`);
+    }
+    const absolute = itemPath.trim().startsWith('/') && ids.length > baseIds.length && baseIds.every((id, i) => ids[i] === id);
+    const full = absolute ? ids : [...baseIds, ...ids];
+    if (full.length > 4) throw new CommandError(`${where}.path "${itemPath}" is too deep under ${formatPath(base)}`);
+    return fromIds(full);
+  }
+
+  private items(base: LwM2mPath, content: JsonObject[], hex: boolean, depth: number): Entry[] {
+    return content.map((item, i) => {
+      const where = `data.content[${i}]`;
+      const p = this.itemPath(base, String(item.path), where);
+      if (pathIds(p).length !== depth) {
+        throw new CommandError(`${where}.path "${String(item.path)}" does not name a ${depth === 4 ? 'resource instance' : 'resource'} under ${formatPath(base)}`);
+      }
+      return this.entry(p, item, hex, where);
+    });
+  }
+
+  private write(data: JsonObject, hex: boolean, reg: Registration): Lwm2mOperation {
+    const format = this.writeFormat(data, reg);
+    if (data.content !== undefined && data.basePath !== undefined) {
+      const t = splitPath(String(data.basePath), 'data.basePath');
+      const level = pathLevel(t.path);
+      const content = data.content as JsonObject[];
+      if (level === 'instance') {
+        const entries = this.items(t.path, content, hex, 3);
+        return { type: 'write', path: t.path, query: t.query, replace: false, node: this.node(t.path, entries), format };
+      }
+      if (level === 'resource') {
+        const entries = this.items(t.path, content, hex, 4);
+        return { type: 'write', path: t.path, query: t.query, replace: true, node: this.node(t.path, entries), format };
+      }
+      throw new CommandError('data.basePath of write must be /O/I or /O/I/R');
+    }
+    const t = this.target(data);
+    const level = pathLevel(t.path);
+    if (level !== 'resource' && level !== 'resourceInstance') throw new CommandError('data.path of a single write must be /O/I/R or /O/I/R/RI');
+    const entry = this.entry(t.path, data, hex, 'data');
+    return { type: 'write', path: t.path, query: t.query, replace: true, node: this.node(t.path, [entry]), format };
+  }
+
+  private create(data: JsonObject, hex: boolean, reg: Registration): Lwm2mOperation {
+    const format = this.writeFormat(data, reg);
+    const t = splitPath(String(data.basePath), 'data.basePath');
+    if (pathLevel(t.path) !== 'object') throw new CommandError('data.basePath of create must be /O');
+    const entries = this.items(t.path, data.content as JsonObject[], hex, 3);
+    if (entries.length === 0) throw new CommandError('data.content of create must not be empty');
+    return { type: 'create', path: t.path, query: t.query, node: this.node(t.path, entries), format };
+  }
+
+  private node(path: LwM2mPath, entries: Entry[]) {
+    try {
+      return buildNode(path, entries);
+    } catch (err) {
+      throw new CommandError(`data.content: ${(err as Error).message}`);
+    }
+  }
+}

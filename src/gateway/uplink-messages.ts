@@ -1,0 +1,47 @@
+import type { Registration } from '../lwm2m/registration/registration';
+import { codeName } from './code-names';
+import type { JsonObject } from './command-parser';
+import type { JsonContentEntry } from './value-json';
+
+/** Query parameters that must never reach MQTT (contract A). */
+const SECRET_PARAMS = new Set(['password', 'secret', 'token', 'access_token', 'private_key', 'psk']);
+
+/** `data` of register and update messages: the registration as it now stands. */
+export function registrationData(reg: Registration): JsonObject {
+  const data: JsonObject = {};
+  for (const [k, v] of Object.entries(reg.query)) if (!SECRET_PARAMS.has(k)) data[k] = v;
+  data.lt = reg.lifetime;
+  data.lwm2m = reg.lwm2mVersion;
+  data.alternatePath = reg.alternatePath;
+  data.objectList = reg.objectList;
+  return data;
+}
+
+export function registerMessage(reg: Registration, msgType: 'register' | 'update'): JsonObject {
+  return { msgType, data: registrationData(reg) };
+}
+
+export function deregisterMessage(reg: Registration, reason: string): JsonObject {
+  return { msgType: 'deregister', data: { ep: reg.endpoint, reason } };
+}
+
+export interface ResponseData {
+  reqPath: string | null;
+  code: string;
+  codeMsg: string;
+  content?: JsonContentEntry[] | string[];
+  error?: string;
+  /** The device's payload (base64) when it could not be decoded: never lose data. */
+  payload?: string;
+}
+
+export function responseData(reqPath: string | null, code: string, extra?: Partial<ResponseData>): ResponseData {
+  return { reqPath, code, codeMsg: codeName(code), ...extra };
+}
+
+/** An answer to a command: every top-level field echoed, `data` replaced, msgType as given. */
+export function commandAnswer(fields: JsonObject, msgType: unknown, data: ResponseData | JsonObject, seqNum?: number): JsonObject {
+  const out: JsonObject = { ...fields, msgType, data };
+  if (seqNum !== undefined) out.seqNum = seqNum;
+  return out;
+}

@@ -1,0 +1,123 @@
+import type { ResourceType } from '../lwm2m/model/types';
+import type { Entry, ObjectLink, Value } from '../lwm2m/node';
+
+/** Type names of the MQTT contract → LwM2M resource types. */
+const TYPE_BY_NAME: Record<string, ResourceType> = {
+  String: 'string',
+  Integer: 'integer',
+  'Unsigned Integer': 'unsigned',
+  Float: 'float',
+  Boolean: 'boolean',
+  Opaque: 'opaque',
+  Time: 'time',
+  Objlnk: 'objlnk',
+  Corelnk: 'corelnk',
+};
+
+export const TYPE_NAMES = Object.keys(TYPE_BY_NAME);
+
+export function resourceTypeOf(name: string): ResourceType | undefined {
+  return TYPE_BY_NAME[name];
+}
+
+/** A command value that does not fit its type; the message is shown to the MQTT client. */
+export class ValueError extends Error {}
+
+type JsonScalar = string | number | boolean | null | undefined | object;
+
+function toInteger(raw: JsonScalar, unsigned: boolean): number | bigint {
+  let n: number | bigint;
+  if (typeof raw === 'number') {
+    if (!Number.isInteger(raw)) throw new ValueError(`${raw} is not an integer`);
+    n = raw;
+  } else if (typeof raw === 'string' && /^-?\d+$/.test(raw.trim())) {
+    const big = BigInt(raw.trim());
+    n = big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+  } else {
+    throw new ValueError(`${JSON.stringify(raw)} is not an integer`);
+  }
+  if (unsigned && n < 0) throw new ValueError(`${raw} is negative`);
+  const big = BigInt(n);
+  const [min, max] = unsigned ? [0n, 2n ** 64n - 1n] : [-(2n ** 63n), 2n ** 63n - 1n];
+  if (big < min || big > max) throw new ValueError(`${raw} is out of range`);
+  return n;
+}
+
+/** Converts a command value (JSON) to a typed value; `hex` means Opaque values are hex, not base64. */
+export function valueFromJson(type: ResourceType, raw: JsonScalar, hex: boolean): Value {
+  if (raw === null || raw === undefined) throw new ValueError('value is missing');
+  switch (type) {
+    case 'string':
+    case 'corelnk':
+      if (typeof raw === 'string') return raw;
+      if (typeof raw === 'number' || typeof raw === 'boolean') return String(raw);
+      throw new ValueError(`${JSON.stringify(raw)} is not a string`);
+    case 'integer':
+    case 'time':
+      return toInteger(raw, false);
+    case 'unsigned':
+      return toInteger(raw, true);
+    case 'float': {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+      if (!Number.isFinite(n)) throw new ValueError(`${JSON.stringify(raw)} is not a number`);
+      return n;
+    }
+    case 'boolean':
+      if (raw === true || raw === 'true' || raw === 1 || raw === '1') return true;
+      if (raw === false || raw === 'false' || raw === 0 || raw === '0') return false;
+      throw new ValueError(`${JSON.stringify(raw)} is not a boolean`);
+    case 'opaque': {
+      if (typeof raw !== 'string') throw new ValueError(`${JSON.stringify(raw)} is not ${hex ? 'hex' : 'base64'} text`);
+      const text = raw.trim();
+      if (hex) {
+        if (!/^([0-9a-fA-F]{2})*$/.test(text)) throw new ValueError(`"${raw}" is not hex`);
+        return Buffer.from(text, 'hex');
+      }
+      if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) throw new ValueError(`"${raw}" is not base64`);
+      return Buffer.from(text, 'base64');
+    }
+    case 'objlnk': {
+      const m = typeof raw === 'string' ? /^(\d{1,5}):(\d{1,5})$/.exec(raw.trim()) : null;
+      if (!m || Number(m[1]) > 65535 || Number(m[2]) > 65535) throw new ValueError(`${JSON.stringify(raw)} is not an object link "O:I"`);
+      return { objectId: Number(m[1]), instanceId: Number(m[2]) };
+    }
+    case 'none':
+      throw new ValueError('resource has no value type (executable)');
+  }
+}
+
+function isObjectLink(v: Value): v is ObjectLink {
+  return typeof v === 'object' && !Buffer.isBuffer(v);
+}
+
+/** Typed value → JSON: Opaque as base64, Objlnk as "O:I", big integers beyond 2^53 as strings. */
+export function valueToJson(value: Value): string | number | boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return value;
+    case 'bigint':
+      return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+    default:
+      if (Buffer.isBuffer(value)) return value.toString('base64');
+      if (isObjectLink(value)) return `${value.objectId}:${value.instanceId}`;
+      return String(value);
+  }
+}
+
+export interface JsonContentEntry {
+  path: string;
+  value: string | number | boolean;
+  time?: number;
+}
+
+export function entriesToJson(entries: readonly Entry[]): JsonContentEntry[] {
+  const out: JsonContentEntry[] = new Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    out[i] = e.time === undefined ? { path: e.path, value: valueToJson(e.value) } : { path: e.path, value: valueToJson(e.value), time: e.time };
+  }
+  return out;
+}

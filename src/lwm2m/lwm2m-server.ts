@@ -1,0 +1,66 @@
+import { EventEmitter } from 'node:events';
+import type { CoapEndpoint, CoapResponse, ExchangeListener, InboundRequest, OutgoingExchange } from '../coap';
+import type { ModelLookup } from './model/types';
+import type { Lwm2mOperation } from './operation';
+import type { Registration } from './registration/registration';
+import { RegistrationService, type RegistrationPolicy } from './registration/registration-service';
+import { RegistrationStore } from './registration/registration-store';
+import { buildCoapRequest } from './request-builder';
+
+const NOT_FOUND: CoapResponse = { code: '4.04', payload: Buffer.alloc(0) };
+
+/**
+ * The LwM2M server: serves the Registration interface on one or more CoAP endpoints
+ * (UDP, later DTLS) and sends downlink operations to registered clients through the
+ * endpoint each one registered on. Re-emits `registered`, `updated`, `deregistered`.
+ */
+export class Lwm2mServer extends EventEmitter {
+  readonly store = new RegistrationStore();
+  readonly registrations: RegistrationService;
+  private readonly channels = new Map<string, CoapEndpoint>();
+
+  constructor(
+    readonly model: ModelLookup,
+    policy: RegistrationPolicy,
+  ) {
+    super();
+    this.registrations = new RegistrationService(this.store, policy);
+    this.registrations.on('registered', (reg: Registration, replaced?: Registration) => {
+      if (replaced) this.channels.delete(replaced.id);
+      this.emit('registered', reg, replaced);
+    });
+    this.registrations.on('updated', (reg: Registration, carriedLinks: boolean) => this.emit('updated', reg, carriedLinks));
+    this.registrations.on('deregistered', (reg: Registration, reason: string) => {
+      this.channels.delete(reg.id);
+      this.emit('deregistered', reg, reason);
+    });
+  }
+
+  /** Serves LwM2M on a CoAP endpoint. */
+  attach(endpoint: CoapEndpoint): void {
+    endpoint.setRequestHandler((req) => this.handleRequest(endpoint, req));
+  }
+
+  private handleRequest(endpoint: CoapEndpoint, req: InboundRequest): CoapResponse {
+    const res = this.registrations.handle(req);
+    if (!res) return NOT_FOUND;
+    if (res.code === '2.01' && res.locationPath) this.channels.set(res.locationPath[1], endpoint);
+    else if (res.code === '2.04') this.channels.set(req.uriPath[1], endpoint);
+    return res;
+  }
+
+  startExpiry(intervalMs?: number): void {
+    this.store.startExpiry(intervalMs);
+  }
+
+  /** Sends an operation to a registered client; throws CodecError when the payload cannot be encoded. */
+  send(reg: Registration, op: Lwm2mOperation, listener: ExchangeListener): OutgoingExchange {
+    const endpoint = this.channels.get(reg.id);
+    if (!endpoint) throw new Error(`no channel for registration ${reg.id}`);
+    return endpoint.request(reg.peer, buildCoapRequest(op, reg.alternatePath, this.model), listener);
+  }
+
+  close(): void {
+    this.store.stopExpiry();
+  }
+}

@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { CoapResponse, InboundRequest } from '../../coap';
+import { CodecError } from '../codec/codec-error';
+import { parseLinkFormat } from '../codec';
+import type { RegisteredLink, Registration } from './registration';
+import type { RegistrationStore } from './registration-store';
+
+export interface RegistrationPolicy {
+  lifetimeMin: number;
+  lifetimeMax: number;
+}
+
+export type DeregistrationReason = 'deregister' | 'expired' | 'replaced';
+
+export const SUPPORTED_LWM2M_VERSIONS: readonly string[] = ['1.0', '1.1', '1.2'];
+const DEFAULT_LIFETIME = 86400;
+const EMPTY = Buffer.alloc(0);
+const LINK_FORMAT = 40;
+
+/** A CoAP answer with no payload. */
+function answer(code: string, locationPath?: string[]): CoapResponse {
+  return { code, payload: EMPTY, locationPath };
+}
+
+/** Splits Uri-Query options into a map; a flag without `=` (LwM2M 1.1 `Q`) maps to "". */
+export function parseQuery(uriQuery: readonly string[] | undefined): Record<string, string> {
+  const query: Record<string, string> = {};
+  if (!uriQuery) return query;
+  for (const item of uriQuery) {
+    const eq = item.indexOf('=');
+    if (eq < 0) query[item] = '';
+    else query[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return query;
+}
+
+interface ParsedLinks {
+  links: RegisteredLink[];
+  alternatePath: string;
+  objectList: string[];
+  contentFormats: number[];
+}
+
+/** Object list and alternate path from the CoRE link payload (LwM2M TS Core §6.2.1). */
+export function parseRegistrationLinks(payload: Buffer): ParsedLinks {
+  const text = payload.toString('utf8').trim();
+  const links = text === '' ? [] : parseLinkFormat(text);
+  let alternatePath = '/';
+  let contentFormats: number[] = [];
+  for (const link of links) {
+    if (link.attributes.rt === 'oma.lwm2m') {
+      alternatePath = normalisePrefix(link.uri);
+      const ct = link.attributes.ct;
+      if (typeof ct === 'string') contentFormats = ct.split(/\s+/).map(Number).filter(Number.isInteger);
+    }
+  }
+  const objectList: string[] = [];
+  for (const link of links) {
+    if (link.attributes.rt === 'oma.lwm2m') continue;
+    let uri = link.uri;
+    if (alternatePath !== '/' && uri.startsWith(alternatePath + '/')) uri = uri.slice(alternatePath.length);
+    objectList.push(uri.startsWith('/') ? uri : '/' + uri);
+  }
+  return { links, alternatePath, objectList, contentFormats };
+}
+
+function normalisePrefix(uri: string): string {
+  const trimmed = uri.replace(/\/+$/, '');
+  if (trimmed === '') return '/';
+  return trimmed.startsWith('/') ? trimmed : '/' + trimmed;
+}
+
+function newRegistrationId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+/**
+ * The LwM2M Registration interface (register, update, deregister) over a RegistrationStore.
+ * Emits `registered` (reg, replaced?), `updated` (reg, carriedLinks: boolean) and
+ * `deregistered` (reg, reason). It knows nothing of MQTT.
+ */
+export class RegistrationService extends EventEmitter {
+  constructor(
+    readonly store: RegistrationStore,
+    private readonly policy: RegistrationPolicy,
+  ) {
+    super();
+    store.on('expired', (reg: Registration) => this.emit('deregistered', reg, 'expired'));
+  }
+
+  /** Routes a request under /rd; undefined when the path is not the registration interface. */
+  handle(req: InboundRequest): CoapResponse | undefined {
+    const path = req.uriPath;
+    if (path[0] !== 'rd') return undefined;
+    if (path.length === 1) {
+      return req.method === 'POST' ? this.register(req) : answer('4.05');
+    }
+    if (path.length === 2) {
+      if (req.method === 'POST') return this.update(req, path[1]);
+      if (req.method === 'DELETE') return this.deregister(path[1]);
+      return answer('4.05');
+    }
+    return answer('4.04');
+  }
+
+  private clampLifetime(lt: number): number {
+    return Math.min(Math.max(lt, this.policy.lifetimeMin), this.policy.lifetimeMax);
+  }
+
+  register(req: InboundRequest): CoapResponse {
+    const query = parseQuery(req.uriQuery);
+    const endpoint = query.ep;
+    if (!endpoint) return answer('4.00');
+    const version = query.lwm2m ?? '1.0';
+    if (!SUPPORTED_LWM2M_VERSIONS.includes(version)) return answer('4.00');
+    let lifetime = DEFAULT_LIFETIME;
+    if (query.lt !== undefined) {
+      if (!/^\d+$/.test(query.lt)) return answer('4.00');
+      lifetime = Number(query.lt);
+    }
+    if (req.contentFormat !== undefined && req.contentFormat !== LINK_FORMAT) return answer('4.15');
+    let parsed: ParsedLinks;
+    try {
+      parsed = parseRegistrationLinks(req.payload);
+    } catch (err) {
+      if (err instanceof CodecError) return answer('4.00');
+      throw err;
+    }
+    const binding = query.b ?? 'U';
+    const now = Date.now();
+    const reg: Registration = {
+      id: newRegistrationId(),
+      endpoint,
+      lifetime: this.clampLifetime(lifetime),
+      lwm2mVersion: version,
+      binding,
+      queueMode: binding.includes('Q') || 'Q' in query,
+      query,
+      links: parsed.links,
+      alternatePath: parsed.alternatePath,
+      objectList: parsed.objectList,
+      contentFormats: parsed.contentFormats,
+      peer: req.peer,
+      registeredAt: now,
+      lastUpdate: now,
+    };
+    const replaced = this.store.add(reg);
+    if (replaced) this.emit('deregistered', replaced, 'replaced');
+    this.emit('registered', reg, replaced);
+    return answer('2.01', ['rd', reg.id]);
+  }
+
+  update(req: InboundRequest, id: string): CoapResponse {
+    const reg = this.store.get(id);
+    if (!reg) return answer('4.04');
+    const query = parseQuery(req.uriQuery);
+    if (query.lt !== undefined && !/^\d+$/.test(query.lt)) return answer('4.00');
+    let parsed: ParsedLinks | undefined;
+    if (req.payload.length > 0) {
+      try {
+        parsed = parseRegistrationLinks(req.payload);
+      } catch (err) {
+        if (err instanceof CodecError) return answer('4.00');
+        throw err;
+      }
+    }
+    if (query.lt !== undefined) reg.lifetime = this.clampLifetime(Number(query.lt));
+    if (query.b !== undefined) reg.binding = query.b;
+    if (query.b !== undefined || 'Q' in query) reg.queueMode = reg.binding.includes('Q') || 'Q' in query;
+    Object.assign(reg.query, query);
+    if (parsed) {
+      reg.links = parsed.links;
+      reg.alternatePath = parsed.alternatePath;
+      reg.objectList = parsed.objectList;
+      reg.contentFormats = parsed.contentFormats;
+    }
+    // NAT rebinding: the device's address or port changed, follow it.
+    reg.peer = req.peer;
+    reg.lastUpdate = Date.now();
+    this.emit('updated', reg, parsed !== undefined);
+    return answer('2.04');
+  }
+
+  deregister(id: string): CoapResponse {
+    const reg = this.store.remove(id);
+    if (!reg) return answer('4.04');
+    this.emit('deregistered', reg, 'deregister');
+    return answer('2.02');
+  }
+}

@@ -1,0 +1,33 @@
+import type { Peer } from '../../transport/transport';
+
+/** One link of the registration payload: `</3/0>;ver=1.1`. */
+export interface RegisteredLink {
+  uri: string;
+  attributes: Record<string, string | true>;
+}
+
+/** A registered LwM2M client, as the registration interface knows it. */
+export interface Registration {
+  /** Registration id, the last segment of Location-Path `rd/<id>`. */
+  id: string;
+  endpoint: string;
+  /** Effective lifetime in seconds (clamped). */
+  lifetime: number;
+  lwm2mVersion: string;
+  binding: string;
+  queueMode: boolean;
+  /** Every register query parameter as sent (secrets included: the gateway filters them). */
+  query: Record<string, string>;
+  /** Links of the payload in order, attributes kept. */
+  links: RegisteredLink[];
+  /** `rt="oma.lwm2m"` link's path, `/` by default; no trailing slash except for the root. */
+  alternatePath: string;
+  /** Object links with the alternate path stripped, e.g. `/3/0`. */
+  objectList: string[];
+  /** Content formats announced by the root link's `ct` attribute. */
+  contentFormats: number[];
+  peer: Peer;
+  registeredAt: number;
+  /** Last register or update (ms since epoch), for lifetime expiry. */
+  lastUpdate: number;
+}

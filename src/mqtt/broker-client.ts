@@ -1,0 +1,214 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import mqtt, { type IClientPublishOptions, type MqttClient, type Packet } from 'mqtt';
+
+export type QoS = 0 | 1 | 2;
+
+export interface BrokerClientOptions {
+  /** mqtt://host:port, mqtts://host:port (TLS), ws://, wss:// */
+  url: string;
+  username?: string;
+  password?: string;
+  /** Default: "lwm2m-gateway-" and 8 random hex digits. */
+  clientId?: string;
+  /** Default true. */
+  clean?: boolean;
+  /** Seconds, default 60. */
+  keepalive?: number;
+  /** Milliseconds between reconnection attempts, default 1000. */
+  reconnectPeriod?: number;
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  /** Default true. */
+  rejectUnauthorized?: boolean;
+  /** Milliseconds to wait for the first connection, default 10000. */
+  timeout?: number;
+}
+
+export type MessageHandler = (topic: string, payload: Buffer) => void;
+
+/** Events, for logging: each reconnection (the first connection resolves connect()), the start of an outage, and the errors behind it. */
+export interface BrokerClientEvents {
+  connect: [];
+  offline: [];
+  connectionError: [error: Error];
+}
+
+const SUPPORTED_PROTOCOLS = /^(mqtts?|tcp|ssl|tls|wss?):\/\//i;
+
+// Shared, never mutated by MQTT.js (it copies them): no allocation per publish.
+const PUBLISH_OPTIONS: Readonly<Record<QoS, IClientPublishOptions>> = {
+  0: Object.freeze({ qos: 0 }),
+  1: Object.freeze({ qos: 1 }),
+  2: Object.freeze({ qos: 2 }),
+};
+
+/**
+ * The gateway's connection to its MQTT broker (MQTT.js). Reconnects forever; QoS 1/2 publishes made
+ * while disconnected are kept and sent after the reconnection, QoS 0 ones are dropped; subscriptions
+ * are renewed after a reconnection that did not resume the session.
+ */
+export class BrokerClient extends EventEmitter<BrokerClientEvents> {
+  readonly url: string;
+  private readonly client: MqttClient;
+  // QoS 1/2 publishes not yet acknowledged, counted here because MQTT.js signals "all acknowledged"
+  // only once it is already disconnecting.
+  private unacknowledged = 0;
+  private onAllAcknowledged: (() => void) | undefined;
+  // One shared callback for every QoS 1/2 publish (called with an error too when it is abandoned).
+  private readonly acknowledged = (): void => {
+    if (--this.unacknowledged === 0) this.onAllAcknowledged?.();
+  };
+
+  private constructor(client: MqttClient, url: string) {
+    super();
+    this.client = client;
+    this.url = url;
+    client.on('connect', () => this.emit('connect'));
+    client.on('offline', () => this.emit('offline'));
+    client.on('error', (error) => {
+      if (this.listenerCount('connectionError') > 0) this.emit('connectionError', error);
+    });
+  }
+
+  /** Connects; resolves on the first CONNACK, rejects when refused or after `timeout` ms. */
+  static connect(options: BrokerClientOptions): Promise<BrokerClient> {
+    const url = options.url;
+    const timeout = options.timeout ?? 10_000;
+    // MQTT.js would quietly fall back to mqtt:// for anything else ("localhost:1883" included).
+    if (!SUPPORTED_PROTOCOLS.test(url)) {
+      return Promise.reject(new Error(`MQTT broker ${redact(url)}: the url must start with mqtt://, mqtts://, tcp://, ssl://, tls://, ws:// or wss://`));
+    }
+    let client: MqttClient;
+    try {
+      client = mqtt.connect(url, {
+        username: options.username,
+        password: options.password,
+        clientId: options.clientId || `lwm2m-gateway-${randomBytes(4).toString('hex')}`,
+        clean: options.clean ?? true,
+        keepalive: options.keepalive ?? 60,
+        reconnectPeriod: options.reconnectPeriod ?? 1000,
+        ca: options.ca,
+        cert: options.cert,
+        key: options.key,
+        rejectUnauthorized: options.rejectUnauthorized ?? true,
+        // A stale QoS 0 message is worthless and an unbounded offline queue is a memory leak;
+        // QoS 1/2 publishes go to the outgoing store regardless and are replayed on reconnection.
+        queueQoSZero: false,
+        resubscribe: true,
+        // After the first connection, a refusal (e.g. a broker restarting its auth) is retried too.
+        reconnectOnConnackError: true,
+        // Listeners below must be in place before the first CONNECT is written.
+        manualConnect: true,
+      });
+    } catch (err) {
+      return Promise.reject(new Error(`MQTT broker ${redact(url)}: ${(err as Error).message}`));
+    }
+    client.on('packetsend', disableNagleOnConnect);
+
+    return new Promise((resolve, reject) => {
+      let lastError: Error | undefined;
+      const fail = (reason: string): void => {
+        cleanUp();
+        client.end(true);
+        reject(new Error(`MQTT broker ${redact(url)}: ${reason}`));
+      };
+      const onError = (error: Error & { code?: unknown }): void => {
+        lastError = error;
+        // A numeric code is a CONNACK refusal (bad credentials, ...): retrying will not help.
+        if (typeof error.code === 'number') fail(error.message);
+      };
+      const onConnect = (): void => {
+        cleanUp();
+        resolve(new BrokerClient(client, url));
+      };
+      const timer = setTimeout(() => {
+        fail(`no connection within ${timeout} ms${lastError ? ` (${lastError.message})` : ''}`);
+      }, timeout);
+      const cleanUp = (): void => {
+        clearTimeout(timer);
+        client.off('error', onError);
+        client.off('connect', onConnect);
+      };
+      client.on('error', onError);
+      client.on('connect', onConnect);
+      client.connect();
+    });
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  /**
+   * Fire and forget. QoS 1/2: kept while the broker is unreachable and delivered after reconnection
+   * (until close()); QoS 0: dropped while disconnected.
+   */
+  publish(topic: string, payload: string | Buffer, qos: QoS): void {
+    if (qos === 0) {
+      this.client.publish(topic, payload, PUBLISH_OPTIONS[0]);
+      return;
+    }
+    this.unacknowledged++;
+    this.client.publish(topic, payload, PUBLISH_OPTIONS[qos], this.acknowledged);
+  }
+
+  /** QoS 1/2 publishes the broker has not acknowledged yet (including those kept while offline). */
+  get pendingPublishes(): number {
+    return this.unacknowledged;
+  }
+
+  /** Subscribes; resolves on the SUBACK, rejects when the broker refuses the filter. */
+  async subscribe(topicFilter: string, qos: QoS): Promise<void> {
+    const granted = await this.client.subscribeAsync(topicFilter, { qos });
+    const refused = granted.find((grant) => grant.qos === 128);
+    if (refused) throw new Error(`MQTT broker ${redact(this.url)} refused the subscription to ${topicFilter}`);
+  }
+
+  /** Called for every message on a subscribed topic. */
+  onMessage(handler: MessageHandler): void {
+    this.client.on('message', handler);
+  }
+
+  /**
+   * Waits (at most `timeout` ms) until the broker has acknowledged every QoS 1/2 publish, then
+   * disconnects cleanly; while disconnected it closes at once (what was kept is lost).
+   */
+  async close(timeout = 5000): Promise<void> {
+    const drained = this.client.connected && (await this.allAcknowledged(timeout));
+    await this.client.endAsync(!drained);
+  }
+
+  private allAcknowledged(timeout: number): Promise<boolean> {
+    if (this.unacknowledged === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (drained: boolean): void => {
+        clearTimeout(timer);
+        this.onAllAcknowledged = undefined;
+        this.client.off('close', onClose);
+        resolve(drained);
+      };
+      const onClose = (): void => done(false);
+      const timer = setTimeout(() => done(false), timeout);
+      this.onAllAcknowledged = () => done(true);
+      this.client.on('close', onClose);
+    });
+  }
+}
+
+/**
+ * MQTT.js leaves Nagle's algorithm on, which caps a publisher far below what the machine can do.
+ * CONNECT is the first packet written on each new stream, so seeing it is the hook for every
+ * (re)connection, before the offline store is replayed on that stream.
+ */
+function disableNagleOnConnect(this: MqttClient, packet: Packet): void {
+  if (packet.cmd !== 'connect') return;
+  const stream = this.stream as { setNoDelay?: (noDelay: boolean) => unknown };
+  if (typeof stream.setNoDelay === 'function') stream.setNoDelay(true);
+}
+
+/** The url without its credentials, for messages. */
+function redact(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, '//');
+}

@@ -1,0 +1,3 @@
+import { defineMqttContractSuite } from './suites/mqtt-contract.suite';
+
+defineMqttContractSuite('aedes');

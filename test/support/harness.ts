@@ -1,0 +1,84 @@
+import pino from 'pino';
+import { startGateway, type RunningGateway } from '../../src/app/app';
+import { parseConfig } from '../../src/app/config';
+import { MqttProbe } from './mqtt-probe';
+import { startMosquitto, type Mosquitto } from './mosquitto';
+import { TestDevice, type TestDeviceOptions } from './test-device';
+
+export type BrokerKind = 'aedes' | 'mosquitto';
+
+/** Which broker the MQTT-level suites run against: aedes (npm test) or Mosquitto (interop). */
+export function brokerKind(): BrokerKind {
+  return process.env.LWM2M_TEST_BROKER === 'mosquitto' ? 'mosquitto' : 'aedes';
+}
+
+export interface Harness {
+  gw: RunningGateway;
+  probe: MqttProbe;
+  devices: TestDevice[];
+  device(options: Omit<TestDeviceOptions, 'gateway'>): Promise<TestDevice>;
+  close(): Promise<void>;
+}
+
+/**
+ * A gateway on free ports (UDP and broker), a probe subscribed to everything, and test devices.
+ * `yaml` is extra configuration, merged under the test defaults.
+ */
+export async function startHarness(yaml = '', kind: BrokerKind = brokerKind()): Promise<Harness> {
+  let mosquitto: Mosquitto | undefined;
+  let mqttSection = '';
+  if (kind === 'mosquitto') {
+    mosquitto = await startMosquitto();
+    mqttSection = `mqtt:\n  url: mqtt://127.0.0.1:${mosquitto.port}\n`;
+  }
+  const text = [
+    mqttSection,
+    'embedded_broker:\n  bind: "127.0.0.1:0"',
+    'listeners:\n  udp:\n    bind: "127.0.0.1:0"',
+    'log:\n  level: silent',
+    yaml,
+  ].join('\n');
+  const config = parseConfig(mergeYaml(text));
+  const gw = await startGateway(config, pino({ level: 'silent' }));
+  const probe = await MqttProbe.connect(gw.mqttUrl, 'lwm2m/#');
+  const devices: TestDevice[] = [];
+  return {
+    gw,
+    probe,
+    devices,
+    async device(options) {
+      const d = await TestDevice.start({ ...options, gateway: { host: '127.0.0.1', port: gw.udpPort } });
+      devices.push(d);
+      return d;
+    },
+    async close() {
+      for (const d of devices) await d.close();
+      await probe.close();
+      await gw.close();
+      if (mosquitto) await mosquitto.stop();
+    },
+  };
+}
+
+/** Merges YAML fragments (later wins, maps merged deeply) so tests can add keys to the defaults. */
+function mergeYaml(text: string): string {
+  // Each fragment is a full YAML document of top-level maps; parse each and merge.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const YAML = require('yaml') as typeof import('yaml');
+  const fragments = text.split(/\n(?=[a-z_]+:)/);
+  const merged: Record<string, unknown> = {};
+  for (const f of fragments) {
+    const doc = YAML.parse(f) as Record<string, unknown> | null;
+    if (doc) deepMerge(merged, doc);
+  }
+  return YAML.stringify(merged);
+}
+
+function deepMerge(into: Record<string, unknown>, from: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(from)) {
+    const cur = into[k];
+    if (cur && typeof cur === 'object' && !Array.isArray(cur) && v && typeof v === 'object' && !Array.isArray(v)) {
+      deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>);
+    } else into[k] = v;
+  }
+}

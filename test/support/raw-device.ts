@@ -1,0 +1,99 @@
+import dgram from 'node:dgram';
+import { generate, parse, type ParsedPacket } from 'coap-packet';
+
+/**
+ * A bare UDP socket speaking hand-made CoAP, for behaviour the real stack would not show:
+ * answering RST, never answering, counting retransmissions.
+ */
+export class RawDevice {
+  readonly received: ParsedPacket[] = [];
+  private listeners: ((p: ParsedPacket) => void)[] = [];
+  private mid = 1000;
+
+  private constructor(
+    readonly socket: dgram.Socket,
+    readonly gatewayPort: number,
+  ) {
+    socket.on('message', (buf) => {
+      let p: ParsedPacket;
+      try {
+        p = parse(buf);
+      } catch {
+        return;
+      }
+      this.received.push(p);
+      for (const l of this.listeners) l(p);
+    });
+  }
+
+  static async start(gatewayPort: number): Promise<RawDevice> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+    return new RawDevice(socket, gatewayPort);
+  }
+
+  onPacket(listener: (p: ParsedPacket) => void): void {
+    this.listeners.push(listener);
+  }
+
+  sendRaw(buf: Buffer): void {
+    this.socket.send(buf, this.gatewayPort, '127.0.0.1');
+  }
+
+  send(packet: Parameters<typeof generate>[0]): void {
+    this.sendRaw(generate(packet));
+  }
+
+  nextMid(): number {
+    return ++this.mid;
+  }
+
+  /** Waits for the next packet matching `pred` (including ones already received after `from`). */
+  waitFor(pred: (p: ParsedPacket) => boolean, timeoutMs = 3000, from = 0): Promise<ParsedPacket> {
+    for (let i = from; i < this.received.length; i++) if (pred(this.received[i])) return Promise.resolve(this.received[i]);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('raw device: no matching packet')), timeoutMs);
+      const l = (p: ParsedPacket) => {
+        if (!pred(p)) return;
+        clearTimeout(timer);
+        this.listeners = this.listeners.filter((x) => x !== l);
+        resolve(p);
+      };
+      this.listeners.push(l);
+    });
+  }
+
+  /** Registers `ep` with a CON POST /rd and returns the gateway's answer. */
+  async register(ep: string, query: string[] = [], links = '</3/0>'): Promise<ParsedPacket> {
+    const messageId = this.nextMid();
+    const from = this.received.length;
+    this.send({
+      confirmable: true,
+      code: 'POST',
+      messageId,
+      token: Buffer.from([1, 2, 3, 4]),
+      options: [
+        { name: 'Uri-Path', value: Buffer.from('rd') },
+        ...[`ep=${ep}`, ...query].map((q) => ({ name: 'Uri-Query', value: Buffer.from(q) })),
+        { name: 'Content-Format', value: Buffer.from([40]) },
+      ],
+      payload: Buffer.from(links),
+    });
+    return this.waitFor((p) => p.ack && p.messageId === messageId, 3000, from);
+  }
+
+  /** Answers a request with RST. */
+  reset(p: ParsedPacket): void {
+    this.send({ reset: true, messageId: p.messageId, code: '0.00' });
+  }
+
+  /** Answers a request with a piggybacked response. */
+  reply(p: ParsedPacket, code: string, payload = Buffer.alloc(0), contentFormat?: number): void {
+    const options = contentFormat === undefined ? [] : [{ name: 'Content-Format' as const, value: contentFormat === 0 ? Buffer.alloc(0) : Buffer.from([contentFormat]) }];
+    this.send({ ack: true, messageId: p.messageId, token: p.token, code, options, payload });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
+}

@@ -1,0 +1,254 @@
+import { CoapEndpoint, type CoapConfig, type CoapResponse, type InboundRequest } from '../../src/coap';
+import { buildNode, decodeEntries, encodeNode } from '../../src/lwm2m/codec';
+import { ContentFormat } from '../../src/lwm2m/codec/content-format';
+import { ObjectModel } from '../../src/lwm2m/model/object-model';
+import type { Entry } from '../../src/lwm2m/node';
+import { formatPath, parsePath, pathIds, pathLevel } from '../../src/lwm2m/path';
+import type { Peer } from '../../src/transport/transport';
+import { UdpTransport } from '../../src/transport/udp-transport';
+
+export interface TestDeviceOptions {
+  endpoint: string;
+  gateway: { host: string; port: number };
+  lifetime?: number;
+  lwm2m?: string;
+  binding?: string;
+  /** More register query items, e.g. ['imei=123']. */
+  query?: string[];
+  /** Link payload; default lists the objects of `entries`. */
+  links?: string;
+  /** Initial resource values. */
+  entries?: Entry[];
+  coap?: Partial<CoapConfig>;
+}
+
+/** How the device answers the next requests (tests flip these). */
+export interface DeviceBehaviour {
+  /** Do not answer at all (the gateway retransmits, then times out). */
+  silent: boolean;
+  /** Answer RST. */
+  reset: boolean;
+  /** Answer with this code instead of the normal outcome. */
+  code?: string;
+  /** Answer with an empty ACK, then a separate response after this many ms. */
+  separateAfterMs?: number;
+  /** Content format of reads at resource level (text by default, like most clients). */
+  resourceFormat: number;
+}
+
+interface DeviceObservation {
+  token: Buffer;
+  peer: Peer;
+  path: string;
+  seq: number;
+}
+
+export const DEVICE_ENTRIES: Entry[] = [
+  { path: '/3/0/0', type: 'string', value: 'Open Mobile Alliance' },
+  { path: '/3/0/1', type: 'string', value: 'Lightweight M2M Client' },
+  { path: '/3/0/2', type: 'string', value: '345000123' },
+  { path: '/3/0/9', type: 'integer', value: 100 },
+  { path: '/3/0/13', type: 'time', value: 1367491215 },
+  { path: '/3/0/7/0', type: 'integer', value: 3800 },
+  { path: '/3/0/7/1', type: 'integer', value: 5000 },
+  { path: '/3303/0/5700', type: 'float', value: 21.5 },
+  { path: '/3303/0/5701', type: 'string', value: 'Cel' },
+  { path: '/1/0/1', type: 'integer', value: 300 },
+];
+
+/**
+ * An LwM2M client for tests: registers over real UDP, keeps resource values in memory and answers
+ * read, discover, write, write-attr, execute, create, delete and observe like a real device.
+ */
+export class TestDevice {
+  readonly values = new Map<string, Entry>();
+  readonly requests: InboundRequest[] = [];
+  readonly attributes = new Map<string, string[]>();
+  readonly executed: { path: string; args: string }[] = [];
+  readonly observations = new Map<string, DeviceObservation>();
+  readonly behaviour: DeviceBehaviour = { silent: false, reset: false, resourceFormat: ContentFormat.TEXT };
+  location: string[] = [];
+  private readonly model = ObjectModel.withBuiltins();
+  private readonly gatewayPeer: Peer;
+
+  private constructor(
+    readonly options: TestDeviceOptions,
+    readonly transport: UdpTransport,
+    readonly coap: CoapEndpoint,
+  ) {
+    this.gatewayPeer = { address: options.gateway.host, port: options.gateway.port };
+    for (const e of options.entries ?? DEVICE_ENTRIES) this.values.set(e.path, { ...e });
+    coap.setRequestHandler((req) => this.handle(req));
+  }
+
+  static async start(options: TestDeviceOptions): Promise<TestDevice> {
+    const transport = await UdpTransport.bind({ host: '127.0.0.1', port: 0 });
+    const coap = new CoapEndpoint(transport, { ackTimeout: 0.2, maxRetransmit: 2, ...options.coap });
+    return new TestDevice(options, transport, coap);
+  }
+
+  get port(): number {
+    return this.transport.address().port;
+  }
+
+  linkPayload(): string {
+    if (this.options.links !== undefined) return this.options.links;
+    const instances = new Set<string>();
+    for (const path of this.values.keys()) instances.add(path.split('/').slice(0, 3).join('/'));
+    return [...instances].sort().map((p) => `<${p}>`).join(',');
+  }
+
+  private call(req: Parameters<CoapEndpoint['request']>[1]): Promise<CoapResponse> {
+    return new Promise((resolve, reject) => {
+      this.coap.request(this.gatewayPeer, req, {
+        onResponse: resolve,
+        onReset: () => reject(new Error('reset')),
+        onTimeout: () => reject(new Error('timeout')),
+        onError: reject,
+      });
+    });
+  }
+
+  async register(extraQuery: string[] = [], payload?: string): Promise<CoapResponse> {
+    const o = this.options;
+    const query = [`ep=${o.endpoint}`];
+    if (o.lifetime !== undefined) query.push(`lt=${o.lifetime}`);
+    if (o.lwm2m !== undefined) query.push(`lwm2m=${o.lwm2m}`);
+    if (o.binding !== undefined) query.push(`b=${o.binding}`);
+    query.push(...(o.query ?? []), ...extraQuery);
+    const res = await this.call({
+      method: 'POST',
+      uriPath: ['rd'],
+      uriQuery: query,
+      contentFormat: ContentFormat.LINK,
+      payload: Buffer.from(payload ?? this.linkPayload()),
+    });
+    if (res.code === '2.01' && res.locationPath) this.location = res.locationPath;
+    return res;
+  }
+
+  update(query: string[] = [], links?: string): Promise<CoapResponse> {
+    return this.call({
+      method: 'POST',
+      uriPath: this.location,
+      uriQuery: query.length > 0 ? query : undefined,
+      contentFormat: links === undefined ? undefined : ContentFormat.LINK,
+      payload: links === undefined ? undefined : Buffer.from(links),
+    });
+  }
+
+  deregister(): Promise<CoapResponse> {
+    return this.call({ method: 'DELETE', uriPath: this.location });
+  }
+
+  /** Sends a notification for the observation of `path` with the current value(s). */
+  notify(path: string, confirmable = false, seq?: number): void {
+    const o = this.observations.get(path);
+    if (!o) throw new Error(`no observation of ${path}`);
+    o.seq = seq ?? o.seq + 1;
+    const res = this.content(path);
+    this.coap.notify(o.peer, o.token, { ...res, observe: o.seq }, confirmable);
+  }
+
+  set(path: string, value: Entry['value']): void {
+    const e = this.values.get(path);
+    if (!e) throw new Error(`no value at ${path}`);
+    e.value = value;
+  }
+
+  async close(): Promise<void> {
+    await this.coap.close();
+    await this.transport.close();
+  }
+
+  // ---- request handling ----------------------------------------------------------------
+
+  private under(path: string): Entry[] {
+    const prefix = path === '/' ? '/' : path + '/';
+    return [...this.values.values()].filter((e) => e.path === path || e.path.startsWith(prefix));
+  }
+
+  private content(path: string): CoapResponse {
+    const entries = this.under(path);
+    if (entries.length === 0) return { code: '4.04', payload: Buffer.alloc(0) };
+    const p = parsePath(path);
+    const level = pathLevel(p);
+    const single = entries.length === 1 && entries[0].path === path;
+    if ((level === 'resource' || level === 'resourceInstance') && single && this.behaviour.resourceFormat !== ContentFormat.TLV) {
+      const format = this.behaviour.resourceFormat;
+      return { code: '2.05', contentFormat: format, payload: encodeNode(format, p, buildNode(p, entries), this.model) };
+    }
+    return { code: '2.05', contentFormat: ContentFormat.TLV, payload: encodeNode(ContentFormat.TLV, p, buildNode(p, entries), this.model) };
+  }
+
+  private async handle(req: InboundRequest): Promise<CoapResponse> {
+    this.requests.push(req);
+    const b = this.behaviour;
+    if (b.separateAfterMs !== undefined) await new Promise((r) => setTimeout(r, b.separateAfterMs));
+    if (b.code) return { code: b.code, payload: Buffer.alloc(0) };
+    return this.answer(req);
+  }
+
+  private answer(req: InboundRequest): CoapResponse {
+    const empty = Buffer.alloc(0);
+    const path = formatPath(parsePath(req.uriPath.join('/')));
+    const p = parsePath(path);
+    switch (req.method) {
+      case 'GET': {
+        if (req.accept === ContentFormat.LINK) {
+          const entries = this.under(path);
+          if (entries.length === 0) return { code: '4.04', payload: empty };
+          const resources = [...new Set(entries.map((e) => e.path.split('/').slice(0, 4).join('/')))];
+          const links = [`<${path}>`, ...resources.filter((r) => r !== path).map((r) => `<${r}>`)];
+          return { code: '2.05', contentFormat: ContentFormat.LINK, payload: Buffer.from(links.join(',')) };
+        }
+        const res = this.content(path);
+        if (req.observe === 0 && res.code === '2.05') {
+          this.observations.set(path, { token: req.token, peer: req.peer, path, seq: 1 });
+          return { ...res, observe: 1 };
+        }
+        if (req.observe === 1) this.observations.delete(path);
+        return res;
+      }
+      case 'PUT': {
+        if (req.payload.length === 0) {
+          this.attributes.set(path, req.uriQuery ?? []);
+          return { code: '2.04', payload: empty };
+        }
+        return this.write(p, req);
+      }
+      case 'POST': {
+        const level = pathLevel(p);
+        if (level === 'resource') {
+          this.executed.push({ path, args: req.payload.toString() });
+          return { code: '2.04', payload: empty };
+        }
+        if (level === 'instance') return this.write(p, req);
+        if (level === 'object') {
+          const entries = decodeEntries(req.contentFormat ?? ContentFormat.TLV, req.payload, p, this.model);
+          for (const e of entries) this.values.set(e.path, e);
+          const instance = entries[0]?.path.split('/')[2] ?? '0';
+          return { code: '2.01', payload: empty, locationPath: [String(p.objectId), instance] };
+        }
+        return { code: '4.05', payload: empty };
+      }
+      case 'DELETE': {
+        const entries = this.under(path);
+        if (entries.length === 0) return { code: '4.04', payload: empty };
+        for (const e of entries) this.values.delete(e.path);
+        return { code: '2.02', payload: empty };
+      }
+      default:
+        return { code: '4.05', payload: empty };
+    }
+  }
+
+  private write(p: ReturnType<typeof parsePath>, req: InboundRequest): CoapResponse {
+    const entries = decodeEntries(req.contentFormat ?? ContentFormat.TEXT, req.payload, p, this.model);
+    if (req.method === 'PUT' && pathIds(p).length === 3) {
+      for (const e of this.under(formatPath(p))) this.values.delete(e.path);
+    }
+    for (const e of entries) this.values.set(e.path, e);
+    return { code: '2.04', payload: Buffer.alloc(0) };
+  }
+}

@@ -1,0 +1,404 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, defaultConfig, loadConfigFile, parseBind, parseConfig, type GatewayConfig } from '../../../src/app/config';
+
+const REPO_ROOT = path.resolve(__dirname, '../../..');
+
+/** Expects `text` to be refused with a ConfigError naming `key`; returns the message. */
+function refused(text: string, key: string): string {
+  try {
+    parseConfig(text);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).key).toBe(key);
+    expect((err as ConfigError).message.startsWith(`${key}: `)).toBe(true);
+    return (err as ConfigError).message;
+  }
+  throw new Error(`not refused: ${text}`);
+}
+
+describe('defaults', () => {
+  it('an empty text gives every default', () => {
+    const config = parseConfig('');
+    expect(config).toEqual(defaultConfig());
+    expect(parseConfig('# only a comment\n')).toEqual(config);
+    expect(parseConfig('{}')).toEqual(config);
+  });
+
+  it('has the documented values', () => {
+    const config = defaultConfig();
+    expect(config.mqtt).toEqual({ clean: true, keepalive: 60, reconnect_period: 1, reject_unauthorized: true });
+    expect(config.mqtt.url).toBeUndefined();
+    expect(config.embedded_broker.bind).toEqual({ host: '127.0.0.1', port: 1883 });
+    expect(config.lwm2m).toEqual({
+      lifetime_min: 15,
+      lifetime_max: 86400,
+      qmode_time_window: 22,
+      auto_observe: false,
+      update_msg_publish_condition: 'always',
+      mountpoint: 'lwm2m/${endpoint_name}/',
+      translators: {
+        command: { topic: 'dn/#', qos: 0 },
+        response: { topic: 'up/resp', qos: 0 },
+        notify: { topic: 'up/notify', qos: 0 },
+        register: { topic: 'up/register', qos: 0 },
+        update: { topic: 'up/update', qos: 0 },
+        deregister: { topic: 'up/deregister', qos: 0 },
+        send: { topic: 'up/send', qos: 0 },
+      },
+      coap: { ack_timeout: 2, ack_random_factor: 1.5, max_retransmit: 4 },
+      blockwise: { enable: true, max_block_size: 1024, max_body_size: 4194304, exchange_lifetime: 247 },
+      keys: {},
+    });
+    expect(config.listeners.udp).toEqual({ bind: { host: '0.0.0.0', port: 5683 }, enable_authn: true });
+    expect(config.listeners.dtls).toEqual({
+      enable: false,
+      bind: { host: '0.0.0.0', port: 5684 },
+      enable_authn: true,
+      verify: 'verify_none',
+      session_timeout: 600,
+      max_sessions: 100000,
+    });
+    expect(config.auth.http).toEqual({ url: '', method: 'post', headers: {}, body: {}, timeout: 5 });
+    expect(config.http.bind).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.log.level).toBe('info');
+  });
+
+  it('returns a fresh object each time', () => {
+    const a = defaultConfig();
+    a.lwm2m.translators.command.topic = 'changed';
+    a.lwm2m.keys.x = '/3/0/9';
+    expect(defaultConfig().lwm2m.translators.command.topic).toBe('dn/#');
+    expect(defaultConfig().lwm2m.keys).toEqual({});
+  });
+
+  it('a partly given section keeps the defaults of the rest', () => {
+    const config = parseConfig('lwm2m:\n  translators:\n    notify: { qos: 1 }\n  coap: { max_retransmit: 2 }\n');
+    expect(config.lwm2m.translators.notify).toEqual({ topic: 'up/notify', qos: 1 });
+    expect(config.lwm2m.translators.command).toEqual({ topic: 'dn/#', qos: 0 });
+    expect(config.lwm2m.coap).toEqual({ ack_timeout: 2, ack_random_factor: 1.5, max_retransmit: 2 });
+  });
+
+  it('an empty value or section counts as absent', () => {
+    const config = parseConfig('mqtt:\n  # url: mqtt://x\n  username:\nlwm2m:\nlog:\n');
+    expect(config).toEqual(defaultConfig());
+  });
+
+  it('empty optional strings count as absent', () => {
+    const config = parseConfig('mqtt: { url: "", username: "", client_id: "" }\n');
+    expect(config.mqtt.url).toBeUndefined();
+    expect(config.mqtt.username).toBeUndefined();
+    expect(config.mqtt.client_id).toBeUndefined();
+  });
+});
+
+describe('every key', () => {
+  const text = `
+mqtt:
+  url: mqtts://broker.example:8883
+  username: gw
+  password: pw
+  client_id: gw-1
+  clean: false
+  keepalive: 2m
+  reconnect_period: 500ms
+  ca_file: /ca.pem
+  cert_file: /gw.pem
+  key_file: /gw.key
+  reject_unauthorized: false
+embedded_broker:
+  bind: ":11883"
+lwm2m:
+  xml_dir: ./models
+  lifetime_min: 30s
+  lifetime_max: 1d
+  qmode_time_window: 30
+  auto_observe: ["/3303/0/5700", "3/0"]
+  update_msg_publish_condition: contains_object_list
+  mountpoint: "lw/\${clientid}/"
+  translators:
+    command:    { topic: "c/#",  qos: 1 }
+    response:   { topic: "r",    qos: 2 }
+    notify:     { topic: "n",    qos: 1 }
+    register:   { topic: "reg",  qos: 1 }
+    update:     { topic: "upd",  qos: 1 }
+    deregister: { topic: "dereg", qos: 1 }
+    send:       { topic: "s",    qos: 2 }
+  coap: { ack_timeout: 1500ms, ack_random_factor: 1, max_retransmit: 2 }
+  blockwise: { enable: false, max_block_size: 256, max_body_size: 65536, exchange_lifetime: 2m }
+  keys: { batteryLevel: /3/0/9, temperature: /3303/0/5700 }
+listeners:
+  udp: { bind: "[::]:5683", enable_authn: false, recbuf: 8388608 }
+  dtls:
+    enable: true
+    bind: 15684
+    enable_authn: false
+    psk_file: /psk.txt
+    certfile: /server.pem
+    keyfile: /server.key
+    cacertfile: /ca.pem
+    verify: verify_peer
+    ciphers: [TLS_PSK_WITH_AES_128_CCM_8]
+    session_timeout: 1h
+    max_sessions: 50
+auth:
+  http:
+    url: http://127.0.0.1:8000/auth
+    method: get
+    headers: { x-api-key: k }
+    body: { ep: "\${endpoint_name}", n: 1 }
+    timeout: 3s
+http:
+  bind: "0.0.0.0:18080"
+log:
+  level: debug
+`;
+
+  it('is read and converted', () => {
+    const expected: GatewayConfig = {
+      mqtt: {
+        url: 'mqtts://broker.example:8883',
+        username: 'gw',
+        password: 'pw',
+        client_id: 'gw-1',
+        clean: false,
+        keepalive: 120,
+        reconnect_period: 0.5,
+        ca_file: '/ca.pem',
+        cert_file: '/gw.pem',
+        key_file: '/gw.key',
+        reject_unauthorized: false,
+      },
+      embedded_broker: { bind: { host: '0.0.0.0', port: 11883 } },
+      lwm2m: {
+        xml_dir: './models',
+        lifetime_min: 30,
+        lifetime_max: 86400,
+        qmode_time_window: 30,
+        auto_observe: ['/3303/0/5700', '3/0'],
+        update_msg_publish_condition: 'contains_object_list',
+        mountpoint: 'lw/${clientid}/',
+        translators: {
+          command: { topic: 'c/#', qos: 1 },
+          response: { topic: 'r', qos: 2 },
+          notify: { topic: 'n', qos: 1 },
+          register: { topic: 'reg', qos: 1 },
+          update: { topic: 'upd', qos: 1 },
+          deregister: { topic: 'dereg', qos: 1 },
+          send: { topic: 's', qos: 2 },
+        },
+        coap: { ack_timeout: 1.5, ack_random_factor: 1, max_retransmit: 2 },
+        blockwise: { enable: false, max_block_size: 256, max_body_size: 65536, exchange_lifetime: 120 },
+        keys: { batteryLevel: '/3/0/9', temperature: '/3303/0/5700' },
+      },
+      listeners: {
+        udp: { bind: { host: '::', port: 5683 }, enable_authn: false, recbuf: 8388608 },
+        dtls: {
+          enable: true,
+          bind: { host: '0.0.0.0', port: 15684 },
+          enable_authn: false,
+          psk_file: '/psk.txt',
+          certfile: '/server.pem',
+          keyfile: '/server.key',
+          cacertfile: '/ca.pem',
+          verify: 'verify_peer',
+          ciphers: ['TLS_PSK_WITH_AES_128_CCM_8'],
+          session_timeout: 3600,
+          max_sessions: 50,
+        },
+      },
+      auth: {
+        http: {
+          url: 'http://127.0.0.1:8000/auth',
+          method: 'get',
+          headers: { 'x-api-key': 'k' },
+          body: { ep: '${endpoint_name}', n: 1 },
+          timeout: 3,
+        },
+      },
+      http: { bind: { host: '0.0.0.0', port: 18080 } },
+      log: { level: 'debug' },
+    };
+    expect(parseConfig(text)).toEqual(expected);
+  });
+
+  it('auto_observe may be true', () => {
+    expect(parseConfig('lwm2m: { auto_observe: true }').lwm2m.auto_observe).toBe(true);
+  });
+});
+
+describe('refused', () => {
+  it.each([
+    ['mqttt: {}', 'mqttt'],
+    ['mqtt: { user: x }', 'mqtt.user'],
+    ['lwm2m:\n  translators:\n    notfy: { topic: x }', 'lwm2m.translators.notfy'],
+    ['lwm2m:\n  translators:\n    notify: { topic: x, qos: 0, retain: true }', 'lwm2m.translators.notify.retain'],
+    ['lwm2m: { coap: { ack_timeout: 2, nstart: 1 } }', 'lwm2m.coap.nstart'],
+    ['lwm2m: { mheaders_ttl_default: 7200 }', 'lwm2m.mheaders_ttl_default'],
+    ['listeners: { tcp: {} }', 'listeners.tcp'],
+    ['listeners: { dtls: { psk: x } }', 'listeners.dtls.psk'],
+    ['auth: { http: { uri: x } }', 'auth.http.uri'],
+  ])('a misspelt key: %p', (text, key) => {
+    expect(refused(text, key)).toBe(`${key}: unknown key`);
+  });
+
+  it.each([
+    ['mqtt: { clean: "yes" }', 'mqtt.clean', /must be true or false/],
+    ['lwm2m: { lifetime_min: [1] }', 'lwm2m.lifetime_min', /must be a duration/],
+    ['lwm2m: { mountpoint: 5 }', 'lwm2m.mountpoint', /must be a string/],
+    ['lwm2m: { auto_observe: "yes" }', 'lwm2m.auto_observe', /must be true or false or a list/],
+    ['lwm2m: { keys: [] }', 'lwm2m.keys', /must be a mapping/],
+    ['lwm2m: { coap: { max_retransmit: 1.5 } }', 'lwm2m.coap.max_retransmit', /must be an integer/],
+    ['listeners: { udp: { recbuf: "8MB" } }', 'listeners.udp.recbuf', /must be an integer/],
+    ['auth: { http: { headers: { a: 1 } } }', 'auth.http.headers.a', /must be a string/],
+    ['log: 3', 'log', /must be a mapping/],
+  ])('a wrong type: %p', (text, key, message) => {
+    expect(refused(text, key)).toMatch(message);
+  });
+
+  it('a document that is not a mapping', () => {
+    expect(() => parseConfig('- a\n- b\n')).toThrow(/must be a YAML mapping/);
+  });
+
+  it.each([
+    ['lwm2m: { update_msg_publish_condition: sometimes }', 'lwm2m.update_msg_publish_condition', 'must be one of "always", "contains_object_list"'],
+    ['log: { level: loud }', 'log.level', 'must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent"'],
+    ['lwm2m: { translators: { notify: { qos: 3 } } }', 'lwm2m.translators.notify.qos', 'must be one of 0, 1, 2'],
+    ['lwm2m: { blockwise: { max_block_size: 100 } }', 'lwm2m.blockwise.max_block_size', 'must be one of 16, 32, 64, 128, 256, 512, 1024'],
+    ['auth: { http: { method: put } }', 'auth.http.method', 'must be one of "get", "post"'],
+    ['listeners: { dtls: { verify: maybe } }', 'listeners.dtls.verify', 'must be one of "verify_peer", "verify_none"'],
+  ])('a bad enum value: %p', (text, key, message) => {
+    expect(refused(text, key)).toBe(`${key}: ${message}`);
+  });
+
+  it.each([
+    ['lwm2m: { lifetime_min: 0 }', 'lwm2m.lifetime_min', 'must be >= 1'],
+    ['lwm2m: { lifetime_max: 0s }', 'lwm2m.lifetime_max', 'must be >= 1'],
+    ['lwm2m: { lifetime_min: 1500ms }', 'lwm2m.lifetime_min', 'must be a whole number of seconds'],
+    ['lwm2m: { coap: { ack_random_factor: 0.5 } }', 'lwm2m.coap.ack_random_factor', 'must be >= 1'],
+    ['lwm2m: { coap: { ack_timeout: 0 } }', 'lwm2m.coap.ack_timeout', 'must be > 0'],
+    ['lwm2m: { blockwise: { max_body_size: 8 } }', 'lwm2m.blockwise.max_body_size', 'must be >= 16'],
+    ['mqtt: { keepalive: 70000 }', 'mqtt.keepalive', 'must be <= 65535'],
+    ['mqtt: { keepalive: -1 }', 'mqtt.keepalive', 'must be >= 0'],
+    ['mqtt: { reconnect_period: 0 }', 'mqtt.reconnect_period', 'must be > 0'],
+    ['listeners: { dtls: { max_sessions: 0 } }', 'listeners.dtls.max_sessions', 'must be >= 1'],
+  ])('a value out of range: %p', (text, key, message) => {
+    expect(refused(text, key)).toBe(`${key}: ${message}`);
+  });
+
+  it.each([
+    ['lwm2m: { qmode_time_window: 5 minutes }', 'lwm2m.qmode_time_window'],
+    ['auth: { http: { timeout: 1.5s } }', 'auth.http.timeout'],
+    ['lwm2m: { blockwise: { exchange_lifetime: 5w } }', 'lwm2m.blockwise.exchange_lifetime'],
+  ])('a bad duration: %p', (text, key) => {
+    expect(refused(text, key)).toMatch(/must be a duration: seconds or a string such as "22s"/);
+  });
+
+  it('lifetime_min > lifetime_max', () => {
+    expect(refused('lwm2m: { lifetime_min: 1h, lifetime_max: 10m }', 'lwm2m.lifetime_min')).toBe(
+      'lwm2m.lifetime_min: must be <= lwm2m.lifetime_max (3600 > 600)',
+    );
+    expect(parseConfig('lwm2m: { lifetime_min: 600, lifetime_max: 10m }').lwm2m.lifetime_min).toBe(600);
+  });
+
+  it.each([
+    ['http: { bind: "localhost" }', 'http.bind'],
+    ['http: { bind: "1.2.3.4:" }', 'http.bind'],
+    ['http: { bind: "1.2.3.4:99999" }', 'http.bind'],
+    ['http: { bind: 70000 }', 'http.bind'],
+    ['embedded_broker: { bind: "::1:1883" }', 'embedded_broker.bind'],
+    ['listeners: { udp: { bind: "[nope]:5683" } }', 'listeners.udp.bind'],
+    ['listeners: { dtls: { bind: true } }', 'listeners.dtls.bind'],
+  ])('a bad bind: %p', (text, key) => {
+    refused(text, key);
+  });
+
+  it.each([
+    ['lwm2m: { auto_observe: ["/3/0", "x"] }', 'lwm2m.auto_observe[1]'],
+    ['lwm2m: { keys: { battery: "/3/0/x" } }', 'lwm2m.keys.battery'],
+  ])('a bad LwM2M path: %p', (text, key) => {
+    expect(refused(text, key)).toMatch(/must be an LwM2M path/);
+  });
+
+  it.each([
+    ['mqtt: { url: "broker:1883" }', 'mqtt.url'],
+    ['mqtt: { url: "http://broker" }', 'mqtt.url'],
+    ['mqtt: { clean: false }', 'mqtt.client_id'],
+    ['mqtt: { cert_file: /a.pem }', 'mqtt.key_file'],
+    ['mqtt: { key_file: /a.key }', 'mqtt.cert_file'],
+    ['auth: { http: { url: "ftp://x" } }', 'auth.http.url'],
+  ])('inconsistent values: %p', (text, key) => {
+    refused(text, key);
+  });
+
+  it('a YAML syntax error names the line', () => {
+    expect(() => parseConfig('log:\n  level: info\nlwm2m: [1\nhttp: {}\n', 'my.yaml')).toThrow(/^my\.yaml:4: YAML syntax error: /);
+    expect(() => parseConfig('log: {}\nlog: {}\n', 'my.yaml')).toThrow(/^my\.yaml:2: YAML syntax error: Map keys must be unique/);
+  });
+
+  it('the source prefixes the message', () => {
+    expect(() => parseConfig('log: { level: loud }', 'gw.yaml')).toThrow(/^gw\.yaml: log\.level: must be one of/);
+  });
+});
+
+describe('parseBind', () => {
+  it.each([
+    ['0.0.0.0:5683', { host: '0.0.0.0', port: 5683 }],
+    ['127.0.0.1:1883', { host: '127.0.0.1', port: 1883 }],
+    ['[::]:5683', { host: '::', port: 5683 }],
+    ['[::1]:8080', { host: '::1', port: 8080 }],
+    [':5683', { host: '0.0.0.0', port: 5683 }],
+    ['5683', { host: '0.0.0.0', port: 5683 }],
+    [5683, { host: '0.0.0.0', port: 5683 }],
+    ['localhost:0', { host: 'localhost', port: 0 }],
+  ])('%p', (input, bind) => {
+    expect(parseBind(input, 'x.bind')).toEqual(bind);
+  });
+});
+
+describe('loadConfigFile', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-config-'));
+  });
+  afterAll(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an empty file gives every default', () => {
+    const file = path.join(dir, 'empty.yaml');
+    fs.writeFileSync(file, '');
+    expect(loadConfigFile(file)).toEqual(defaultConfig());
+  });
+
+  it('a missing file is a ConfigError naming it', () => {
+    const file = path.join(dir, 'missing.yaml');
+    expect(() => loadConfigFile(file)).toThrow(ConfigError);
+    expect(() => loadConfigFile(file)).toThrow(`${file}: no such file`);
+  });
+
+  it('names the file in validation errors', () => {
+    const file = path.join(dir, 'bad.yaml');
+    fs.writeFileSync(file, 'lwm2m:\n  lifetime_min: 0\n');
+    expect(() => loadConfigFile(file)).toThrow(`${file}: lwm2m.lifetime_min: must be >= 1`);
+  });
+
+  it('the gateway.yaml at the repository root equals the defaults', () => {
+    expect(loadConfigFile(path.join(REPO_ROOT, 'gateway.yaml'))).toEqual(defaultConfig());
+  });
+
+  it('the gateway.yaml at the repository root sets every defaulted key explicitly', () => {
+    // Each default written out (not merely left to the schema), so that the file documents them all.
+    const text = fs.readFileSync(path.join(REPO_ROOT, 'gateway.yaml'), 'utf8');
+    const keys = [
+      'clean', 'keepalive', 'reconnect_period', 'reject_unauthorized', 'lifetime_min', 'lifetime_max',
+      'qmode_time_window', 'auto_observe', 'update_msg_publish_condition', 'mountpoint', 'command', 'response',
+      'notify', 'register', 'update', 'deregister', 'send', 'ack_timeout', 'ack_random_factor', 'max_retransmit',
+      'enable', 'max_block_size', 'max_body_size', 'exchange_lifetime', 'keys', 'enable_authn', 'verify',
+      'session_timeout', 'max_sessions', 'url', 'method', 'headers', 'body', 'timeout', 'bind', 'level',
+    ];
+    for (const key of keys) expect(text).toMatch(new RegExp(`^\\s*${key}:`, 'm'));
+    expect(text).not.toMatch(/^\s*url: mqtt/m);
+  });
+});
