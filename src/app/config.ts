@@ -3,6 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
+import type { QoS } from '../mqtt/broker-client';
 import { parseDuration, type DurationInput } from './duration';
 
 // ---------------------------------------------------------------------------------------------
@@ -10,7 +11,6 @@ import { parseDuration, type DurationInput } from './duration';
 // them; durations are already seconds, binds already {host, port}.
 // ---------------------------------------------------------------------------------------------
 
-export type QoS = 0 | 1 | 2;
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type UpdateMsgPublishCondition = 'always' | 'contains_object_list';
 export type TranslatorName = 'command' | 'response' | 'notify' | 'register' | 'update' | 'deregister' | 'send';

@@ -191,7 +191,7 @@ export class ClientExchange implements OutgoingExchange {
     if (raw === undefined) return undefined;
     const block = decodeBlock(raw);
     if (block && block.num === 0) return block;
-    this.fail(new Error(`unexpected Block2 option in response ${message.code}`));
+    this.reject(new Error(`unexpected Block2 option in response ${message.code}`));
     return null;
   }
 
@@ -200,11 +200,11 @@ export class ClientExchange implements OutgoingExchange {
     const { maxBodySize } = this.host.config.blockwise;
     const size2 = findOption(head.options, OptionNumber.Size2);
     if (size2 !== undefined && decodeUint(size2) > maxBodySize) {
-      return this.fail(new Error(`response body of ${decodeUint(size2)} bytes exceeds maxBodySize ${maxBodySize}`));
+      return this.reject(new Error(`response body of ${decodeUint(size2)} bytes exceeds maxBodySize ${maxBodySize}`));
     }
     const assembler = new BlockAssembler(maxBodySize);
     if (assembler.append(0, head.payload) !== 'ok' || head.payload.length !== blockSize(block.szx)) {
-      return this.fail(new Error('malformed first block of a block-wise response'));
+      return this.reject(new Error('malformed first block of a block-wise response'));
     }
     const observing = this.state === 'observing';
     if (!observing) {
@@ -280,7 +280,7 @@ export class ClientExchange implements OutgoingExchange {
   onFetchFailed(child: ClientExchange, kind: 'timeout' | 'reset' | 'error', err: Error): void {
     if (this.child !== child) return;
     this.child = undefined;
-    if (this.state === 'observing') {
+    if (this.state === 'observing' && this.delivered) {
       // The observation itself is still fine; only this notification is lost.
       this.listener.onError?.(err);
       return;
@@ -298,6 +298,12 @@ export class ClientExchange implements OutgoingExchange {
     } else {
       this.listener.onNotification?.(res);
     }
+  }
+
+  /** A response body we cannot take: only this notification is lost if the observation is established, else the exchange fails. */
+  private reject(err: Error): void {
+    if (this.state === 'observing' && this.delivered) this.listener.onError?.(err);
+    else this.fail(err);
   }
 
   private fail(err: Error): void {

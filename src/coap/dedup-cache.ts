@@ -34,17 +34,11 @@ export class DedupCache {
     return this.entries.get(key, now);
   }
 
-  /** Records a message as seen; the returned entry's reply can be filled in later. */
+  /** Records a message as seen; the caller fills in the returned entry's reply once it has answered. */
   remember(key: string, now: number, reply?: Buffer): DedupEntry {
     const entry: DedupEntry = { expiresAt: now + this.lifetimeMs, reply };
     this.entries.set(key, entry, now);
     return entry;
-  }
-
-  /** Sets the reply of a remembered message, if it is still remembered. */
-  setReply(key: string, now: number, reply: Buffer): void {
-    const entry = this.entries.get(key, now);
-    if (entry) entry.reply = reply;
   }
 
   sweep(now: number): void {

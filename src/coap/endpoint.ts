@@ -328,8 +328,7 @@ export class CoapEndpoint extends EventEmitter {
       if (confirmable && seen.reply) this.transport.send(peer, seen.reply);
       return;
     }
-    this.dedup.remember(key, now);
-    const tx = new ServerTransaction(peer, message.messageId, message.token, confirmable, key);
+    const tx = new ServerTransaction(peer, message.messageId, message.token, confirmable, this.dedup.remember(key, now));
     const method = methodFromCode(message.code);
     if (method === undefined) return this.reply(tx, { code: ResponseCode.MethodNotAllowed, payload: EMPTY });
 
@@ -403,7 +402,7 @@ export class CoapEndpoint extends EventEmitter {
     tx.separate = true;
     const ack = encodeEmpty('ACK', tx.messageId);
     this.transport.send(tx.peer, ack);
-    this.dedup.setReply(tx.dedupKey, Date.now(), ack);
+    tx.dedupEntry.reply = ack;
   }
 
   private settle(tx: ServerTransaction, res: CoapResponse): void {
@@ -431,7 +430,7 @@ export class CoapEndpoint extends EventEmitter {
       return;
     }
     this.transport.send(tx.peer, bytes);
-    if (tx.confirmable) this.dedup.setReply(tx.dedupKey, Date.now(), bytes);
+    if (tx.confirmable) tx.dedupEntry.reply = bytes;
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Peer } from '../transport/transport';
+import type { DedupEntry } from './dedup-cache';
 import type { BlockValue } from './options';
 
 /** An inbound request being answered: what the reply needs to know about it. */
@@ -17,6 +18,7 @@ export class ServerTransaction {
     readonly messageId: number,
     readonly token: Buffer,
     readonly confirmable: boolean,
-    readonly dedupKey: string,
+    /** Where the reply is recorded for replay to duplicates. */
+    readonly dedupEntry: DedupEntry,
   ) {}
 }

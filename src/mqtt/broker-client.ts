@@ -99,12 +99,14 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
         resubscribe: true,
         // After the first connection, a refusal (e.g. a broker restarting its auth) is retried too.
         reconnectOnConnackError: true,
-        // Listeners below must be in place before the first CONNECT is written.
-        manualConnect: true,
+        // Not manualConnect: with it, end() leaves the client able to reconnect on its own.
       });
     } catch (err) {
       return Promise.reject(new Error(`MQTT broker ${redact(url)}: ${(err as Error).message}`));
     }
+    // mqtt.connect() has already written the first CONNECT: its stream is handled here, later ones
+    // by the listener.
+    disableNagle(client.stream);
     client.on('packetsend', disableNagleOnConnect);
 
     return new Promise((resolve, reject) => {
@@ -133,7 +135,6 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
       };
       client.on('error', onError);
       client.on('connect', onConnect);
-      client.connect();
     });
   }
 
@@ -203,9 +204,13 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
  * (re)connection, before the offline store is replayed on that stream.
  */
 function disableNagleOnConnect(this: MqttClient, packet: Packet): void {
-  if (packet.cmd !== 'connect') return;
-  const stream = this.stream as { setNoDelay?: (noDelay: boolean) => unknown };
-  if (typeof stream.setNoDelay === 'function') stream.setNoDelay(true);
+  if (packet.cmd === 'connect') disableNagle(this.stream);
+}
+
+/** TCP and TLS sockets have setNoDelay; WebSocket streams do not (and are left alone). */
+function disableNagle(stream: MqttClient['stream']): void {
+  const socket = stream as { setNoDelay?: (noDelay: boolean) => unknown };
+  if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
 }
 
 /** The url without its credentials, for messages. */

@@ -15,8 +15,8 @@ import {
 } from './value-coercion';
 
 /*
- * Per-type value encodings of OMA TS Core appendix C: binary (the TLV value field, also used by
- * nothing else) and text (plain text format, JSON "sv", MQTT strings).
+ * Per-type value encodings of OMA TS Core appendix C: binary (the TLV value field) and text
+ * (plain text format, OMA JSON "sv", strings from MQTT).
  */
 
 const INT64_MIN = -(2n ** 63n);

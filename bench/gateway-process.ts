@@ -1,0 +1,26 @@
+/**
+ * Child process running the gateway under test (own event loop, own heap), started by the
+ * benchmark with `--expose-gc` so that its memory can be read after a forced GC.
+ * Configuration: YAML text in BENCH_GATEWAY_CONFIG. Talks to the parent over IPC (bench/child.ts).
+ */
+import pino from 'pino';
+import { startGateway } from '../src/app/app';
+import { parseConfig } from '../src/app/config';
+import { serveParent } from './child';
+
+async function main(): Promise<void> {
+  const yaml = process.env.BENCH_GATEWAY_CONFIG;
+  if (!yaml) throw new Error('BENCH_GATEWAY_CONFIG is not set');
+  const config = parseConfig(yaml, 'BENCH_GATEWAY_CONFIG');
+  const running = await startGateway(config, pino({ level: 'silent' }));
+  serveParent(
+    { type: 'ready', udpPort: running.udpPort },
+    () => ({ registrations: running.server.store.size }),
+    () => running.close(),
+  );
+}
+
+main().catch((err: unknown) => {
+  process.send?.({ type: 'failed', error: err instanceof Error ? err.stack ?? err.message : String(err) });
+  setTimeout(() => process.exit(1), 50);
+});

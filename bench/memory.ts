@@ -1,0 +1,74 @@
+/**
+ * (d) Memory per registered idle device. A fresh gateway child (started with --expose-gc) is
+ * measured after a forced GC before any registration, then after registering 10k (and up to 50k)
+ * devices. Two figures per step:
+ * - "just registered": right after the registrations, with the CoAP layer's duplicate-detection
+ *   entries (one per registration, kept for EXCHANGE_LIFETIME) still present;
+ * - "idle": once those entries have expired, i.e. what a device that says nothing costs.
+ * To get the idle figure in seconds rather than minutes the memory gateway runs with
+ * `lwm2m.blockwise.exchange_lifetime` (which is also the dedup lifetime) shortened.
+ * Devices are registered in batches of live sockets, closed afterwards (see load-generator.ts).
+ */
+import { type ChildHandle, type ChildUsage } from './child';
+import { DevicePool } from './load-generator';
+import { registerDevices } from './registrations';
+import { sleep } from './stats';
+
+export interface MemoryStep {
+  devices: number;
+  registered: number;
+  /** Per device, bytes: V8 heap used + external (Buffers), after a forced GC. */
+  heapPerDeviceJustRegistered: number;
+  heapPerDevice: number;
+  rssPerDevice: number;
+  registerMs: number;
+}
+
+function heapBytes(u: ChildUsage): number {
+  return u.memory.heapUsed + u.memory.external;
+}
+
+export interface MemoryOptions {
+  counts: number[];
+  /** Sockets open at once. */
+  batchSize: number;
+  /** The shortened dedup lifetime of the memory gateway (seconds); the idle figure is taken after it (+ the 5 s sweep). */
+  exchangeLifetimeS: number;
+  log(message: string): void;
+}
+
+export async function measureMemory(gateway: ChildHandle, options: MemoryOptions): Promise<MemoryStep[]> {
+  const base = await gateway.usage();
+  const steps: MemoryStep[] = [];
+  let registeredSoFar = 0;
+  for (const count of [...options.counts].sort((a, b) => a - b)) {
+    const started = performance.now();
+    for (let first = registeredSoFar; first < count; first += options.batchSize) {
+      const size = Math.min(options.batchSize, count - first);
+      const pool = await DevicePool.create(size, first, 64 * 1024);
+      try {
+        const ok = await registerDevices(pool, pool.devices, gateway.udpPort);
+        if (ok < size) options.log(`memory: ${size - ok} of ${size} registrations unanswered`);
+      } finally {
+        await pool.close();
+      }
+    }
+    const registerMs = performance.now() - started;
+    registeredSoFar = count;
+    const justRegistered = await gateway.usage();
+    // Wait until the last duplicate-detection entry has expired and been swept (sweep every 5 s).
+    const waitMs = options.exchangeLifetimeS * 1000 + 6000 - (performance.now() - started - registerMs);
+    options.log(`memory: ${count} devices registered in ${(registerMs / 1000).toFixed(1)} s, waiting ${(waitMs / 1000).toFixed(0)} s for the dedup entries to expire`);
+    await sleep(Math.max(0, waitMs));
+    const idle = await gateway.usage();
+    steps.push({
+      devices: count,
+      registered: idle.registrations ?? NaN,
+      heapPerDeviceJustRegistered: (heapBytes(justRegistered) - heapBytes(base)) / count,
+      heapPerDevice: (heapBytes(idle) - heapBytes(base)) / count,
+      rssPerDevice: (idle.memory.rss - base.memory.rss) / count,
+      registerMs,
+    });
+  }
+  return steps;
+}

@@ -1,0 +1,355 @@
+/**
+ * `npm run bench`: the gateway against a bare UDP ⇄ MQTT forwarder (the cost floor), both through
+ * the same Mosquitto, with the same simulated devices, measured in the same run; prints a table of
+ * figures and ratios next to their targets. Nothing is asserted: the exit code is 0 whatever the figures.
+ *
+ * Options (argv, or the BENCH_* environment variable named in brackets):
+ *   --quick                 small counts, for a trial run (~40 s)
+ *   --devices N             registrations run and read pool (BENCH_DEVICES, default 10000)
+ *   --observed N            devices sending notifications (BENCH_OBSERVED, default 1000)
+ *   --notifications N       notifications in total (BENCH_NOTIFICATIONS, default 100000)
+ *   --rates R1,R2           read rates, commands/s (BENCH_RATES, default 1000,5000)
+ *   --read-seconds S        duration of each read run (BENCH_READ_SECONDS, default 5)
+ *   --memory N1,N2          memory run device counts (BENCH_MEMORY, default 10000,50000)
+ *   --only LIST             subset of reg,notify,read,mem (BENCH_ONLY)
+ *   --profile               gateway child with --cpu-prof, profiles in a temp directory (BENCH_PROFILE=1)
+ *   --max-seconds S         hard bound on the whole run (BENCH_MAX_SECONDS, default 280)
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FORWARDER_UP_FILTER } from './baseline-forwarder';
+import { type ChildHandle, startChild } from './child';
+import { type BenchContext, cpuPerOp } from './context';
+import { DevicePool, openFileLimit } from './load-generator';
+import { type MemoryStep, measureMemory } from './memory';
+import { type MosquittoBroker, findMosquitto, startMosquitto } from './mosquitto';
+import { MqttProbe } from './mqtt-clients';
+import { type NotificationResult, baselineObservations, measureNotifications, observeDevices } from './notifications';
+import { type ReadResult, measureReads } from './read-latency';
+import { type RegistrationResult, measureRegistrations } from './registrations';
+import { fmt, fmtBytes, fmtInt, fmtMs, formatTable, ratio, sleep } from './stats';
+
+type Part = 'reg' | 'notify' | 'read' | 'mem';
+
+interface Options {
+  devices: number;
+  observed: number;
+  notifications: number;
+  notifyWindow: number;
+  rates: number[];
+  readSeconds: number;
+  memory: number[];
+  memoryBatch: number;
+  memoryExchangeLifetime: number;
+  warmupDevices: number;
+  parts: Set<Part>;
+  profile: boolean;
+  maxSeconds: number;
+}
+
+function parseOptions(argv: string[]): Options {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
+    const eq = arg.indexOf('=');
+    if (eq > 0) flags.set(arg.slice(2, eq), arg.slice(eq + 1));
+    else if (arg === '--quick' || arg === '--profile') flags.set(arg.slice(2), '1');
+    else flags.set(arg.slice(2), argv[++i] ?? '');
+  }
+  const env = (flag: string) => process.env[`BENCH_${flag.toUpperCase().replace(/-/g, '_')}`];
+  const get = (flag: string) => flags.get(flag) ?? env(flag);
+  const known = ['quick', 'devices', 'observed', 'notifications', 'rates', 'read-seconds', 'memory', 'only', 'profile', 'max-seconds'];
+  for (const flag of flags.keys()) if (!known.includes(flag)) throw new Error(`unknown option --${flag} (known: ${known.join(', ')})`);
+  const quick = get('quick') === '1' || get('quick') === 'true';
+  const num = (flag: string, dflt: number, quickValue: number) => {
+    const v = get(flag);
+    const n = v === undefined ? (quick ? quickValue : dflt) : Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${flag}: not a positive number (${v})`);
+    return n;
+  };
+  const list = (flag: string, dflt: number[], quickValue: number[]) => {
+    const v = get(flag);
+    if (v === undefined) return quick ? quickValue : dflt;
+    const values = v.split(',').map(Number);
+    if (values.some((n) => !Number.isFinite(n) || n <= 0)) throw new Error(`--${flag}: not a list of positive numbers (${v})`);
+    return values;
+  };
+  const only = get('only');
+  const parts = new Set<Part>((only ?? 'reg,notify,read,mem').split(',').map((p) => p.trim()) as Part[]);
+  for (const p of parts) if (!['reg', 'notify', 'read', 'mem'].includes(p)) throw new Error(`--only: unknown part ${p}`);
+  return {
+    devices: Math.floor(num('devices', 10_000, 1000)),
+    observed: Math.floor(num('observed', 1000, 200)),
+    notifications: Math.floor(num('notifications', 100_000, 10_000)),
+    notifyWindow: 1000,
+    rates: list('rates', [1000, 5000], [1000, 5000]),
+    readSeconds: num('read-seconds', 5, 1),
+    memory: list('memory', [10_000, 50_000], [2000, 5000]).map(Math.floor),
+    memoryBatch: 10_000,
+    memoryExchangeLifetime: quick ? 3 : 10,
+    warmupDevices: quick ? 100 : 500,
+    parts,
+    profile: get('profile') === '1' || get('profile') === 'true',
+    maxSeconds: num('max-seconds', 280, 280),
+  };
+}
+
+const startedAt = performance.now();
+function log(message: string): void {
+  process.stderr.write(`[bench ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(5)} s] ${message}\n`);
+}
+
+function gatewayYaml(mqttUrl: string, exchangeLifetime?: number): string {
+  return [
+    'mqtt:',
+    `  url: "${mqttUrl}"`,
+    '  client_id: bench-gateway',
+    'listeners:',
+    '  udp:',
+    '    bind: "127.0.0.1:0"',
+    '    recbuf: 8388608',
+    'lwm2m:',
+    '  auto_observe: false',
+    ...(exchangeLifetime === undefined ? [] : ['  blockwise:', `    exchange_lifetime: ${exchangeLifetime}`]),
+    'log:',
+    '  level: silent',
+    '',
+  ].join('\n');
+}
+
+interface Results {
+  registrations?: { gateway: RegistrationResult; baseline: RegistrationResult };
+  notifications?: { gateway: NotificationResult; baseline: NotificationResult };
+  reads: { gateway: ReadResult; baseline: ReadResult }[];
+  memory?: MemoryStep[];
+  notes: string[];
+}
+
+/** Everything started, to stop on the way out whatever happens. */
+const running = {
+  broker: undefined as MosquittoBroker | undefined,
+  children: new Set<ChildHandle>(),
+  pools: new Set<DevicePool>(),
+  probe: undefined as MqttProbe | undefined,
+};
+
+async function startTarget(script: string, env: Record<string, string>, execArgv: string[]): Promise<ChildHandle> {
+  const child = await startChild(script, env, execArgv);
+  running.children.add(child);
+  return child;
+}
+
+async function stopTarget(child: ChildHandle): Promise<void> {
+  running.children.delete(child);
+  await child.close();
+}
+
+async function throughputParts(opts: Options, broker: MosquittoBroker, results: Results, profileDir: string | undefined): Promise<void> {
+  const gwArgs = ['--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
+  const gateway = await startTarget('gateway-process', { BENCH_GATEWAY_CONFIG: gatewayYaml(broker.url) }, gwArgs);
+  const baseline = await startTarget('baseline-forwarder', { BENCH_MQTT_URL: broker.url, BENCH_RECBUF: '8388608' }, []);
+  log(`gateway pid ${gateway.pid} udp ${gateway.udpPort}; baseline forwarder pid ${baseline.pid} udp ${baseline.udpPort}; mosquitto pid ${broker.pid} port ${broker.port}`);
+  const probe = await MqttProbe.connect(broker.url, ['lwm2m/+/up/#', FORWARDER_UP_FILTER]);
+  running.probe = probe;
+
+  const limit = openFileLimit() ?? 1024;
+  let devices = opts.devices;
+  const needed = devices + opts.warmupDevices + 200;
+  if (needed > limit) {
+    devices = Math.max(100, limit - opts.warmupDevices - 200);
+    results.notes.push(`ulimit -n is ${limit}: ${devices} live devices instead of ${opts.devices}`);
+  }
+  log(`opening ${devices + opts.warmupDevices} device sockets (ulimit -n ${limit})`);
+  const pool = await DevicePool.create(devices + opts.warmupDevices, 0);
+  running.pools.add(pool);
+  const ctx: BenchContext = { pool, probe, gateway, baseline, brokerPid: broker.pid, log };
+  const measured = pool.devices.slice(0, devices);
+  const warm = pool.devices.slice(devices);
+
+  // The gateway needs registered devices for reads and notifications, so registrations always run.
+  log(`warm-up: ${warm.length} registrations on each target`);
+  await measureRegistrations(ctx, 'baseline', warm);
+  await measureRegistrations(ctx, 'gateway', warm);
+  log(`(a) registrations: ${devices} devices`);
+  const regBaseline = await measureRegistrations(ctx, 'baseline', measured);
+  log(`    baseline ${fmtInt(regBaseline.perSecond)}/s (${regBaseline.completed}/${devices})`);
+  const regGateway = await measureRegistrations(ctx, 'gateway', measured);
+  log(`    gateway  ${fmtInt(regGateway.perSecond)}/s (${regGateway.completed}/${devices})`);
+  if (opts.parts.has('reg')) results.registrations = { gateway: regGateway, baseline: regBaseline };
+  const registered = (await gateway.usage()).registrations ?? 0;
+  if (registered < devices + warm.length) results.notes.push(`gateway holds ${registered} registrations of ${devices + warm.length}`);
+
+  if (opts.parts.has('read')) {
+    log('(c) reads: warm-up 1 s at 1000/s on each target');
+    await measureReads(ctx, 'baseline', measured, 1000, 1, 1000);
+    await measureReads(ctx, 'gateway', measured, 1000, 1, 1000);
+    for (const rate of opts.rates) {
+      log(`(c) reads at ${rate}/s for ${opts.readSeconds} s over ${devices} devices`);
+      const b = await measureReads(ctx, 'baseline', measured, rate, opts.readSeconds);
+      log(`    baseline p50 ${fmtMs(b.latency.p50)} p99 ${fmtMs(b.latency.p99)} ms (${b.answered}/${b.offered})`);
+      const g = await measureReads(ctx, 'gateway', measured, rate, opts.readSeconds);
+      log(`    gateway  p50 ${fmtMs(g.latency.p50)} p99 ${fmtMs(g.latency.p99)} ms (${g.answered}/${g.offered})`);
+      results.reads.push({ gateway: g, baseline: b });
+    }
+  }
+
+  if (opts.parts.has('notify')) {
+    const observedDevices = measured.slice(0, Math.min(opts.observed, measured.length));
+    const warmCount = Math.min(10_000, Math.ceil(opts.notifications / 10));
+    log(`(b) notifications: ${opts.notifications} from ${observedDevices.length} devices (warm-up ${warmCount})`);
+    baselineObservations(observedDevices);
+    await measureNotifications(ctx, 'baseline', observedDevices, warmCount, opts.notifyWindow);
+    const b = await measureNotifications(ctx, 'baseline', observedDevices, opts.notifications, opts.notifyWindow);
+    log(`    baseline ${fmtInt(b.perSecond)}/s (${b.received}/${b.sent})`);
+    const observed = await observeDevices(ctx, observedDevices);
+    if (observed < observedDevices.length) results.notes.push(`only ${observed} of ${observedDevices.length} observe commands answered`);
+    await measureNotifications(ctx, 'gateway', observedDevices, warmCount, opts.notifyWindow);
+    const g = await measureNotifications(ctx, 'gateway', observedDevices, opts.notifications, opts.notifyWindow);
+    log(`    gateway  ${fmtInt(g.perSecond)}/s (${g.received}/${g.sent})`);
+    results.notifications = { gateway: g, baseline: b };
+  }
+
+  const c = pool.counters;
+  if (c.resets + c.malformed + c.unexpected + c.sendErrors > 0) {
+    results.notes.push(`devices saw ${c.resets} RST, ${c.malformed} malformed, ${c.unexpected} unexpected datagrams, ${c.sendErrors} socket errors`);
+  }
+  await probe.close();
+  running.probe = undefined;
+  await pool.close();
+  running.pools.delete(pool);
+  await stopTarget(gateway);
+  await stopTarget(baseline);
+  if (profileDir) log(`gateway CPU profile in ${profileDir}`);
+}
+
+async function memoryPart(opts: Options, broker: MosquittoBroker, results: Results): Promise<void> {
+  const limit = openFileLimit() ?? 1024;
+  const batch = Math.max(100, Math.min(opts.memoryBatch, limit - 500));
+  const gateway = await startTarget('gateway-process', { BENCH_GATEWAY_CONFIG: gatewayYaml(broker.url, opts.memoryExchangeLifetime) }, ['--expose-gc']);
+  log(`(d) memory: fresh gateway pid ${gateway.pid}, ${opts.memory.join(' / ')} devices in batches of ${batch} sockets`);
+  results.memory = await measureMemory(gateway, { counts: opts.memory, batchSize: batch, exchangeLifetimeS: opts.memoryExchangeLifetime, log });
+  await stopTarget(gateway);
+}
+
+function statusOf(ok: boolean | undefined): string {
+  return ok === undefined ? '-' : ok ? 'yes' : 'NO';
+}
+
+function printResults(opts: Options, results: Results): void {
+  const rows: string[][] = [];
+  const details: string[] = [];
+  const r = results.registrations;
+  if (r) {
+    const q = ratio(r.gateway.perSecond, r.baseline.perSecond);
+    rows.push([`registrations/s (${fmtInt(r.gateway.devices)} devices)`, fmtInt(r.gateway.perSecond), fmtInt(r.baseline.perSecond), fmt(q), '>= 0.40', statusOf(Number.isFinite(q) ? q >= 0.4 : undefined)]);
+    for (const x of [r.gateway, r.baseline]) {
+      details.push(
+        `registrations ${x.kind.padEnd(8)}: ${x.completed}/${x.devices} complete in ${fmtMs(x.elapsedMs)} ms, lost ${x.lost}${x.refused ? `, refused ${x.refused}` : ''}; CPU per registration: ${cpuPerOp(x.cpu, x.completed)}`,
+      );
+    }
+  }
+  const n = results.notifications;
+  if (n) {
+    const q = ratio(n.gateway.perSecond, n.baseline.perSecond);
+    rows.push([`notifications/s (${fmtInt(n.gateway.observed)} dev, ${fmtInt(n.gateway.sent)} msgs)`, fmtInt(n.gateway.perSecond), fmtInt(n.baseline.perSecond), fmt(q), '>= 0.80', statusOf(Number.isFinite(q) ? q >= 0.8 : undefined)]);
+    rows.push(['  notification loss', `${fmtInt(n.gateway.lost)}`, `${fmtInt(n.baseline.lost)}`, '-', '-', '-']);
+    for (const x of [n.gateway, n.baseline]) {
+      details.push(`notifications ${x.kind.padEnd(8)}: ${x.received}/${x.sent} received in ${fmtMs(x.elapsedMs)} ms, lost ${x.lost}; CPU per notification: ${cpuPerOp(x.cpu, x.received)}`);
+    }
+    if (n.gateway.sample) details.push(`notification as published: ${n.gateway.sample}`);
+  }
+  for (const { gateway: g, baseline: b } of results.reads) {
+    const q50 = ratio(g.latency.p50, b.latency.p50);
+    const q99 = ratio(g.latency.p99, b.latency.p99);
+    const rateLabel = g.rate >= 1000 && g.rate % 1000 === 0 ? `${g.rate / 1000}k` : `${g.rate}`;
+    const lostMark = (x: ReadResult) => (x.lost + x.errors > 0 ? ` (${x.lost + x.errors} lost)` : '');
+    rows.push([
+      `read p50/p99 @${rateLabel}/s (ms)`,
+      `${fmtMs(g.latency.p50)} / ${fmtMs(g.latency.p99)}${lostMark(g)}`,
+      `${fmtMs(b.latency.p50)} / ${fmtMs(b.latency.p99)}${lostMark(b)}`,
+      `${fmt(q50)} / ${fmt(q99)}`,
+      'p99 <= 1.50',
+      statusOf(Number.isFinite(q99) ? q99 <= 1.5 && g.lost + g.errors === 0 : undefined),
+    ]);
+    for (const x of [g, b]) {
+      details.push(
+        `reads @${x.rate}/s ${x.kind.padEnd(8)}: ${x.answered}/${x.offered} answered, ${x.errors} errors, ${x.lost} lost; p50 ${fmtMs(x.latency.p50)} p90 ${fmtMs(x.latency.p90)} p99 ${fmtMs(x.latency.p99)} max ${fmtMs(x.latency.max)} ms; send lag p99 ${fmtMs(x.sendLagP99)} ms; CPU per read: ${cpuPerOp(x.cpu, x.answered)}`,
+      );
+    }
+  }
+  for (const m of results.memory ?? []) {
+    const label = m.devices >= 1000 && m.devices % 1000 === 0 ? `${m.devices / 1000}k` : `${m.devices}`;
+    rows.push([`memory per idle device @${label}`, fmtBytes(m.heapPerDevice), '-', '-', '<= 2048 B', statusOf(Number.isFinite(m.heapPerDevice) ? m.heapPerDevice <= 2048 : undefined)]);
+    details.push(
+      `memory @${m.devices}: ${m.registered} registrations held; heap+external per device ${fmtBytes(m.heapPerDevice)} idle, ${fmtBytes(m.heapPerDeviceJustRegistered)} just registered (dedup entries included); RSS delta per device ${fmtBytes(m.rssPerDevice)}; registered in ${fmtMs(m.registerMs)} ms`,
+    );
+  }
+  const out: string[] = [];
+  out.push('');
+  out.push(formatTable(['benchmark', 'gateway', 'baseline', 'ratio', 'target', 'met'], rows));
+  out.push('');
+  out.push('ratio = gateway / baseline (for reads: p50 ratio / p99 ratio). baseline = bare UDP <-> MQTT forwarder (bench/baseline-forwarder.ts), same broker, same devices.');
+  out.push('memory = V8 heap used + external after a forced GC in the gateway process, (after - before) / devices; nothing comparable in the baseline.');
+  if (details.length > 0) {
+    out.push('');
+    out.push('details (CPU per operation: target = gateway or forwarder process, broker = mosquitto, load generator = this process):');
+    for (const d of details) out.push(`  ${d}`);
+  }
+  for (const note of results.notes) out.push(`  note: ${note}`);
+  out.push(`  machine: ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}, node ${process.version}; options: devices ${opts.devices}, observed ${opts.observed}, notifications ${opts.notifications}, rates ${opts.rates.join(',')}/s x ${opts.readSeconds} s, memory ${opts.memory.join(',')}`);
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+async function shutdown(): Promise<void> {
+  await running.probe?.close().catch(() => undefined);
+  for (const pool of running.pools) await pool.close();
+  for (const child of running.children) await child.close().catch(() => undefined);
+  running.children.clear();
+  await running.broker?.stop().catch(() => undefined);
+  running.broker = undefined;
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  if (!findMosquitto()) {
+    process.stderr.write('bench: mosquitto is not installed (apt-get install mosquitto); nothing measured\n');
+    process.exitCode = 1;
+    return;
+  }
+  // Hard bound on the whole run: print nothing more, stop everything, leave.
+  const watchdog = setTimeout(() => {
+    log(`run exceeded ${opts.maxSeconds} s: stopping`);
+    running.broker?.killNow();
+    process.exit(2);
+  }, opts.maxSeconds * 1000);
+  watchdog.unref();
+  process.on('exit', () => running.broker?.killNow());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      running.broker?.killNow();
+      process.exit(130);
+    });
+  }
+
+  const results: Results = { reads: [], notes: [] };
+  const profileDir = opts.profile ? fs.mkdtempSync(path.join(os.tmpdir(), 'bench-profile-')) : undefined;
+  try {
+    const broker = await startMosquitto();
+    running.broker = broker;
+    if (opts.parts.has('reg') || opts.parts.has('read') || opts.parts.has('notify')) await throughputParts(opts, broker, results, profileDir);
+    if (opts.parts.has('mem')) {
+      await sleep(200);
+      await memoryPart(opts, broker, results);
+    }
+  } catch (err) {
+    results.notes.push(`run stopped early: ${(err as Error).stack ?? String(err)}`);
+  } finally {
+    await shutdown();
+  }
+  printResults(opts, results);
+  log('done');
+}
+
+void main();

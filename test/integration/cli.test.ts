@@ -1,0 +1,94 @@
+/** The command line as a user runs it: a child process with a config file, stopped by SIGTERM. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MqttProbe } from '../support/mqtt-probe';
+import { freeTcpPort } from '../support/mosquitto';
+import { TestDevice } from '../support/test-device';
+
+const ROOT = path.resolve(__dirname, '../..');
+// ts-node runs the TypeScript CLI directly, so `npm test` needs no build step.
+const NODE_ARGS = ['-r', 'ts-node/register/transpile-only', '-e', "require('./src/app/cli').main(process.argv.slice(1))"];
+
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    s.bind(0, '127.0.0.1', () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function runCli(args: string[]) {
+  return spawnSync(process.execPath, [...NODE_ARGS, '--', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30000 });
+}
+
+describe('lwm2m-gateway command line', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lwm2m-cli-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('--help and --version', () => {
+    const help = runCli(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/--config FILE/);
+    const version = runCli(['--version']);
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toBe((JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+  });
+
+  it('refuses a bad configuration with a message naming the key (exit 2)', () => {
+    const file = path.join(dir, 'bad.yaml');
+    fs.writeFileSync(file, 'lwm2m:\n  lifetime_mn: 10\n');
+    const r = runCli(['--config', file]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/lwm2m\.lifetime_mn/);
+    const missing = runCli(['--config', path.join(dir, 'nope.yaml')]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.yaml/);
+    const unknownArg = runCli(['--frobnicate']);
+    expect(unknownArg.status).toBe(2);
+  });
+
+  it('serves LwM2M with the embedded broker, and SIGTERM stops it cleanly', async () => {
+    const udpPort = await freeUdpPort();
+    const mqttPort = await freeTcpPort();
+    const file = path.join(dir, 'gw.yaml');
+    fs.writeFileSync(file, `embedded_broker:\n  bind: "127.0.0.1:${mqttPort}"\nlisteners:\n  udp:\n    bind: "127.0.0.1:${udpPort}"\nlog:\n  level: info\n`);
+    const child: ChildProcess = spawn(process.execPath, [...NODE_ARGS, '--', '--config', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 20000;
+      while (!out.includes('lwm2m-gateway ready')) {
+        if (Date.now() > deadline) throw new Error(`gateway did not start: ${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const probe = await MqttProbe.connect(`mqtt://127.0.0.1:${mqttPort}`, 'lwm2m/#');
+      const device = await TestDevice.start({ endpoint: 'cli-dev', gateway: { host: '127.0.0.1', port: udpPort } });
+      try {
+        expect((await device.register()).code).toBe('2.01');
+        const reg = await probe.waitOn('lwm2m/cli-dev/up/register');
+        expect(reg.json.data).toMatchObject({ ep: 'cli-dev' });
+        await probe.publish('lwm2m/cli-dev/dn', { reqID: 1, msgType: 'read', data: { path: '/3/0/0' } });
+        const r = await probe.waitOn('lwm2m/cli-dev/up/resp', { reqID: 1 });
+        expect(r.json.data).toMatchObject({ code: '2.05', content: [{ path: '/3/0/0', value: 'Open Mobile Alliance' }] });
+      } finally {
+        await device.close();
+        await probe.close();
+      }
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out).toMatch(/"msg":"stopped"/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * Third-party CoAP peers from Debian's libcoap3-bin: coap-client-openssl registers with the
+ * gateway, and coap-server-openssl, bound to the port the registration came from, answers a read.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import { startHarness, type Harness } from '../support/harness';
+
+const CLIENT = '/usr/bin/coap-client-openssl';
+const SERVER = '/usr/bin/coap-server-openssl';
+
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    s.bind(0, '127.0.0.1', () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs coap-client asynchronously: the gateway under test lives in this process's event loop. */
+function coapClient(args: string[]): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(CLIENT, ['-B', '10', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('exit', (status) => resolve({ status, output }));
+  });
+}
+
+describe('libcoap peers (coap-client-openssl, coap-server-openssl)', () => {
+  let h: Harness;
+  let server: ChildProcess | undefined;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    if (server && server.exitCode === null) {
+      server.kill('SIGTERM');
+      await new Promise((r) => server!.once('exit', r));
+    }
+    await h.close();
+  });
+
+  it('coap-client registers, the register message reaches MQTT, and the device answers a read', async () => {
+    const port = await freeUdpPort();
+    const uri = `coap://127.0.0.1:${h.gw.udpPort}/rd?ep=libcoap-dev&lt=120&b=U`;
+    const reg = await coapClient(['-m', 'post', '-p', String(port), '-A', '127.0.0.1', '-t', '40', '-e', '</3/0>,</3303/0>', '-v', '7', uri]);
+    expect(reg.status).toBe(0);
+    const m = await h.probe.waitOn('lwm2m/libcoap-dev/up/register');
+    expect(m.json).toEqual({
+      msgType: 'register',
+      data: { ep: 'libcoap-dev', lt: 120, b: 'U', lwm2m: '1.0', alternatePath: '/', objectList: ['/3/0', '/3303/0'] },
+    });
+    // The gateway answered 2.01 with Location-Path rd/<id> (libcoap logs the packets it receives at verbosity 7).
+    expect(reg.output).toMatch(/c:2\.01 .*Location-Path:rd/);
+
+    // The "device" now listens on the port it registered from and serves /3/0/0.
+    server = spawn(SERVER, ['-A', '127.0.0.1', '-p', String(port), '-d', '10'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300));
+    const put = await coapClient(['-m', 'put', '-t', '0', '-e', 'Open Mobile Alliance', `coap://127.0.0.1:${port}/3/0/0`]);
+    expect(put.status).toBe(0);
+
+    await h.probe.publish('lwm2m/libcoap-dev/dn', { reqID: 1, msgType: 'read', data: { path: '/3/0/0' } });
+    const r = await h.probe.waitOn('lwm2m/libcoap-dev/up/resp', { reqID: 1 }, 10000);
+    expect(r.json).toEqual({
+      reqID: 1,
+      msgType: 'read',
+      data: { reqPath: '/3/0/0', code: '2.05', codeMsg: 'content', content: [{ path: '/3/0/0', value: 'Open Mobile Alliance' }] },
+    });
+  });
+
+  it('coap-client sending garbage queries and a bad version gets 4.00, the gateway keeps serving', async () => {
+    const bad = await coapClient(['-m', 'post', '-v', '7', `coap://127.0.0.1:${h.gw.udpPort}/rd?ep=x&lwm2m=9.9`]);
+    expect(bad.output).toMatch(/c:4\.00/);
+    const unknown = await coapClient(['-m', 'get', '-v', '7', `coap://127.0.0.1:${h.gw.udpPort}/nothing`]);
+    expect(unknown.output).toMatch(/c:4\.04/);
+    const ok = await coapClient(['-m', 'post', '-t', '40', '-e', '</3/0>', `coap://127.0.0.1:${h.gw.udpPort}/rd?ep=after-bad`]);
+    expect(ok.status).toBe(0);
+    await h.probe.waitOn('lwm2m/after-bad/up/register');
+  });
+});
