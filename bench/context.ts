@@ -54,3 +54,7 @@ export function cpuPerOp(cpu: CpuSpent, ops: number): string {
   const per = (ms: number) => (ops > 0 && Number.isFinite(ms) ? `${((ms * 1000) / ops).toFixed(1)} µs` : 'n/a');
   return `target ${per(cpu.targetMs)}, broker ${per(cpu.brokerMs)}, load generator ${per(cpu.loadMs)}`;
 }
+
+export function addCpu(a: CpuSpent, b: CpuSpent): CpuSpent {
+  return { targetMs: a.targetMs + b.targetMs, brokerMs: a.brokerMs + b.brokerMs, loadMs: a.loadMs + b.loadMs };
+}

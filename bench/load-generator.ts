@@ -185,10 +185,8 @@ export class DevicePool {
     });
   }
 
-  /** The next NON notification of the device's observation (fresh message id, Observe + 1). */
-  notificationPacket(dev: SimDevice): Buffer {
-    const obs = dev.observation;
-    if (!obs) throw new Error(`device ${dev.name} has no observation`);
+  /** The next NON notification of an observation of the device (fresh message id, Observe + 1). */
+  notificationPacket(dev: SimDevice, obs: DeviceObservation): Buffer {
     obs.seq = (obs.seq + 1) & 0xffffff;
     const bytes = Buffer.from(obs.template);
     bytes.writeUInt16BE(this.nextMid(dev), 2);

@@ -7,8 +7,8 @@
  * kernel buffers do not overflow; a stalled window is written off as lost.
  */
 import { randomBytes } from 'node:crypto';
-import { type BenchContext, type CpuSpent, type TargetKind, startCpuMeter, targetOf } from './context';
-import { FIRST_OBSERVE, READ_PATH, type SimDevice, indexOfGatewayTopic, observationFor } from './load-generator';
+import { type BenchContext, type CpuSpent, type TargetKind, addCpu, startCpuMeter, targetOf } from './context';
+import { type DeviceObservation, FIRST_OBSERVE, READ_PATH, type SimDevice, indexOfGatewayTopic, observationFor } from './load-generator';
 import { runWindowed } from './pacing';
 
 export interface NotificationResult {
@@ -56,15 +56,27 @@ export async function observeDevices(ctx: BenchContext, devices: SimDevice[]): P
   return devices.filter((dev) => dev.observation !== undefined && answered.has(dev.index)).length;
 }
 
-/** Gives every device an observation of its own for the baseline (nothing to set up there). */
-export function baselineObservations(devices: SimDevice[]): void {
-  for (const dev of devices) dev.observation = observationFor(randomBytes(8), FIRST_OBSERVE);
+/** A device and the observation it notifies on. */
+export interface Observed {
+  dev: SimDevice;
+  obs: DeviceObservation;
 }
 
-export async function measureNotifications(ctx: BenchContext, kind: TargetKind, devices: SimDevice[], total: number, window: number): Promise<NotificationResult> {
+/** The baseline has nothing to set up: every device gets a token of its own. */
+export function baselineObservations(devices: SimDevice[]): Observed[] {
+  return devices.map((dev) => ({ dev, obs: observationFor(randomBytes(8), FIRST_OBSERVE) }));
+}
+
+/** The observations the gateway set up (observeDevices). */
+export function gatewayObservations(devices: SimDevice[]): Observed[] {
+  const result: Observed[] = [];
+  for (const dev of devices) if (dev.observation) result.push({ dev, obs: dev.observation });
+  return result;
+}
+
+export async function measureNotifications(ctx: BenchContext, kind: TargetKind, observed: Observed[], total: number, window: number): Promise<NotificationResult> {
   const { pool, probe } = ctx;
   const port = targetOf(ctx, kind).udpPort;
-  const observed = devices.filter((dev) => dev.observation !== undefined);
   if (observed.length === 0) throw new Error(`${kind}: no observed device`);
   let received = 0;
   let sample: string | undefined;
@@ -88,8 +100,8 @@ export async function measureNotifications(ctx: BenchContext, kind: TargetKind, 
     total,
     window,
     send: (i) => {
-      const dev = observed[i % observed.length];
-      pool.send(dev, pool.notificationPacket(dev), port);
+      const { dev, obs } = observed[i % observed.length];
+      pool.send(dev, pool.notificationPacket(dev, obs), port);
     },
     completed: () => received,
     stallMs: 500,
@@ -112,4 +124,18 @@ export async function measureNotifications(ctx: BenchContext, kind: TargetKind, 
     cpu,
     sample,
   };
+}
+
+/** Rounds of one target added up: the rate is all messages received over all measured time. */
+export function combineNotifications(rounds: NotificationResult[]): NotificationResult {
+  const total = rounds.reduce((a, r) => ({
+    ...a,
+    sent: a.sent + r.sent,
+    received: a.received + r.received,
+    lost: a.lost + r.lost,
+    elapsedMs: a.elapsedMs + r.elapsedMs,
+    cpu: addCpu(a.cpu, r.cpu),
+    sample: a.sample ?? r.sample,
+  }));
+  return { ...total, perSecond: (total.received / total.elapsedMs) * 1000 };
 }

@@ -6,7 +6,7 @@
  * Both closed loop with the same window.
  */
 import { portOfForwarderTopic } from './baseline-forwarder';
-import { type BenchContext, type CpuSpent, type TargetKind, startCpuMeter, targetOf } from './context';
+import { type BenchContext, type CpuSpent, type TargetKind, addCpu, startCpuMeter, targetOf } from './context';
 import { type DevicePool, type SimDevice, indexOfGatewayTopic } from './load-generator';
 import { runWindowed } from './pacing';
 
@@ -140,4 +140,18 @@ export async function registerDevices(pool: DevicePool, devices: SimDevice[], po
   }
   pool.hooks = {};
   return acks.count;
+}
+
+/** Rounds of one target added up: the rate is all completions over all measured time. */
+export function combineRegistrations(rounds: RegistrationResult[]): RegistrationResult {
+  const total = rounds.reduce((a, r) => ({
+    ...a,
+    devices: a.devices + r.devices,
+    completed: a.completed + r.completed,
+    lost: a.lost + r.lost,
+    elapsedMs: a.elapsedMs + r.elapsedMs,
+    refused: a.refused + r.refused,
+    cpu: addCpu(a.cpu, r.cpu),
+  }));
+  return { ...total, perSecond: (total.completed / total.elapsedMs) * 1000 };
 }

@@ -11,8 +11,9 @@
  *   --rates R1,R2           read rates, commands/s (BENCH_RATES, default 1000,5000)
  *   --read-seconds S        duration of each read run (BENCH_READ_SECONDS, default 5)
  *   --memory N1,N2          memory run device counts (BENCH_MEMORY, default 10000,50000)
+ *   --rounds N              alternating rounds per target for registrations and notifications (BENCH_ROUNDS, default 2)
  *   --only LIST             subset of reg,notify,read,mem (BENCH_ONLY)
- *   --profile               gateway child with --cpu-prof, profiles in a temp directory (BENCH_PROFILE=1)
+ *   --profile               gateway and forwarder children with --cpu-prof, profiles in a temp directory (BENCH_PROFILE=1)
  *   --max-seconds S         hard bound on the whole run (BENCH_MAX_SECONDS, default 280)
  */
 import fs from 'node:fs';
@@ -20,14 +21,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { FORWARDER_UP_FILTER } from './baseline-forwarder';
 import { type ChildHandle, startChild } from './child';
-import { type BenchContext, cpuPerOp } from './context';
+import { type BenchContext, type TargetKind, cpuPerOp } from './context';
 import { DevicePool, openFileLimit } from './load-generator';
 import { type MemoryStep, measureMemory } from './memory';
 import { type MosquittoBroker, findMosquitto, startMosquitto } from './mosquitto';
 import { MqttProbe } from './mqtt-clients';
-import { type NotificationResult, baselineObservations, measureNotifications, observeDevices } from './notifications';
+import { type NotificationResult, type Observed, baselineObservations, combineNotifications, gatewayObservations, measureNotifications, observeDevices } from './notifications';
 import { type ReadResult, measureReads } from './read-latency';
-import { type RegistrationResult, measureRegistrations } from './registrations';
+import { type RegistrationResult, combineRegistrations, measureRegistrations } from './registrations';
 import { fmt, fmtBytes, fmtInt, fmtMs, formatTable, ratio, sleep } from './stats';
 
 type Part = 'reg' | 'notify' | 'read' | 'mem';
@@ -43,6 +44,7 @@ interface Options {
   memoryBatch: number;
   memoryExchangeLifetime: number;
   warmupDevices: number;
+  rounds: number;
   parts: Set<Part>;
   profile: boolean;
   maxSeconds: number;
@@ -60,7 +62,7 @@ function parseOptions(argv: string[]): Options {
   }
   const env = (flag: string) => process.env[`BENCH_${flag.toUpperCase().replace(/-/g, '_')}`];
   const get = (flag: string) => flags.get(flag) ?? env(flag);
-  const known = ['quick', 'devices', 'observed', 'notifications', 'rates', 'read-seconds', 'memory', 'only', 'profile', 'max-seconds'];
+  const known = ['quick', 'devices', 'observed', 'notifications', 'rates', 'read-seconds', 'memory', 'only', 'profile', 'max-seconds', 'rounds'];
   for (const flag of flags.keys()) if (!known.includes(flag)) throw new Error(`unknown option --${flag} (known: ${known.join(', ')})`);
   const quick = get('quick') === '1' || get('quick') === 'true';
   const num = (flag: string, dflt: number, quickValue: number) => {
@@ -90,6 +92,7 @@ function parseOptions(argv: string[]): Options {
     memoryBatch: 10_000,
     memoryExchangeLifetime: quick ? 3 : 10,
     warmupDevices: quick ? 100 : 500,
+    rounds: Math.floor(num('rounds', 2, 2)),
     parts,
     profile: get('profile') === '1' || get('profile') === 'true',
     maxSeconds: num('max-seconds', 280, 280),
@@ -99,6 +102,11 @@ function parseOptions(argv: string[]): Options {
 const startedAt = performance.now();
 function log(message: string): void {
   process.stderr.write(`[bench ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(5)} s] ${message}\n`);
+}
+
+/** Target order of a round: baseline first in even rounds, gateway first in odd ones. */
+function alternate(round: number): TargetKind[] {
+  return round % 2 === 0 ? ['baseline', 'gateway'] : ['gateway', 'baseline'];
 }
 
 function gatewayYaml(mqttUrl: string, exchangeLifetime?: number): string {
@@ -147,9 +155,10 @@ async function stopTarget(child: ChildHandle): Promise<void> {
 }
 
 async function throughputParts(opts: Options, broker: MosquittoBroker, results: Results, profileDir: string | undefined): Promise<void> {
-  const gwArgs = ['--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
+  const gwArgs = ['--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=gateway.cpuprofile'] : [])];
   const gateway = await startTarget('gateway-process', { BENCH_GATEWAY_CONFIG: gatewayYaml(broker.url) }, gwArgs);
-  const baseline = await startTarget('baseline-forwarder', { BENCH_MQTT_URL: broker.url, BENCH_RECBUF: '8388608' }, []);
+  const fwdArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=forwarder.cpuprofile'] : [];
+  const baseline = await startTarget('baseline-forwarder', { BENCH_MQTT_URL: broker.url, BENCH_RECBUF: '8388608' }, fwdArgs);
   log(`gateway pid ${gateway.pid} udp ${gateway.udpPort}; baseline forwarder pid ${baseline.pid} udp ${baseline.udpPort}; mosquitto pid ${broker.pid} port ${broker.port}`);
   const probe = await MqttProbe.connect(broker.url, ['lwm2m/+/up/#', FORWARDER_UP_FILTER]);
   running.probe = probe;
@@ -169,14 +178,25 @@ async function throughputParts(opts: Options, broker: MosquittoBroker, results: 
   const warm = pool.devices.slice(devices);
 
   // The gateway needs registered devices for reads and notifications, so registrations always run.
+  // Rounds alternate the targets (B G, then G B, ...) so that a burst of load from elsewhere on
+  // the machine does not land on one target only; each target's figure adds its rounds up.
   log(`warm-up: ${warm.length} registrations on each target`);
   await measureRegistrations(ctx, 'baseline', warm);
   await measureRegistrations(ctx, 'gateway', warm);
-  log(`(a) registrations: ${devices} devices`);
-  const regBaseline = await measureRegistrations(ctx, 'baseline', measured);
-  log(`    baseline ${fmtInt(regBaseline.perSecond)}/s (${regBaseline.completed}/${devices})`);
-  const regGateway = await measureRegistrations(ctx, 'gateway', measured);
-  log(`    gateway  ${fmtInt(regGateway.perSecond)}/s (${regGateway.completed}/${devices})`);
+  log(`(a) registrations: ${devices} devices in ${opts.rounds} rounds per target`);
+  const regRounds: Record<TargetKind, RegistrationResult[]> = { gateway: [], baseline: [] };
+  const chunk = Math.ceil(devices / opts.rounds);
+  for (let round = 0; round < opts.rounds; round++) {
+    const slice = measured.slice(round * chunk, (round + 1) * chunk);
+    if (slice.length === 0) break;
+    for (const kind of alternate(round)) {
+      const r = await measureRegistrations(ctx, kind, slice);
+      regRounds[kind].push(r);
+      log(`    ${kind.padEnd(8)} ${fmtInt(r.perSecond)}/s (${r.completed}/${r.devices})`);
+    }
+  }
+  const regGateway = combineRegistrations(regRounds.gateway);
+  const regBaseline = combineRegistrations(regRounds.baseline);
   if (opts.parts.has('reg')) results.registrations = { gateway: regGateway, baseline: regBaseline };
   const registered = (await gateway.usage()).registrations ?? 0;
   if (registered < devices + warm.length) results.notes.push(`gateway holds ${registered} registrations of ${devices + warm.length}`);
@@ -185,30 +205,38 @@ async function throughputParts(opts: Options, broker: MosquittoBroker, results: 
     log('(c) reads: warm-up 1 s at 1000/s on each target');
     await measureReads(ctx, 'baseline', measured, 1000, 1, 1000);
     await measureReads(ctx, 'gateway', measured, 1000, 1, 1000);
-    for (const rate of opts.rates) {
+    for (const [n, rate] of opts.rates.entries()) {
       log(`(c) reads at ${rate}/s for ${opts.readSeconds} s over ${devices} devices`);
-      const b = await measureReads(ctx, 'baseline', measured, rate, opts.readSeconds);
-      log(`    baseline p50 ${fmtMs(b.latency.p50)} p99 ${fmtMs(b.latency.p99)} ms (${b.answered}/${b.offered})`);
-      const g = await measureReads(ctx, 'gateway', measured, rate, opts.readSeconds);
-      log(`    gateway  p50 ${fmtMs(g.latency.p50)} p99 ${fmtMs(g.latency.p99)} ms (${g.answered}/${g.offered})`);
-      results.reads.push({ gateway: g, baseline: b });
+      const pair: Partial<Record<TargetKind, ReadResult>> = {};
+      for (const kind of alternate(n)) {
+        const r = await measureReads(ctx, kind, measured, rate, opts.readSeconds);
+        pair[kind] = r;
+        log(`    ${kind.padEnd(8)} p50 ${fmtMs(r.latency.p50)} p99 ${fmtMs(r.latency.p99)} ms (${r.answered}/${r.offered})`);
+      }
+      results.reads.push({ gateway: pair.gateway as ReadResult, baseline: pair.baseline as ReadResult });
     }
   }
 
   if (opts.parts.has('notify')) {
     const observedDevices = measured.slice(0, Math.min(opts.observed, measured.length));
+    const perRound = Math.ceil(opts.notifications / opts.rounds);
     const warmCount = Math.min(10_000, Math.ceil(opts.notifications / 10));
-    log(`(b) notifications: ${opts.notifications} from ${observedDevices.length} devices (warm-up ${warmCount})`);
-    baselineObservations(observedDevices);
-    await measureNotifications(ctx, 'baseline', observedDevices, warmCount, opts.notifyWindow);
-    const b = await measureNotifications(ctx, 'baseline', observedDevices, opts.notifications, opts.notifyWindow);
-    log(`    baseline ${fmtInt(b.perSecond)}/s (${b.received}/${b.sent})`);
+    log(`(b) notifications: ${opts.notifications} per target from ${observedDevices.length} devices, ${opts.rounds} rounds (warm-up ${warmCount})`);
+    const observations: Record<TargetKind, Observed[]> = { gateway: [], baseline: baselineObservations(observedDevices) };
     const observed = await observeDevices(ctx, observedDevices);
     if (observed < observedDevices.length) results.notes.push(`only ${observed} of ${observedDevices.length} observe commands answered`);
-    await measureNotifications(ctx, 'gateway', observedDevices, warmCount, opts.notifyWindow);
-    const g = await measureNotifications(ctx, 'gateway', observedDevices, opts.notifications, opts.notifyWindow);
-    log(`    gateway  ${fmtInt(g.perSecond)}/s (${g.received}/${g.sent})`);
-    results.notifications = { gateway: g, baseline: b };
+    observations.gateway = gatewayObservations(observedDevices);
+    await measureNotifications(ctx, 'baseline', observations.baseline, warmCount, opts.notifyWindow);
+    await measureNotifications(ctx, 'gateway', observations.gateway, warmCount, opts.notifyWindow);
+    const rounds: Record<TargetKind, NotificationResult[]> = { gateway: [], baseline: [] };
+    for (let round = 0; round < opts.rounds; round++) {
+      for (const kind of alternate(round)) {
+        const r = await measureNotifications(ctx, kind, observations[kind], perRound, opts.notifyWindow);
+        rounds[kind].push(r);
+        log(`    ${kind.padEnd(8)} ${fmtInt(r.perSecond)}/s (${r.received}/${r.sent})`);
+      }
+    }
+    results.notifications = { gateway: combineNotifications(rounds.gateway), baseline: combineNotifications(rounds.baseline) };
   }
 
   const c = pool.counters;
@@ -221,7 +249,7 @@ async function throughputParts(opts: Options, broker: MosquittoBroker, results: 
   running.pools.delete(pool);
   await stopTarget(gateway);
   await stopTarget(baseline);
-  if (profileDir) log(`gateway CPU profile in ${profileDir}`);
+  if (profileDir) log(`CPU profiles (gateway.cpuprofile, forwarder.cpuprofile) in ${profileDir}`);
 }
 
 async function memoryPart(opts: Options, broker: MosquittoBroker, results: Results): Promise<void> {

@@ -1,4 +1,5 @@
 import pino from 'pino';
+import YAML from 'yaml';
 import { startGateway, type RunningGateway } from '../../src/app/app';
 import { parseConfig } from '../../src/app/config';
 import { MqttProbe } from './mqtt-probe';
@@ -62,9 +63,7 @@ export async function startHarness(yaml = '', kind: BrokerKind = brokerKind()): 
 
 /** Merges YAML fragments (later wins, maps merged deeply) so tests can add keys to the defaults. */
 function mergeYaml(text: string): string {
-  // Each fragment is a full YAML document of top-level maps; parse each and merge.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const YAML = require('yaml') as typeof import('yaml');
+  // Each fragment is a YAML document of top-level maps; parse each and merge.
   const fragments = text.split(/\n(?=[a-z_]+:)/);
   const merged: Record<string, unknown> = {};
   for (const f of fragments) {
