@@ -37,8 +37,20 @@ export interface MemoryOptions {
   log(message: string): void;
 }
 
+/** Index of the first warm-up device: far from the measured ones (their registration message ids differ too). */
+const WARMUP_FIRST_INDEX = 60_000;
+const WARMUP_DEVICES = 100;
+
 export async function measureMemory(gateway: ChildHandle, options: MemoryOptions): Promise<MemoryStep[]> {
+  // A few registrations first, so that compiled code and one-time allocations are not counted per device.
+  const warm = await DevicePool.create(WARMUP_DEVICES, WARMUP_FIRST_INDEX, 64 * 1024);
+  try {
+    await registerDevices(warm, warm.devices, gateway.udpPort);
+  } finally {
+    await warm.close();
+  }
   const base = await gateway.usage();
+  const baseRegistrations = base.registrations ?? 0;
   const steps: MemoryStep[] = [];
   let registeredSoFar = 0;
   for (const count of [...options.counts].sort((a, b) => a - b)) {
@@ -63,7 +75,7 @@ export async function measureMemory(gateway: ChildHandle, options: MemoryOptions
     const idle = await gateway.usage();
     steps.push({
       devices: count,
-      registered: idle.registrations ?? NaN,
+      registered: (idle.registrations ?? NaN) - baseRegistrations,
       heapPerDeviceJustRegistered: (heapBytes(justRegistered) - heapBytes(base)) / count,
       heapPerDevice: (heapBytes(idle) - heapBytes(base)) / count,
       rssPerDevice: (idle.memory.rss - base.memory.rss) / count,

@@ -26,7 +26,7 @@ export interface NotificationResult {
 
 /** Sends an observe command to every device and waits for the gateway's 2.05 answers; returns how many are observed. */
 export async function observeDevices(ctx: BenchContext, devices: SimDevice[]): Promise<number> {
-  const { pool, probe } = ctx;
+  const { probe } = ctx;
   for (const dev of devices) dev.observation = undefined;
   const answered = new Set<number>();
   let kick = () => {};
