@@ -90,7 +90,7 @@ function parseOptions(argv: string[]): Options {
     readSeconds: num('read-seconds', 5, 1),
     memory: list('memory', [10_000, 50_000], [2000, 5000]).map(Math.floor),
     memoryBatch: 10_000,
-    memoryExchangeLifetime: quick ? 3 : 10,
+    memoryExchangeLifetime: quick ? 3 : 20,
     warmupDevices: quick ? 100 : 500,
     rounds: Math.floor(num('rounds', 2, 2)),
     parts,

@@ -3,6 +3,7 @@
  * through real sockets: test devices over UDP, the gateway, a real broker and an MQTT probe.
  * Run by `npm test` against aedes and by `npm run test:interop` against Mosquitto.
  */
+import path from 'node:path';
 import Ajv from 'ajv';
 import { loadSchema } from '../../../src/gateway/schemas';
 import { startHarness, type BrokerKind, type Harness } from '../../support/harness';
@@ -478,6 +479,27 @@ export function defineMqttContractSuite(kind: BrokerKind): void {
         await h.probe.publish('lwm2m/sleepy2/dn', { reqID: 111, msgType: 'read', mheaders: { ttl: 0 }, data: { path: '/3/0/0' } });
         const now = await h.probe.waitOn('lwm2m/sleepy2/up/resp', { reqID: 111 }, 5000);
         expect(now.json.data).toMatchObject({ code: '2.05' });
+      });
+    });
+
+    describe('object definitions', () => {
+      const hostInfo = { path: '/10241/0/5905', type: 'string' as const, value: 'ACME' };
+
+      it('without a definition a TLV answer is still decoded: raw values as base64', async () => {
+        h = await startHarnessFor();
+        const d = await registered('nodef', { entries: [hostInfo] });
+        d.behaviour.resourceFormat = 11542;
+        const r = await command('nodef', { reqID: 1, msgType: 'read', data: { path: '/10241/0' } });
+        expect(r.data).toMatchObject({ code: '2.05', content: [{ path: '/10241/0/5905', value: Buffer.from('ACME').toString('base64') }] });
+      });
+
+      it('lwm2m.xml_dir adds OMA XML definitions: the same answer is typed', async () => {
+        const dir = path.resolve(__dirname, '../../../../shared/lwm2m-registry');
+        h = await startHarnessFor(`lwm2m:\n  xml_dir: "${dir}"\n`);
+        const d = await registered('withdef', { entries: [hostInfo] });
+        d.behaviour.resourceFormat = 11542;
+        const r = await command('withdef', { reqID: 1, msgType: 'read', data: { path: '/10241/0' } });
+        expect(r.data).toMatchObject({ code: '2.05', content: [{ path: '/10241/0/5905', value: 'ACME' }] });
       });
     });
 
