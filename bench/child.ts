@@ -43,7 +43,7 @@ export function startChild(script: string, env: Record<string, string>, execArgv
   const file = path.join(__dirname, `${script}.js`);
   const child: ChildProcess = fork(file, [], {
     env: { ...process.env, ...env },
-    execArgv,
+    execArgv: process.env.BENCH_TRACE_GC ? [...execArgv, '--trace-gc'] : execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let nextId = 1;

@@ -14,6 +14,7 @@
  *   --rounds N              alternating rounds per target for registrations and notifications (BENCH_ROUNDS, default 2)
  *   --only LIST             subset of reg,notify,read,mem (BENCH_ONLY)
  *   --profile               gateway and forwarder children with --cpu-prof, profiles in a temp directory (BENCH_PROFILE=1)
+ *   BENCH_TRACE_GC=1        gateway and forwarder children with --trace-gc (GC pauses on stderr)
  *   --max-seconds S         hard bound on the whole run (BENCH_MAX_SECONDS, default 280)
  */
 import fs from 'node:fs';

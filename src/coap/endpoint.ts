@@ -294,11 +294,16 @@ export class CoapEndpoint extends EventEmitter {
   private receiveResponse(message: CoapMessage, peer: Peer): void {
     const now = Date.now();
     const confirmable = message.type === 'CON';
-    const key = DedupCache.key(peer, message.messageId);
-    const seen = this.dedup.lookup(key, now);
-    if (seen) {
-      if (confirmable && seen.reply) this.transport.send(peer, seen.reply);
-      return;
+    // Only CONs need the de-duplication cache: a repeated NON notification carries a stale Observe
+    // value and is dropped by the RFC 7641 ordering, and a repeated NON response finds its exchange
+    // gone. Skipping it keeps a table entry per notification off the hot path.
+    const key = confirmable ? DedupCache.key(peer, message.messageId) : '';
+    if (confirmable) {
+      const seen = this.dedup.lookup(key, now);
+      if (seen) {
+        if (seen.reply) this.transport.send(peer, seen.reply);
+        return;
+      }
     }
     const ex = this.exchanges.get(tokenKey(message.token));
     if (ex === undefined || ex.peer.port !== peer.port || ex.peer.address !== peer.address) {
@@ -312,8 +317,6 @@ export class CoapEndpoint extends EventEmitter {
       const ack = encodeEmpty('ACK', message.messageId);
       this.transport.send(peer, ack);
       this.dedup.remember(key, now, ack);
-    } else {
-      this.dedup.remember(key, now);
     }
     ex.handleResponse(message, now);
   }

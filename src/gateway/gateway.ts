@@ -102,10 +102,10 @@ export class Lwm2mMqttGateway {
     });
   }
 
-  private publish(session: DeviceSession | string, name: TranslatorName, message: JsonObject): void {
+  private publish(session: DeviceSession | string, name: TranslatorName, message: JsonObject | string): void {
     const t = this.options.translators[name];
     const prefix = typeof session === 'string' ? session : session.prefix;
-    this.mqtt.publish(prefix + t.topic, JSON.stringify(message), t.qos);
+    this.mqtt.publish(prefix + t.topic, typeof message === 'string' ? message : JSON.stringify(message), t.qos);
   }
 
   private onRegistered(reg: Registration, replaced?: Registration): void {

@@ -39,9 +39,34 @@ export function responseData(reqPath: string | null, code: string, extra?: Parti
   return { reqPath, code, codeMsg: codeName(code), ...extra };
 }
 
-/** An answer to a command: every top-level field echoed, `data` replaced, msgType as given. */
-export function commandAnswer(fields: JsonObject, msgType: unknown, data: ResponseData | JsonObject, seqNum?: number): JsonObject {
-  const out: JsonObject = { ...fields, msgType, data };
-  if (seqNum !== undefined) out.seqNum = seqNum;
-  return out;
+// The echoed part of a command is the same for every answer to it (and for every notification of
+// an observation): serialised once, not on each publish.
+const echoCache = new WeakMap<JsonObject, string>();
+
+function echoedFieldsJson(fields: JsonObject): string {
+  let json = echoCache.get(fields);
+  if (json === undefined) {
+    const echoed: JsonObject = {};
+    for (const key of Object.keys(fields)) if (key !== 'msgType' && key !== 'data' && key !== 'seqNum') echoed[key] = fields[key];
+    json = JSON.stringify(echoed).slice(1, -1);
+    echoCache.set(fields, json);
+  }
+  return json;
+}
+
+/**
+ * An answer to a command, serialised: every top-level field echoed, `data` replaced, msgType as
+ * given, and `seqNum` for observe answers and notifications.
+ */
+export function commandAnswer(fields: JsonObject, msgType: unknown, data: ResponseData | JsonObject, seqNum?: number): string {
+  const echo = echoedFieldsJson(fields);
+  let json = '{' + echo;
+  const add = (key: string, value: unknown) => {
+    if (value === undefined) return;
+    json += (json.length > 1 ? ',"' : '"') + key + '":' + JSON.stringify(value);
+  };
+  add('msgType', msgType);
+  add('seqNum', seqNum ?? fields.seqNum);
+  add('data', data);
+  return json + '}';
 }

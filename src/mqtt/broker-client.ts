@@ -97,6 +97,8 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
         // QoS 1/2 publishes go to the outgoing store regardless and are replayed on reconnection.
         queueQoSZero: false,
         resubscribe: true,
+        // MQTT.js formats a debug line per packet even when DEBUG is off; the gateway logs itself.
+        log: noDebugLog,
         // After the first connection, a refusal (e.g. a broker restarting its auth) is retried too.
         reconnectOnConnackError: true,
         // Not manualConnect: with it, end() leaves the client able to reconnect on its own.
@@ -147,6 +149,7 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
    * (until close()); QoS 0: dropped while disconnected.
    */
   publish(topic: string, payload: string | Buffer, qos: QoS): void {
+    this.corkUntilIdle();
     if (qos === 0) {
       this.client.publish(topic, payload, PUBLISH_OPTIONS[0]);
       return;
@@ -154,6 +157,27 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     this.unacknowledged++;
     this.client.publish(topic, payload, PUBLISH_OPTIONS[qos], this.acknowledged);
   }
+
+  /**
+   * Holds the socket corked until the event loop has handled the datagrams that arrived together:
+   * mqtt-packet uncorks on the next tick, i.e. one write system call per publish, which was the
+   * largest single cost on the notification path. setImmediate runs after the whole I/O phase.
+   */
+  private corkUntilIdle(): void {
+    if (this.corkedStream || !this.client.connected) return;
+    const stream = this.client.stream as { cork?: () => void; uncork?: () => void };
+    if (!stream.cork || !stream.uncork) return;
+    stream.cork();
+    this.corkedStream = stream;
+    setImmediate(this.uncorkStream);
+  }
+
+  private corkedStream: { uncork?: () => void } | undefined;
+  private readonly uncorkStream = (): void => {
+    const stream = this.corkedStream;
+    this.corkedStream = undefined;
+    stream?.uncork?.();
+  };
 
   /** QoS 1/2 publishes the broker has not acknowledged yet (including those kept while offline). */
   get pendingPublishes(): number {
@@ -206,6 +230,8 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
 function disableNagleOnConnect(this: MqttClient, packet: Packet): void {
   if (packet.cmd === 'connect') disableNagle(this.stream);
 }
+
+function noDebugLog(): void {}
 
 /** TCP and TLS sockets have setNoDelay; WebSocket streams do not (and are left alone). */
 function disableNagle(stream: MqttClient['stream']): void {

@@ -47,9 +47,9 @@ export class UdpTransport extends EventEmitter implements Transport {
   }
 
   send(peer: Peer, bytes: Buffer): void {
-    this.socket.send(bytes, peer.port, peer.address, (err) => {
-      if (err) this.emit('error', err);
-    });
+    // No callback: a send error surfaces as the socket's 'error' event, forwarded above, and a
+    // closure per datagram would cost on the hot path.
+    this.socket.send(bytes, peer.port, peer.address);
   }
 
   close(): Promise<void> {

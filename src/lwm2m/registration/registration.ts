@@ -1,11 +1,5 @@
 import type { Peer } from '../../transport/transport';
 
-/** One link of the registration payload: `</3/0>;ver=1.1`. */
-export interface RegisteredLink {
-  uri: string;
-  attributes: Record<string, string | true>;
-}
-
 /** A registered LwM2M client, as the registration interface knows it. */
 export interface Registration {
   /** Registration id, the last segment of Location-Path `rd/<id>`. */
@@ -18,8 +12,11 @@ export interface Registration {
   queueMode: boolean;
   /** Every register query parameter as sent (secrets included: the gateway filters them). */
   query: Record<string, string>;
-  /** Links of the payload in order, attributes kept. */
-  links: RegisteredLink[];
+  /**
+   * Attributes of object links (`ver`, `ct`, ...) keyed by object-list entry; only links that carry
+   * attributes appear, and undefined when none does (most devices): memory per idle device counts.
+   */
+  linkAttributes?: Record<string, Record<string, string | true>>;
   /** `rt="oma.lwm2m"` link's path, `/` by default; no trailing slash except for the root. */
   alternatePath: string;
   /** Object links with the alternate path stripped, e.g. `/3/0`. */
