@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, defaultConfig, loadConfigFile, type GatewayConfig } from './config';
+import { packageRoot } from '../package-root';
 import { startGateway } from './app';
 import { createLogger } from './logger';
 
@@ -15,13 +16,7 @@ Options:
 `;
 
 function packageVersion(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) return 'unknown';
-    dir = parent;
-  }
-  return (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 interface CliArgs {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import type { QoS } from '../mqtt/broker-client';
+import { packageRoot } from '../package-root';
 import { parseDuration, type DurationInput } from './duration';
 
 // ---------------------------------------------------------------------------------------------
@@ -457,15 +458,4 @@ function schemaValidator(): ValidateFunction {
     cachedValidator = ajv.compile(schema);
   }
   return cachedValidator;
-}
-
-/** The directory holding package.json: works from src/ (ts-jest) and from dist/src/ alike. */
-function packageRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`package.json not found above ${__dirname}`);
-    dir = parent;
-  }
-  return dir;
 }

@@ -6,7 +6,7 @@ import type { Entry } from '../lwm2m/node';
 import type { Lwm2mOperation } from '../lwm2m/operation';
 import { formatPath, fromIds, parsePath, pathIds, pathLevel, type LwM2mPath } from '../lwm2m/path';
 import type { Registration } from '../lwm2m/registration/registration';
-import { loadSchema } from './schemas';
+import { loadSchema } from '../package-root';
 import { resourceTypeOf, valueFromJson, ValueError } from './value-json';
 
 export type JsonObject = Record<string, unknown>;

@@ -1,26 +1,16 @@
 /** The command line as a user runs it: a child process with a config file, stopped by SIGTERM. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MqttProbe } from '../support/mqtt-probe';
-import { freeTcpPort } from '../support/mosquitto';
+import { freeTcpPort, freeUdpPort } from '../support/ports';
 import { TestDevice } from '../support/test-device';
 
 const ROOT = path.resolve(__dirname, '../..');
 // ts-node runs the TypeScript CLI directly, so `npm test` needs no build step.
 const NODE_ARGS = ['-r', 'ts-node/register/transpile-only', '-e', "require('./src/app/cli').main(process.argv.slice(1))"];
 
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
-    s.bind(0, '127.0.0.1', () => {
-      const port = s.address().port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function runCli(args: string[]) {
   return spawnSync(process.execPath, [...NODE_ARGS, '--', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30000 });

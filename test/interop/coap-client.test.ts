@@ -3,21 +3,12 @@
  * gateway, and coap-server-openssl, bound to the port the registration came from, answers a read.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import { startHarness, type Harness } from '../support/harness';
+import { freeUdpPort } from '../support/ports';
 
 const CLIENT = '/usr/bin/coap-client-openssl';
 const SERVER = '/usr/bin/coap-server-openssl';
 
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
-    s.bind(0, '127.0.0.1', () => {
-      const port = s.address().port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs coap-client asynchronously: the gateway under test lives in this process's event loop. */
 function coapClient(args: string[]): Promise<{ status: number | null; output: string }> {

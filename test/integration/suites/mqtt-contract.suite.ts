@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import Ajv from 'ajv';
-import { loadSchema } from '../../../src/gateway/schemas';
+import { loadSchema } from '../../../src/package-root';
 import { startHarness, type BrokerKind, type Harness } from '../../support/harness';
 import { RawDevice } from '../../support/raw-device';
 import { TestDevice } from '../../support/test-device';
