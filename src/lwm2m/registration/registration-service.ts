@@ -193,8 +193,12 @@ export class RegistrationService extends EventEmitter {
       reg.objectList = parsed.objectList;
       reg.contentFormats = parsed.contentFormats;
     }
-    // NAT rebinding: the device's address or port changed, follow it.
-    reg.peer = req.peer;
+    // NAT rebinding: the device's address or port changed, follow it. The peer object is updated in
+    // place because open exchanges (observations) hold it and must follow too.
+    if (reg.peer.address !== req.peer.address || reg.peer.port !== req.peer.port) {
+      reg.peer.address = req.peer.address;
+      reg.peer.port = req.peer.port;
+    }
     reg.lastUpdate = Date.now();
     this.emit('updated', reg, parsed !== undefined);
     return answer('2.04');

@@ -132,6 +132,20 @@ export function defineMqttContractSuite(kind: BrokerKind): void {
         expect(d1.requests.length).toBe(0);
       });
 
+      it('an observation follows the device to its new port', async () => {
+        const d1 = await registered('nat2');
+        const o = await command('nat2', { reqID: 6, msgType: 'observe', data: { path: '/3303/0/5700' } });
+        expect(o.data).toMatchObject({ code: '2.05' });
+        const d2 = await h.device({ endpoint: 'nat2' });
+        d2.location = d1.location;
+        expect((await d2.update()).code).toBe('2.04');
+        d2.observations.set('/3303/0/5700', { ...d1.observations.get('/3303/0/5700')!, seq: 1 });
+        const from = h.probe.mark();
+        d2.notify('/3303/0/5700', false, 2);
+        const n = await h.probe.waitOn('lwm2m/nat2/up/notify', {}, 5000, from);
+        expect(n.json).toMatchObject({ reqID: 6, seqNum: 2 });
+      });
+
       it('publishes deregister on DELETE /rd/<id> (2.02)', async () => {
         const d = await registered('dereg');
         expect((await d.deregister()).code).toBe('2.02');
