@@ -52,6 +52,8 @@ export class Lwm2mMqttGateway {
   private readonly parser: CommandParser;
   private readonly sessions = new Map<string, DeviceSession>();
   private readonly byPrefix = new Map<string, DeviceSession>();
+  /** The session of a registration just replaced: its waiting commands pass to the new one. */
+  private handover: DeviceSession | undefined;
   private readonly splitMountpoint: (topic: string) => { prefix: string; rest: string } | undefined;
   private readonly sweepTimer: NodeJS.Timeout;
 
@@ -110,10 +112,12 @@ export class Lwm2mMqttGateway {
 
   private onRegistered(reg: Registration, replaced?: Registration): void {
     const session = new DeviceSession(reg, this.mountpointFor(reg));
-    const old = replaced ? this.sessions.get(replaced.endpoint) : undefined;
+    const old = replaced && this.handover?.reg === replaced ? this.handover : undefined;
+    this.handover = undefined;
     if (old) {
-      // The device rebooted: its waiting commands go on to the new registration.
-      session.queue.push(...old.queue.splice(0));
+      // The device rebooted: its waiting commands go on to the new registration (auto-observe
+      // commands are made anew below).
+      session.queue.push(...old.queue.splice(0).filter((q) => !q.cmd.fields.is_auto_observe));
     }
     this.sessions.set(reg.endpoint, session);
     this.byPrefix.set(session.prefix, session);
@@ -162,7 +166,8 @@ export class Lwm2mMqttGateway {
     if (!session || session.reg !== reg) return;
     this.sessions.delete(reg.endpoint);
     if (this.byPrefix.get(session.prefix) === session) this.byPrefix.delete(session.prefix);
-    if (reason !== 'replaced') {
+    if (reason === 'replaced') this.handover = session;
+    else {
       for (const q of session.queue.splice(0)) {
         if (q.cmd.fields.is_auto_observe) continue;
         this.answerError(session.prefix, q.cmd.fields, q.cmd.reqPath, '4.04', `endpoint ${reg.endpoint} deregistered (${reason})`);

@@ -482,6 +482,18 @@ export function defineMqttContractSuite(kind: BrokerKind): void {
         expect(d.requests.map((r) => r.uriPath.join('/'))).toEqual(['3/0/0', '3/0/1']);
       });
 
+      it('commands waiting for a sleeping device pass to its new registration when it re-registers', async () => {
+        h = await startHarnessFor('lwm2m:\n  qmode_time_window: 1\n');
+        const d = await registered('reboot', { binding: 'UQ' });
+        await sleep(1300);
+        await h.probe.publish('lwm2m/reboot/dn', { reqID: 105, msgType: 'read', data: { path: '/3/0/2' } });
+        await sleep(300);
+        expect(d.requests).toHaveLength(0);
+        expect((await d.register()).code).toBe('2.01');
+        const r = await h.probe.waitOn('lwm2m/reboot/up/resp', { reqID: 105 }, 5000);
+        expect(r.json.data).toMatchObject({ code: '2.05', content: [{ path: '/3/0/2', value: '345000123' }] });
+      });
+
       it('a queued command past mheaders.ttl is answered 5.04; ttl 0 bypasses the queue', async () => {
         h = await startHarnessFor('lwm2m:\n  qmode_time_window: 1\n');
         const d = await registered('sleepy2', { binding: 'UQ' });
