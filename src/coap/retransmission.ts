@@ -44,7 +44,8 @@ export class Retransmitter<C> {
     const previous = this.inFlight.get(t.key);
     if (previous) this.cancel(previous);
     const { ackTimeoutMs, ackRandomFactor } = this.policy;
-    t.timeoutMs = ackTimeoutMs * (1 + Math.random() * (ackRandomFactor - 1));
+    // Whole milliseconds: Node keeps one timer list per distinct duration.
+    t.timeoutMs = Math.round(ackTimeoutMs * (1 + Math.random() * (ackRandomFactor - 1)));
     this.inFlight.set(t.key, t);
     this.send(t.peer, t.bytes);
     t.timer = setTimeout(onRetransmitTimer, t.timeoutMs, this, t);

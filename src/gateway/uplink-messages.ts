@@ -56,17 +56,12 @@ function echoedFieldsJson(fields: JsonObject): string {
 
 /**
  * An answer to a command, serialised: every top-level field echoed, `data` replaced, msgType as
- * given, and `seqNum` for observe answers and notifications.
+ * given, and `seqNum` for observe answers and notifications. The echoed part is cached only for
+ * those (an observation's notifications all share it); a one-off answer is stringified directly.
  */
 export function commandAnswer(fields: JsonObject, msgType: unknown, data: ResponseData | JsonObject, seqNum?: number): string {
+  if (seqNum === undefined) return JSON.stringify({ ...fields, msgType, data });
   const echo = echoedFieldsJson(fields);
-  let json = '{' + echo;
-  const add = (key: string, value: unknown) => {
-    if (value === undefined) return;
-    json += (json.length > 1 ? ',"' : '"') + key + '":' + JSON.stringify(value);
-  };
-  add('msgType', msgType);
-  add('seqNum', seqNum ?? fields.seqNum);
-  add('data', data);
-  return json + '}';
+  const type = msgType === undefined ? '' : `"msgType":${JSON.stringify(msgType)},`;
+  return `{${echo}${echo === '' ? '' : ','}${type}"seqNum":${seqNum},"data":${JSON.stringify(data)}}`;
 }
