@@ -18,7 +18,8 @@ export interface Observation {
 /** What the gateway keeps per registered device: its topics, command queue and observations. */
 export class DeviceSession {
   readonly queue: QueuedCommand[] = [];
-  readonly observations = new Map<string, Observation>();
+  /** Created with the first observation: most devices are never observed, and memory per idle device counts. */
+  private observationMap: Map<string, Observation> | undefined;
   inFlight = false;
   closed = false;
   lastSeen = Date.now();
@@ -28,6 +29,25 @@ export class DeviceSession {
     /** The rendered mountpoint: every topic of this device starts with it. */
     readonly prefix: string,
   ) {}
+
+  observation(path: string): Observation | undefined {
+    return this.observationMap?.get(path);
+  }
+
+  setObservation(o: Observation): void {
+    (this.observationMap ??= new Map()).set(o.path, o);
+  }
+
+  deleteObservation(path: string): void {
+    this.observationMap?.delete(path);
+  }
+
+  /** Forgets every observation locally (the next notification of each is answered by RST). */
+  cancelObservations(): void {
+    if (!this.observationMap) return;
+    for (const o of this.observationMap.values()) o.exchange.cancel();
+    this.observationMap = undefined;
+  }
 
   /** Any message from the device: it is awake (queue mode) for the window that follows. */
   touch(now = Date.now()): void {

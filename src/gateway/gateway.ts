@@ -178,8 +178,7 @@ export class Lwm2mMqttGateway {
 
   private closeSession(session: DeviceSession): void {
     session.closed = true;
-    for (const o of session.observations.values()) o.exchange.cancel();
-    session.observations.clear();
+    session.cancelObservations();
   }
 
   // ---- MQTT commands ------------------------------------------------------------------------
@@ -327,7 +326,7 @@ export class Lwm2mMqttGateway {
   private forgetObservation(session: DeviceSession, cmd: DownlinkCommand, exchange: OutgoingExchange | undefined): void {
     if (cmd.op.type !== 'observe') return;
     const key = formatPath(cmd.op.path);
-    if (session.observations.get(key)?.exchange === exchange) session.observations.delete(key);
+    if (session.observation(key)?.exchange === exchange) session.deleteObservation(key);
   }
 
   /** Decodes a content answer into read-style data; an undecodable payload is kept as base64. */
@@ -361,8 +360,8 @@ export class Lwm2mMqttGateway {
       case 'cancel-observe': {
         if (op.type === 'cancel-observe') {
           const key = formatPath(op.path);
-          session.observations.get(key)?.exchange.cancel();
-          session.observations.delete(key);
+          session.observation(key)?.exchange.cancel();
+          session.deleteObservation(key);
         }
         this.publish(session, 'response', commandAnswer(cmd.fields, cmd.msgType, this.contentData(session, cmd, res)));
         return;
@@ -371,9 +370,9 @@ export class Lwm2mMqttGateway {
         const data = this.contentData(session, cmd, res);
         if (isSuccess(res.code) && res.observe !== undefined && exchange) {
           const key = formatPath(op.path);
-          const previous = session.observations.get(key);
+          const previous = session.observation(key);
           if (previous && previous.exchange !== exchange) previous.exchange.cancel();
-          session.observations.set(key, { exchange, fields: cmd.fields, reqPath: cmd.reqPath, path: key });
+          session.setObservation({ exchange, fields: cmd.fields, reqPath: cmd.reqPath, path: key });
         }
         const seqNum = res.observe !== undefined && res.observe > 0 ? res.observe : undefined;
         this.publish(session, 'response', commandAnswer(cmd.fields, 'observe', data, seqNum));
@@ -390,7 +389,7 @@ export class Lwm2mMqttGateway {
     this.publish(session, 'notify', commandAnswer(cmd.fields, 'notify', data, res.observe));
     if (!isSuccess(res.code) || res.observe === undefined) {
       const key = formatPath(cmd.op.path);
-      session.observations.delete(key);
+      session.deleteObservation(key);
     }
   }
 }
