@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CoapResponse, ExchangeListener, OutgoingExchange } from '../coap';
+import type { CoapResponse, OutgoingExchange } from '../coap';
 import { CodecError } from '../lwm2m/codec/codec-error';
 import { decodeEntries, formatLink, parseLinkFormat } from '../lwm2m/codec';
 import { ContentFormat } from '../lwm2m/codec/content-format';
@@ -9,6 +9,7 @@ import { formatPath, parsePath } from '../lwm2m/path';
 import type { Registration } from '../lwm2m/registration/registration';
 import { isSuccess } from './code-names';
 import { CommandError, CommandParser, requestPathOf, type DownlinkCommand, type JsonObject } from './command-parser';
+import { CommandExchange, type CommandExchangeHost } from './command-exchange';
 import { DeviceSession, type QueuedCommand } from './device-session';
 import { createMountpointSplitter, mountpointWildcard, renderMountpoint, topicMatches } from './mountpoint';
 import { commandAnswer, deregisterMessage, registerMessage, responseData, type ResponseData } from './uplink-messages';
@@ -48,7 +49,7 @@ const EXPIRY_SWEEP_MS = 1000;
  * The translation between MQTT and LwM2M (mqtt-contract.md parts A–C): device events become
  * uplink messages; JSON commands become LwM2M operations, at most one in flight per device.
  */
-export class Lwm2mMqttGateway {
+export class Lwm2mMqttGateway implements CommandExchangeHost {
   private readonly parser: CommandParser;
   private readonly sessions = new Map<string, DeviceSession>();
   private readonly byPrefix = new Map<string, DeviceSession>();
@@ -264,66 +265,28 @@ export class Lwm2mMqttGateway {
   // ---- LwM2M exchanges ---------------------------------------------------------------------
 
   private send(session: DeviceSession, cmd: DownlinkCommand, counted: boolean): void {
-    let done = false;
-    if (counted) session.inFlight = true;
-    // NSTART 1: the next command may go once this one is acknowledged or answered.
-    const release = () => {
-      if (done) return;
-      done = true;
-      if (counted) {
-        session.inFlight = false;
-        this.dispatch(session);
-      }
-    };
-    const answer = (msgType: unknown, data: ResponseData | JsonObject, seqNum?: number) =>
-      this.publish(session, 'response', commandAnswer(cmd.fields, msgType, data, seqNum));
-    const echo = (msgType: string) => {
-      const original = typeof cmd.fields.data === 'object' && cmd.fields.data !== null ? (cmd.fields.data as JsonObject) : {};
-      answer(msgType, { ...original, reqPath: cmd.reqPath });
-    };
-    let exchange: OutgoingExchange | undefined;
-    const listener: ExchangeListener = {
-      onAck: () => {
-        session.touch();
-        echo('ack');
-        release();
-      },
-      onResponse: (res) => {
-        session.touch();
-        this.onCommandResponse(session, cmd, res, exchange);
-        release();
-      },
-      onNotification: (res) => {
-        session.touch();
-        this.onNotification(session, cmd, res);
-      },
-      onReset: () => {
-        echo('coap_reset');
-        this.forgetObservation(session, cmd, exchange);
-        release();
-      },
-      onTimeout: () => {
-        echo('coap_timeout');
-        this.forgetObservation(session, cmd, exchange);
-        if (session.reg.queueMode) session.markAsleep();
-        release();
-      },
-      onError: (err) => {
-        answer(cmd.msgType, responseData(cmd.reqPath, '5.00', { error: err.message }));
-        this.forgetObservation(session, cmd, exchange);
-        release();
-      },
-    };
+    const listener = new CommandExchange(this, session, cmd, counted);
     try {
-      exchange = this.server.send(session.reg, cmd.op, listener);
+      listener.exchange = this.server.send(session.reg, cmd.op, listener);
     } catch (err) {
-      const message = err instanceof CodecError ? `cannot encode: ${err.message}` : (err as Error).message;
-      answer(cmd.msgType, responseData(cmd.reqPath, '4.00', { error: message }));
-      release();
+      listener.fail('4.00', err instanceof CodecError ? `cannot encode: ${err.message}` : (err as Error).message);
     }
   }
 
-  private forgetObservation(session: DeviceSession, cmd: DownlinkCommand, exchange: OutgoingExchange | undefined): void {
+  // ---- CommandExchangeHost ---------------------------------------------------------------
+
+  /** @internal */
+  answer(session: DeviceSession, cmd: DownlinkCommand, msgType: unknown, data: ResponseData | JsonObject, seqNum?: number): void {
+    this.publish(session, 'response', commandAnswer(cmd.fields, msgType, data, seqNum));
+  }
+
+  /** @internal */
+  released(session: DeviceSession): void {
+    this.dispatch(session);
+  }
+
+  /** @internal */
+  forgetObservation(session: DeviceSession, cmd: DownlinkCommand, exchange: OutgoingExchange | undefined): void {
     if (cmd.op.type !== 'observe') return;
     const key = formatPath(cmd.op.path);
     if (session.observation(key)?.exchange === exchange) session.deleteObservation(key);
@@ -352,7 +315,8 @@ export class Lwm2mMqttGateway {
     }
   }
 
-  private onCommandResponse(session: DeviceSession, cmd: DownlinkCommand, res: CoapResponse, exchange: OutgoingExchange | undefined): void {
+  /** @internal */
+  onCommandResponse(session: DeviceSession, cmd: DownlinkCommand, res: CoapResponse, exchange: OutgoingExchange | undefined): void {
     const op = cmd.op;
     switch (op.type) {
       case 'read':
@@ -383,7 +347,8 @@ export class Lwm2mMqttGateway {
     }
   }
 
-  private onNotification(session: DeviceSession, cmd: DownlinkCommand, res: CoapResponse): void {
+  /** @internal */
+  onNotification(session: DeviceSession, cmd: DownlinkCommand, res: CoapResponse): void {
     if (session.closed) return;
     const data = this.contentData(session, cmd, res);
     this.publish(session, 'notify', commandAnswer(cmd.fields, 'notify', data, res.observe));
