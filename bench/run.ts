@@ -14,6 +14,7 @@
  *   --rounds N              alternating rounds per target for registrations and notifications (BENCH_ROUNDS, default 2)
  *   --only LIST             subset of reg,notify,read,mem (BENCH_ONLY)
  *   --profile               gateway and forwarder children with --cpu-prof, profiles in a temp directory (BENCH_PROFILE=1)
+ *   --pin                   pin the targets to the last CPU, load generator and broker to CPU 0 (taskset; BENCH_PIN=1)
  *   BENCH_TRACE_GC=1        gateway and forwarder children with --trace-gc (GC pauses on stderr)
  *   --max-seconds S         hard bound on the whole run (BENCH_MAX_SECONDS, default 280)
  */
@@ -26,6 +27,7 @@ import { type BenchContext, type TargetKind, cpuPerOp } from './context';
 import { DevicePool, openFileLimit } from './load-generator';
 import { type MemoryStep, measureMemory } from './memory';
 import { type MosquittoBroker, findMosquitto, startMosquitto } from './mosquitto';
+import { canPin, pinningPlan, pinToCpu } from './pinning';
 import { MqttProbe } from './mqtt-clients';
 import { type NotificationResult, type Observed, baselineObservations, combineNotifications, gatewayObservations, measureNotifications, observeDevices } from './notifications';
 import { type ReadResult, measureReads } from './read-latency';
@@ -48,6 +50,8 @@ interface Options {
   rounds: number;
   parts: Set<Part>;
   profile: boolean;
+  /** Pin targets and load to separate CPUs with taskset (default when possible). */
+  pin: boolean;
   maxSeconds: number;
 }
 
@@ -59,11 +63,12 @@ function parseOptions(argv: string[]): Options {
     const eq = arg.indexOf('=');
     if (eq > 0) flags.set(arg.slice(2, eq), arg.slice(eq + 1));
     else if (arg === '--quick' || arg === '--profile') flags.set(arg.slice(2), '1');
+    else if (arg === '--pin') flags.set('pin', '1');
     else flags.set(arg.slice(2), argv[++i] ?? '');
   }
   const env = (flag: string) => process.env[`BENCH_${flag.toUpperCase().replace(/-/g, '_')}`];
   const get = (flag: string) => flags.get(flag) ?? env(flag);
-  const known = ['quick', 'devices', 'observed', 'notifications', 'rates', 'read-seconds', 'memory', 'only', 'profile', 'max-seconds', 'rounds'];
+  const known = ['pin', 'quick', 'devices', 'observed', 'notifications', 'rates', 'read-seconds', 'memory', 'only', 'profile', 'max-seconds', 'rounds'];
   for (const flag of flags.keys()) if (!known.includes(flag)) throw new Error(`unknown option --${flag} (known: ${known.join(', ')})`);
   const quick = get('quick') === '1' || get('quick') === 'true';
   const num = (flag: string, dflt: number, quickValue: number) => {
@@ -96,6 +101,7 @@ function parseOptions(argv: string[]): Options {
     rounds: Math.floor(num('rounds', 2, 2)),
     parts,
     profile: get('profile') === '1' || get('profile') === 'true',
+    pin: get('pin') === '1' && canPin(),
     maxSeconds: num('max-seconds', 280, 280),
   };
 }
@@ -161,6 +167,11 @@ async function throughputParts(opts: Options, broker: MosquittoBroker, results: 
   const fwdArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=forwarder.cpuprofile'] : [];
   const baseline = await startTarget('baseline-forwarder', { BENCH_MQTT_URL: broker.url, BENCH_RECBUF: '8388608' }, fwdArgs);
   log(`gateway pid ${gateway.pid} udp ${gateway.udpPort}; baseline forwarder pid ${baseline.pid} udp ${baseline.udpPort}; mosquitto pid ${broker.pid} port ${broker.port}`);
+  if (opts.pin) {
+    const { targetCpu, loadCpu } = pinningPlan();
+    const ok = [pinToCpu(gateway.pid, targetCpu), pinToCpu(baseline.pid, targetCpu), pinToCpu(broker.pid, loadCpu), pinToCpu(process.pid, loadCpu)].every(Boolean);
+    results.notes.push(ok ? `pinned: gateway and forwarder on cpu ${targetCpu}, load generator and mosquitto on cpu ${loadCpu} (--pin)` : 'pinning failed: processes not pinned');
+  }
   const probe = await MqttProbe.connect(broker.url, ['lwm2m/+/up/#', FORWARDER_UP_FILTER]);
   running.probe = probe;
 
@@ -365,7 +376,11 @@ async function main(): Promise<void> {
   const results: Results = { reads: [], notes: [] };
   const profileDir = opts.profile ? fs.mkdtempSync(path.join(os.tmpdir(), 'bench-profile-')) : undefined;
   try {
-    const broker = await startMosquitto();
+    // Mosquitto leaves Nagle on for its sends by default; with delayed ACKs that adds up to 40 ms to
+    // whichever client it delivers to, gateway or forwarder alike. A latency-minded deployment turns
+    // it off, and so does the benchmark (for both targets).
+    const broker = await startMosquitto(['set_tcp_nodelay true']);
+    results.notes.push('mosquitto runs with set_tcp_nodelay true');
     running.broker = broker;
     if (opts.parts.has('reg') || opts.parts.has('read') || opts.parts.has('notify')) await throughputParts(opts, broker, results, profileDir);
     if (opts.parts.has('mem')) {
