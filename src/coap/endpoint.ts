@@ -463,7 +463,8 @@ export class CoapEndpoint extends EventEmitter {
   // --- outbound ----------------------------------------------------------------------------
 
   private createExchange(peer: Peer, req: CoapRequest, listener: ExchangeListener): ClientExchange {
-    const token = this.newToken();
+    const wanted = req.token;
+    const token = wanted && wanted.length > 0 && wanted.length <= 8 && !this.exchanges.has(tokenKey(wanted)) ? wanted : this.newToken();
     const ex = new ClientExchange(this.host, peer, req, listener, token);
     this.exchanges.set(tokenKey(token), ex);
     return ex;

@@ -18,6 +18,11 @@ export interface CoapRequest {
   confirmable?: boolean;
   /** Other options, raw: outbound they are sent as given; inbound, the elective ones this layer does not map. */
   options?: CoapOption[];
+  /**
+   * Outbound: the token to use instead of a fresh one, when it is not taken by an open exchange.
+   * RFC 7641 §3.6 deregisters an observation with a GET (Observe 1) that carries its token.
+   */
+  token?: Buffer;
 }
 
 export interface InboundRequest extends CoapRequest {

@@ -308,8 +308,20 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
 
   private send(session: DeviceSession, cmd: DownlinkCommand, counted: boolean): void {
     const listener = new CommandExchange(this, session, cmd, counted);
+    let op = cmd.op;
+    if (op.type === 'cancel-observe') {
+      // RFC 7641 §3.6: the deregistering GET carries the observation's token. The local exchange is
+      // forgotten first so that the token is free; a notification in between is answered by RST.
+      const key = formatPath(op.path);
+      const observation = session.observation(key);
+      if (observation) {
+        observation.exchange.cancel();
+        session.deleteObservation(key);
+        op = { ...op, token: observation.exchange.token };
+      }
+    }
     try {
-      listener.exchange = this.server.send(session.reg, cmd.op, listener);
+      listener.exchange = this.server.send(session.reg, op, listener);
     } catch (err) {
       listener.fail('4.00', err instanceof CodecError ? `cannot encode: ${err.message}` : (err as Error).message);
     }
@@ -364,11 +376,6 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
       case 'read':
       case 'discover':
       case 'cancel-observe': {
-        if (op.type === 'cancel-observe') {
-          const key = formatPath(op.path);
-          session.observation(key)?.exchange.cancel();
-          session.deleteObservation(key);
-        }
         this.publish(session, 'response', commandAnswer(cmd.fields, cmd.msgType, this.contentData(session, cmd, res)));
         return;
       }

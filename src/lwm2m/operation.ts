@@ -11,6 +11,6 @@ export type Lwm2mOperation =
   | { type: 'create'; path: LwM2mPath; query: string[]; node: Node; format: number }
   | { type: 'delete'; path: LwM2mPath; query: string[] }
   | { type: 'observe'; path: LwM2mPath; query: string[]; accept?: number }
-  | { type: 'cancel-observe'; path: LwM2mPath; query: string[]; accept?: number };
+  | { type: 'cancel-observe'; path: LwM2mPath; query: string[]; accept?: number; /** The observation's token (RFC 7641 §3.6). */ token?: Buffer };
 
 export type Lwm2mOperationType = Lwm2mOperation['type'];

@@ -52,6 +52,6 @@ export function buildCoapRequest(op: Lwm2mOperation, alternatePath: string, mode
     case 'observe':
       return { method: 'GET', uriPath, uriQuery, accept: op.accept, observe: 0 };
     case 'cancel-observe':
-      return { method: 'GET', uriPath, uriQuery, accept: op.accept, observe: 1 };
+      return { method: 'GET', uriPath, uriQuery, accept: op.accept, observe: 1, token: op.token };
   }
 }

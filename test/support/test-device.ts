@@ -207,7 +207,8 @@ export class TestDevice {
           this.observations.set(path, { token: req.token, peer: req.peer, path, seq: 1 });
           return { ...res, observe: 1 };
         }
-        if (req.observe === 1) this.observations.delete(path);
+        // RFC 7641 §3.6: only a GET with the observation's token deregisters it.
+        if (req.observe === 1 && this.observations.get(path)?.token.equals(req.token)) this.observations.delete(path);
         return res;
       }
       case 'PUT': {
