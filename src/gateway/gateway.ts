@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CoapResponse, OutgoingExchange } from '../coap';
+import { isSuccessCode as isSuccess, type CoapResponse, type OutgoingExchange } from '../coap';
 import { CodecError } from '../lwm2m/codec/codec-error';
 import { decodeEntries, formatLink, parseLinkFormat } from '../lwm2m/codec';
 import { ContentFormat } from '../lwm2m/codec/content-format';
@@ -7,11 +7,10 @@ import type { Lwm2mServer } from '../lwm2m/lwm2m-server';
 import type { ModelLookup } from '../lwm2m/model/types';
 import { formatPath, parsePath } from '../lwm2m/path';
 import type { Registration } from '../lwm2m/registration/registration';
-import { isSuccess } from './code-names';
 import { CommandError, CommandParser, requestPathOf, type DownlinkCommand, type JsonObject } from './command-parser';
 import { CommandExchange, type CommandExchangeHost } from './command-exchange';
 import { DeviceSession, type QueuedCommand } from './device-session';
-import { createMountpointSplitter, mountpointWildcard, renderMountpoint, topicMatches } from './mountpoint';
+import { createMountpointSplitter, createTopicMatcher, mountpointWildcard, renderMountpoint } from './mountpoint';
 import { commandAnswer, deregisterMessage, registerMessage, responseData, type ResponseData } from './uplink-messages';
 import { entriesToJson } from './value-json';
 
@@ -62,6 +61,7 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
   /** The session of a registration just replaced: its waiting commands pass to the new one. */
   private handover: DeviceSession | undefined;
   private readonly splitMountpoint: (topic: string) => { prefix: string; rest: string } | undefined;
+  private readonly isCommandTopic: (topic: string) => boolean;
   private readonly sweepTimer: NodeJS.Timeout;
 
   constructor(
@@ -73,6 +73,7 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
   ) {
     this.parser = new CommandParser(model, options.keys);
     this.splitMountpoint = createMountpointSplitter(options.mountpoint);
+    this.isCommandTopic = createTopicMatcher(options.translators.command.topic);
     server.on('registered', (reg: Registration, replaced?: Registration) => this.onRegistered(reg, replaced));
     server.on('updated', (reg: Registration, carriedLinks: boolean) => this.onUpdated(reg, carriedLinks));
     server.on('deregistered', (reg: Registration, reason: string) => this.onDeregistered(reg, reason));
@@ -228,7 +229,7 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
 
   private onMqttMessage(topic: string, payload: Buffer): void {
     const split = this.splitMountpoint(topic);
-    if (!split || !topicMatches(this.options.translators.command.topic, split.rest)) return;
+    if (!split || !this.isCommandTopic(split.rest)) return;
     let command: unknown;
     try {
       command = JSON.parse(payload.toString('utf8'));

@@ -62,8 +62,16 @@ export function createMountpointSplitter(template: string): (topic: string) => {
 
 /** MQTT topic filter matching (`+` one level, `#` the rest). */
 export function topicMatches(filter: string, topic: string): boolean {
+  return createTopicMatcher(filter)(topic);
+}
+
+/** A matcher for one filter, split once: it runs for every incoming command. */
+export function createTopicMatcher(filter: string): (topic: string) => boolean {
   const f = filter.split('/');
-  const t = topic.split('/');
+  return (topic) => levelsMatch(f, topic.split('/'));
+}
+
+function levelsMatch(f: readonly string[], t: readonly string[]): boolean {
   for (let i = 0; i < f.length; i++) {
     if (f[i] === '#') return true;
     if (i >= t.length) return false;

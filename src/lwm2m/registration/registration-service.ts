@@ -63,10 +63,7 @@ export function parseRegistrationLinks(payload: Buffer): ParsedLinks {
     if (alternatePath !== '/' && uri.startsWith(alternatePath + '/')) uri = uri.slice(alternatePath.length);
     if (!uri.startsWith('/')) uri = '/' + uri;
     objectList.push(uri);
-    for (const _ in link.attributes) {
-      (linkAttributes ??= {})[uri] = link.attributes;
-      break;
-    }
+    if (Object.keys(link.attributes).length > 0) (linkAttributes ??= {})[uri] = link.attributes;
   }
   return { linkAttributes, alternatePath, objectList, contentFormats };
 }
