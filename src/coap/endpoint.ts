@@ -95,7 +95,7 @@ export class CoapEndpoint extends EventEmitter {
   private closed = false;
 
   constructor(
-    private readonly transport: Transport,
+    readonly transport: Transport,
     config?: CoapConfigInput,
     options: CoapEndpointOptions = {},
   ) {

@@ -6,6 +6,7 @@ import { ContentFormat } from '../lwm2m/codec/content-format';
 import type { Lwm2mServer } from '../lwm2m/lwm2m-server';
 import type { ModelLookup } from '../lwm2m/model/types';
 import { formatPath, parsePath } from '../lwm2m/path';
+import type { RegistrationCandidate } from '../lwm2m/registration/admission';
 import type { Registration } from '../lwm2m/registration/registration';
 import { CommandError, CommandParser, requestPathOf, type DownlinkCommand, type JsonObject } from './command-parser';
 import { CommandExchange, type CommandExchangeHost } from './command-exchange';
@@ -45,6 +46,7 @@ const AUTO_OBSERVE_EXCLUDED = new Set([0, 1, 2, 4, 5, 6, 7, 9, 15]);
 const EXPIRY_SWEEP_MS = 1000;
 /** Commands handled per event-loop turn when they arrive faster than they are handled. */
 const INBOX_SLICE = 32;
+const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 function drainInbox(gateway: Lwm2mMqttGateway): void {
   gateway.drainInbox();
@@ -77,6 +79,10 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
     server.on('registered', (reg: Registration, replaced?: Registration) => this.onRegistered(reg, replaced));
     server.on('updated', (reg: Registration, carriedLinks: boolean) => this.onUpdated(reg, carriedLinks));
     server.on('deregistered', (reg: Registration, reason: string) => this.onDeregistered(reg, reason));
+    // Refusals never reach MQTT: a device that failed authentication has no topic of its own.
+    server.on('refused', (c: RegistrationCandidate, code: string, reason: string) =>
+      this.log.warn({ ep: c.endpoint, peer: `${c.peer.address}:${c.peer.port}`, code, reason }, 'registration refused'),
+    );
     mqtt.onMessage((topic, payload) => this.enqueueMqttMessage(topic, payload));
     this.sweepTimer = setInterval(() => this.expireQueuedCommands(Date.now()), EXPIRY_SWEEP_MS);
     this.sweepTimer.unref();
@@ -108,7 +114,7 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
       clientid: reg.query.device_id ?? reg.endpoint,
       username: reg.query.imei ?? reg.endpoint,
       peerhost: reg.peer.address,
-      client_attrs: {},
+      client_attrs: reg.attributes ?? NO_ATTRIBUTES,
     });
   }
 

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { CoapEndpoint, CoapResponse, ExchangeListener, InboundRequest, OutgoingExchange } from '../coap';
 import type { ModelLookup } from './model/types';
 import type { Lwm2mOperation } from './operation';
+import type { RegistrationCandidate } from './registration/admission';
 import type { Registration } from './registration/registration';
 import { RegistrationService, type RegistrationPolicy } from './registration/registration-service';
 import { RegistrationStore } from './registration/registration-store';
@@ -12,7 +13,7 @@ const NOT_FOUND: CoapResponse = { code: '4.04', payload: Buffer.alloc(0) };
 /**
  * The LwM2M server: serves the Registration interface on one or more CoAP endpoints
  * (UDP, later DTLS) and sends downlink operations to registered clients through the
- * endpoint each one registered on. Re-emits `registered`, `updated`, `deregistered`.
+ * endpoint each one registered on. Re-emits `registered`, `updated`, `deregistered`, `refused`.
  */
 export class Lwm2mServer extends EventEmitter {
   readonly store = new RegistrationStore();
@@ -30,6 +31,7 @@ export class Lwm2mServer extends EventEmitter {
       this.emit('registered', reg, replaced);
     });
     this.registrations.on('updated', (reg: Registration, carriedLinks: boolean) => this.emit('updated', reg, carriedLinks));
+    this.registrations.on('refused', (candidate: RegistrationCandidate, code: string, reason: string) => this.emit('refused', candidate, code, reason));
     this.registrations.on('deregistered', (reg: Registration, reason: string) => {
       this.channels.delete(reg.id);
       this.emit('deregistered', reg, reason);
@@ -41,9 +43,15 @@ export class Lwm2mServer extends EventEmitter {
     endpoint.setRequestHandler((req) => this.handleRequest(endpoint, req));
   }
 
-  private handleRequest(endpoint: CoapEndpoint, req: InboundRequest): CoapResponse {
-    const res = this.registrations.handle(req);
+  private handleRequest(endpoint: CoapEndpoint, req: InboundRequest): CoapResponse | Promise<CoapResponse> {
+    const res = this.registrations.handle(req, endpoint.transport.scheme);
     if (!res) return NOT_FOUND;
+    if (res instanceof Promise) return res.then((r) => this.trackChannel(endpoint, req, r));
+    return this.trackChannel(endpoint, req, res);
+  }
+
+  /** Remembers which endpoint (UDP or DTLS) a registration last spoke on: downlink goes there. */
+  private trackChannel(endpoint: CoapEndpoint, req: InboundRequest, res: CoapResponse): CoapResponse {
     if (res.code === '2.01' && res.locationPath) this.channels.set(res.locationPath[1], endpoint);
     else if (res.code === '2.04') this.channels.set(req.uriPath[1], endpoint);
     return res;

@@ -4,8 +4,20 @@ import type { EventEmitter } from 'node:events';
 export interface Peer {
   address: string;
   port: number;
-  /** PSK identity or certificate subject; absent on plain UDP. */
-  identity?: string;
+  /** Who the DTLS handshake authenticated; absent on plain UDP. */
+  identity?: PeerIdentity;
+}
+
+/** A credential checked by the transport (DTLS PSK or certificate; raw public keys later). */
+export interface PeerIdentity {
+  kind: 'psk' | 'x509';
+  /** The PSK identity, or the certificate subject's CN. */
+  name: string;
+  /**
+   * Endpoint names this credential may register: the PSK entry's endpoint (by default the identity
+   * itself), or the certificate's CN and SAN URIs.
+   */
+  endpoints: readonly string[];
 }
 
 /** Key identifying a peer's transport address in maps ("address:port"). */

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { CoapResponse, InboundRequest } from '../../coap';
 import { CodecError } from '../codec/codec-error';
 import { parseLinkFormat } from '../codec';
+import { type Admission, type RegistrationAdmission, type RegistrationCandidate, checkIdentityBinding, sameIdentity } from './admission';
 import type { Registration } from './registration';
 import type { RegistrationStore } from './registration-store';
 
@@ -92,10 +93,13 @@ function newRegistrationId(): string {
 
 /**
  * The LwM2M Registration interface (register, update, deregister) over a RegistrationStore.
- * Emits `registered` (reg, replaced?), `updated` (reg, carriedLinks: boolean) and
- * `deregistered` (reg, reason). It knows nothing of MQTT.
+ * Emits `registered` (reg, replaced?), `updated` (reg, carriedLinks: boolean),
+ * `deregistered` (reg, reason) and `refused` (candidate, code, reason) for a register, update or
+ * deregister turned away by identity binding or admission. It knows nothing of MQTT.
  */
 export class RegistrationService extends EventEmitter {
+  private admission: RegistrationAdmission | undefined;
+
   constructor(
     readonly store: RegistrationStore,
     private readonly policy: RegistrationPolicy,
@@ -104,16 +108,21 @@ export class RegistrationService extends EventEmitter {
     store.on('expired', (reg: Registration) => this.emit('deregistered', reg, 'expired'));
   }
 
+  /** Installs the admission step run after identity binding on every register (e.g. the HTTP auth hook). */
+  setAdmission(admission: RegistrationAdmission | undefined): void {
+    this.admission = admission;
+  }
+
   /** Routes a request under /rd; undefined when the path is not the registration interface. */
-  handle(req: InboundRequest): CoapResponse | undefined {
+  handle(req: InboundRequest, scheme = 'coap'): CoapResponse | Promise<CoapResponse> | undefined {
     const path = req.uriPath;
     if (path[0] !== 'rd') return undefined;
     if (path.length === 1) {
-      return req.method === 'POST' ? this.register(req) : answer('4.05');
+      return req.method === 'POST' ? this.register(req, scheme) : answer('4.05');
     }
     if (path.length === 2) {
-      if (req.method === 'POST') return this.update(req, path[1]);
-      if (req.method === 'DELETE') return this.deregister(path[1]);
+      if (req.method === 'POST') return this.update(req, path[1], scheme);
+      if (req.method === 'DELETE') return this.deregister(req, path[1], scheme);
       return answer('4.05');
     }
     return answer('4.04');
@@ -123,7 +132,7 @@ export class RegistrationService extends EventEmitter {
     return Math.min(Math.max(lt, this.policy.lifetimeMin), this.policy.lifetimeMax);
   }
 
-  register(req: InboundRequest): CoapResponse {
+  register(req: InboundRequest, scheme = 'coap'): CoapResponse | Promise<CoapResponse> {
     const query = parseQuery(req.uriQuery);
     const endpoint = query.ep;
     if (!endpoint) return answer('4.00');
@@ -142,6 +151,42 @@ export class RegistrationService extends EventEmitter {
       if (err instanceof CodecError) return answer('4.00');
       throw err;
     }
+    const candidate: RegistrationCandidate = { endpoint, peer: req.peer, query, scheme };
+    const bound = checkIdentityBinding(endpoint, req.peer);
+    if (!bound.allowed) return this.refuse(candidate, bound);
+    const admission = this.admission;
+    if (!admission) return this.admit(candidate, version, lifetime, parsed, undefined);
+    let verdict: Admission | Promise<Admission>;
+    try {
+      verdict = admission(candidate);
+    } catch (err) {
+      verdict = Promise.reject(err);
+    }
+    if (!(verdict instanceof Promise)) return this.decide(candidate, version, lifetime, parsed, verdict);
+    return verdict.then(
+      (v) => this.decide(candidate, version, lifetime, parsed, v),
+      (err: unknown) => this.refuse(candidate, { allowed: false, code: '4.01', reason: `admission failed: ${(err as Error)?.message ?? String(err)}` }),
+    );
+  }
+
+  private decide(candidate: RegistrationCandidate, version: string, lifetime: number, parsed: ParsedLinks, verdict: Admission): CoapResponse {
+    if (!verdict.allowed) return this.refuse(candidate, verdict);
+    return this.admit(candidate, version, lifetime, parsed, verdict.attributes);
+  }
+
+  private refuse(candidate: RegistrationCandidate, verdict: Admission & { allowed: false }): CoapResponse {
+    this.emit('refused', candidate, verdict.code, verdict.reason);
+    return answer(verdict.code);
+  }
+
+  private admit(
+    candidate: RegistrationCandidate,
+    version: string,
+    lifetime: number,
+    parsed: ParsedLinks,
+    attributes: Record<string, string> | undefined,
+  ): CoapResponse {
+    const { endpoint, query } = candidate;
     const binding = query.b ?? 'U';
     const now = Date.now();
     const reg: Registration = {
@@ -156,7 +201,8 @@ export class RegistrationService extends EventEmitter {
       alternatePath: parsed.alternatePath,
       objectList: parsed.objectList,
       contentFormats: parsed.contentFormats,
-      peer: req.peer,
+      peer: candidate.peer,
+      attributes,
       registeredAt: now,
       lastUpdate: now,
     };
@@ -166,9 +212,10 @@ export class RegistrationService extends EventEmitter {
     return answer('2.01', ['rd', reg.id]);
   }
 
-  update(req: InboundRequest, id: string): CoapResponse {
+  update(req: InboundRequest, id: string, scheme = 'coap'): CoapResponse {
     const reg = this.store.get(id);
     if (!reg) return answer('4.04');
+    if (!sameIdentity(reg.peer, req.peer)) return this.refuseOther(reg, req, 'update', scheme);
     const query = parseQuery(req.uriQuery);
     if (query.lt !== undefined && !/^\d+$/.test(query.lt)) return answer('4.00');
     let parsed: ParsedLinks | undefined;
@@ -201,10 +248,19 @@ export class RegistrationService extends EventEmitter {
     return answer('2.04');
   }
 
-  deregister(id: string): CoapResponse {
+  deregister(req: InboundRequest, id: string, scheme = 'coap'): CoapResponse {
+    const known = this.store.get(id);
+    if (known && !sameIdentity(known.peer, req.peer)) return this.refuseOther(known, req, 'deregister', scheme);
     const reg = this.store.remove(id);
     if (!reg) return answer('4.04');
     this.emit('deregistered', reg, 'deregister');
     return answer('2.02');
+  }
+
+  /** An update or deregister from a credential other than the registering one: 4.03. */
+  private refuseOther(reg: Registration, req: InboundRequest, what: string, scheme: string): CoapResponse {
+    const who = req.peer.identity ? `${req.peer.identity.kind} identity "${req.peer.identity.name}"` : 'an unauthenticated peer';
+    const reason = `${what} of endpoint "${reg.endpoint}" from ${who}, not the registering credential`;
+    return this.refuse({ endpoint: reg.endpoint, peer: req.peer, query: parseQuery(req.uriQuery), scheme }, { allowed: false, code: '4.03', reason });
   }
 }

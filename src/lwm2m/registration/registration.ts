@@ -24,6 +24,8 @@ export interface Registration {
   /** Content formats announced by the root link's `ct` attribute. */
   contentFormats: number[];
   peer: Peer;
+  /** Attributes the admission step gave (the auth hook's `client_attrs`); undefined when none. */
+  attributes?: Record<string, string>;
   registeredAt: number;
   /** Last register or update (ms since epoch), for lifetime expiry. */
   lastUpdate: number;

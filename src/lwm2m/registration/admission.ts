@@ -1,0 +1,46 @@
+import type { Peer } from '../../transport/transport';
+
+/** A register request that passed the protocol checks and waits to be admitted. */
+export interface RegistrationCandidate {
+  endpoint: string;
+  peer: Peer;
+  /** Every register query parameter as sent (`imei`, `password` for auth hooks). */
+  query: Readonly<Record<string, string>>;
+  /** The transport the request came over: `coap` (UDP) or `coaps` (DTLS). */
+  scheme: string;
+}
+
+/** The verdict on a candidate: admitted (with attributes for the registration) or refused with a CoAP code. */
+export type Admission =
+  | { allowed: true; attributes?: Record<string, string> }
+  | { allowed: false; code: '4.01' | '4.03'; reason: string };
+
+/**
+ * Decides whether a candidate may register (an HTTP auth hook, say). May answer later: the register
+ * response waits for it, behind an empty ACK. Must not throw; a rejected promise refuses with 4.01.
+ */
+export type RegistrationAdmission = (candidate: RegistrationCandidate) => Admission | Promise<Admission>;
+
+export const ADMITTED: Admission = { allowed: true };
+
+/**
+ * Identity binding: over an authenticated transport a device may register only an endpoint its
+ * credential names. Plain UDP (no identity) passes.
+ */
+export function checkIdentityBinding(endpoint: string, peer: Peer): Admission {
+  const identity = peer.identity;
+  if (!identity || identity.endpoints.includes(endpoint)) return ADMITTED;
+  return {
+    allowed: false,
+    code: '4.03',
+    reason: `${identity.kind} identity "${identity.name}" may not register endpoint "${endpoint}"`,
+  };
+}
+
+/** Same credential (or none on both sides): an update or deregister must come from whoever registered. */
+export function sameIdentity(a: Peer, b: Peer): boolean {
+  const x = a.identity;
+  const y = b.identity;
+  if (!x || !y) return x === y;
+  return x.kind === y.kind && x.name === y.name;
+}
