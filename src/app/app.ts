@@ -1,23 +1,48 @@
 import type { Logger } from 'pino';
 import { CoapEndpoint } from '../coap';
 import { Lwm2mMqttGateway, type GatewayOptions } from '../gateway/gateway';
+import { createHttpAuthAdmission } from '../gateway/http-auth-hook';
 import { Lwm2mServer } from '../lwm2m/lwm2m-server';
 import { ObjectModel } from '../lwm2m/model/object-model';
 import { BrokerClient } from '../mqtt/broker-client';
 import { EmbeddedBroker } from '../mqtt/embedded-broker';
+import type { DtlsTransport } from '../transport/dtls-transport';
+import type { Transport } from '../transport/transport';
 import { UdpTransport } from '../transport/udp-transport';
+import { type DtlsListener, startDtlsListener } from './dtls-listener';
 import type { GatewayConfig } from './config';
 import fs from 'node:fs';
 
 /** A started gateway: its sockets' real ports and a clean shutdown. */
 export interface RunningGateway {
   udpPort: number;
+  /** The DTLS listener's port, when it runs. */
+  dtlsPort?: number;
+  dtls?: DtlsTransport;
   /** Port of the embedded broker, when one was started. */
   brokerPort?: number;
   mqttUrl: string;
   gateway: Lwm2mMqttGateway;
   server: Lwm2mServer;
+  /** Re-reads the PSK file (SIGHUP); established sessions stay. */
+  reloadCredentials(): void;
   close(): Promise<void>;
+}
+
+/** The CoAP message layer over one transport, with the configured timing and block-wise limits. */
+function coapEndpoint(transport: Transport, config: GatewayConfig): CoapEndpoint {
+  const c = config.lwm2m;
+  return new CoapEndpoint(transport, {
+    ackTimeout: c.coap.ack_timeout,
+    ackRandomFactor: c.coap.ack_random_factor,
+    maxRetransmit: c.coap.max_retransmit,
+    blockwise: {
+      enable: c.blockwise.enable,
+      maxBlockSize: c.blockwise.max_block_size,
+      maxBodySize: c.blockwise.max_body_size,
+      exchangeLifetime: c.blockwise.exchange_lifetime,
+    },
+  });
 }
 
 function gatewayOptions(config: GatewayConfig): GatewayOptions {
@@ -84,6 +109,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     log.info({ url: mqttUrl.replace(/\/\/[^@/]*@/, '//***@') }, 'connected to MQTT broker');
 
     const server = new Lwm2mServer(model, { lifetimeMin: config.lwm2m.lifetime_min, lifetimeMax: config.lwm2m.lifetime_max });
+    const authn = { udp: config.listeners.udp.enable_authn, dtls: config.listeners.dtls.enable_authn };
+    if (config.auth.http.url) server.registrations.setAdmission(createHttpAuthAdmission(config.auth.http, authn, log));
     closers.push(() => server.close());
     const gateway = new Lwm2mMqttGateway(server, mqtt, gatewayOptions(config), model, log);
     closers.push(() => gateway.close());
@@ -93,18 +120,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     const transport = await UdpTransport.bind({ host: udp.bind.host, port: udp.bind.port, recvBufferSize: udp.recbuf });
     closers.push(() => transport.close());
     transport.on('error', (err: Error) => log.warn({ err: err.message }, 'udp error'));
-    const c = config.lwm2m;
-    const coap = new CoapEndpoint(transport, {
-      ackTimeout: c.coap.ack_timeout,
-      ackRandomFactor: c.coap.ack_random_factor,
-      maxRetransmit: c.coap.max_retransmit,
-      blockwise: {
-        enable: c.blockwise.enable,
-        maxBlockSize: c.blockwise.max_block_size,
-        maxBodySize: c.blockwise.max_body_size,
-        exchangeLifetime: c.blockwise.exchange_lifetime,
-      },
-    });
+    const coap = coapEndpoint(transport, config);
     closers.push(() => coap.close());
     coap.on('error', (err: Error) => log.warn({ err: err.message }, 'coap error'));
     server.attach(coap);
@@ -112,7 +128,30 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     const udpPort = transport.address().port;
     log.info({ bind: `${udp.bind.host}:${udpPort}` }, 'LwM2M over UDP listening');
 
-    return { udpPort, brokerPort, mqttUrl, gateway, server, close: closeAll };
+    let dtls: DtlsListener | undefined;
+    if (config.listeners.dtls.enable) {
+      dtls = await startDtlsListener(config, log);
+      if (dtls) {
+        const listener = dtls;
+        closers.push(() => listener.transport.close());
+        const coaps = coapEndpoint(listener.transport, config);
+        closers.push(() => coaps.close());
+        coaps.on('error', (err: Error) => log.warn({ err: err.message }, 'coap error (dtls)'));
+        server.attach(coaps);
+      }
+    }
+
+    return {
+      udpPort,
+      dtlsPort: dtls?.port,
+      dtls: dtls?.transport,
+      brokerPort,
+      mqttUrl,
+      gateway,
+      server,
+      reloadCredentials: () => dtls?.reloadCredentials(),
+      close: closeAll,
+    };
   } catch (err) {
     await closeAll();
     throw err;

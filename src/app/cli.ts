@@ -94,5 +94,6 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  log.info({ udp: running.udpPort, broker: running.brokerPort }, 'lwm2m-gateway ready');
+  process.on('SIGHUP', () => running.reloadCredentials());
+  log.info({ udp: running.udpPort, dtls: running.dtlsPort, broker: running.brokerPort }, 'lwm2m-gateway ready');
 }

@@ -6,6 +6,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { QoS } from '../mqtt/broker-client';
 import { packageRoot } from '../package-root';
 import { parseDuration, type DurationInput } from './duration';
+import { DEFAULT_CIPHERS, isCertificateSuite, opensslCipherName } from '../transport/dtls/cipher-suites';
 
 // ---------------------------------------------------------------------------------------------
 // The validated configuration. Key names are the YAML ones (snake_case) so that users recognise
@@ -369,9 +370,37 @@ function checkRelations(config: GatewayConfig): void {
     const key = mqtt.cert_file === undefined ? 'mqtt.cert_file' : 'mqtt.key_file';
     throw new ConfigError('mqtt.cert_file and mqtt.key_file go together', { key });
   }
+  checkDtls(config.listeners.dtls);
   const authProtocol = auth.http.url === '' ? 'http:' : urlProtocol(auth.http.url);
   if (authProtocol !== 'http:' && authProtocol !== 'https:') {
     throw new ConfigError('must be empty (off) or an http:// or https:// URL', { key: 'auth.http.url' });
+  }
+}
+
+/** An enabled DTLS listener needs credentials to authenticate anyone, and suites it can serve. */
+function checkDtls(dtls: DtlsListenerConfig): void {
+  const ciphers = dtls.ciphers ?? DEFAULT_CIPHERS;
+  ciphers.forEach((name, i) => {
+    if (opensslCipherName(name) === undefined) {
+      throw new ConfigError(`unsupported cipher suite "${name}" (supported: ${DEFAULT_CIPHERS.join(', ')})`, { key: `listeners.dtls.ciphers[${i}]` });
+    }
+  });
+  if ((dtls.certfile === undefined) !== (dtls.keyfile === undefined)) {
+    const key = dtls.certfile === undefined ? 'listeners.dtls.certfile' : 'listeners.dtls.keyfile';
+    throw new ConfigError('listeners.dtls.certfile and listeners.dtls.keyfile go together', { key });
+  }
+  if (!dtls.enable) return;
+  if (dtls.psk_file === undefined && dtls.certfile === undefined) {
+    throw new ConfigError('the DTLS listener is enabled but has no credentials: set psk_file, or certfile and keyfile', { key: 'listeners.dtls.psk_file' });
+  }
+  if (dtls.verify === 'verify_peer' && dtls.certfile !== undefined && dtls.cacertfile === undefined) {
+    throw new ConfigError('verify_peer needs the CA certificates that sign client certificates', { key: 'listeners.dtls.cacertfile' });
+  }
+  if (dtls.certfile === undefined && ciphers.every((name) => isCertificateSuite(name))) {
+    throw new ConfigError('only certificate suites are listed but no certfile is set', { key: 'listeners.dtls.ciphers' });
+  }
+  if (dtls.psk_file === undefined && !ciphers.some((name) => isCertificateSuite(name))) {
+    throw new ConfigError('only PSK suites are listed but no psk_file is set', { key: 'listeners.dtls.ciphers' });
   }
 }
 

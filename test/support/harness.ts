@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
 import YAML from 'yaml';
 import { startGateway, type RunningGateway } from '../../src/app/app';
@@ -7,6 +10,8 @@ import { startMosquitto, type Mosquitto } from './mosquitto';
 import { TestDevice, type TestDeviceOptions } from './test-device';
 
 export type BrokerKind = 'aedes' | 'mosquitto';
+/** How test devices reach the gateway: plain UDP, or DTLS with a PSK per device. */
+export type DeviceTransportKind = 'udp' | 'dtls';
 
 /** Which broker the MQTT-level suites run against: aedes (npm test) or Mosquitto (interop). */
 export function brokerKind(): BrokerKind {
@@ -25,21 +30,30 @@ export interface Harness {
  * A gateway on free ports (UDP and broker), a probe subscribed to everything, and test devices.
  * `yaml` is extra configuration, merged under the test defaults.
  */
-export async function startHarness(yaml = '', kind: BrokerKind = brokerKind()): Promise<Harness> {
+export async function startHarness(yaml = '', kind: BrokerKind = brokerKind(), deviceTransport: DeviceTransportKind = 'udp'): Promise<Harness> {
   let mosquitto: Mosquitto | undefined;
   let mqttSection = '';
   if (kind === 'mosquitto') {
     mosquitto = await startMosquitto();
     mqttSection = `mqtt:\n  url: mqtt://127.0.0.1:${mosquitto.port}\n`;
   }
-  const text = [
+  const text: string[] = [
     mqttSection,
     'embedded_broker:\n  bind: "127.0.0.1:0"',
     'listeners:\n  udp:\n    bind: "127.0.0.1:0"',
     'log:\n  level: silent',
     yaml,
-  ].join('\n');
-  const config = parseConfig(mergeYaml(text));
+  ];
+  // Over DTLS every device gets its own PSK entry (identity = endpoint), added to the PSK file and
+  // reloaded (the SIGHUP path) just before the device connects.
+  const pskDir = deviceTransport === 'dtls' ? fs.mkdtempSync(path.join(os.tmpdir(), 'lwm2m-psk-')) : undefined;
+  const pskFile = pskDir && path.join(pskDir, 'psk.yaml');
+  const pskEntries: { identity: string; key: string }[] = [];
+  if (pskFile) {
+    fs.writeFileSync(pskFile, '[]\n');
+    text.push(`listeners:\n  dtls:\n    enable: true\n    bind: "127.0.0.1:0"\n    psk_file: "${pskFile}"`);
+  }
+  const config = parseConfig(mergeYaml(text.join('\n')));
   const gw = await startGateway(config, pino({ level: 'silent' }));
   const probe = await MqttProbe.connect(gw.mqttUrl, 'lwm2m/#');
   const devices: TestDevice[] = [];
@@ -48,6 +62,18 @@ export async function startHarness(yaml = '', kind: BrokerKind = brokerKind()): 
     probe,
     devices,
     async device(options) {
+      if (pskFile) {
+        const identity = options.endpoint;
+        const key = `key-of-${identity}`;
+        if (!pskEntries.some((e) => e.identity === identity)) {
+          pskEntries.push({ identity, key: Buffer.from(key).toString('hex') });
+          fs.writeFileSync(pskFile, YAML.stringify(pskEntries));
+          gw.reloadCredentials();
+        }
+        const d = await TestDevice.start({ dtls: { identity, key }, ...options, gateway: { host: '127.0.0.1', port: gw.dtlsPort! } });
+        devices.push(d);
+        return d;
+      }
       const d = await TestDevice.start({ ...options, gateway: { host: '127.0.0.1', port: gw.udpPort } });
       devices.push(d);
       return d;
@@ -57,6 +83,7 @@ export async function startHarness(yaml = '', kind: BrokerKind = brokerKind()): 
       await probe.close();
       await gw.close();
       if (mosquitto) await mosquitto.stop();
+      if (pskDir) fs.rmSync(pskDir, { recursive: true, force: true });
     },
   };
 }

@@ -4,8 +4,12 @@ import { ContentFormat } from '../../src/lwm2m/codec/content-format';
 import { ObjectModel } from '../../src/lwm2m/model/object-model';
 import type { Entry } from '../../src/lwm2m/node';
 import { formatPath, parsePath, pathIds, pathLevel } from '../../src/lwm2m/path';
-import type { Peer } from '../../src/transport/transport';
+import type { Peer, Transport } from '../../src/transport/transport';
 import { UdpTransport } from '../../src/transport/udp-transport';
+import { DtlsClientTransport } from './dtls-client-transport';
+
+/** A device-side transport: UDP, or a DTLS client session. */
+type DeviceTransport = Transport & { address(): { address: string; port: number } };
 
 export interface TestDeviceOptions {
   endpoint: string;
@@ -20,6 +24,8 @@ export interface TestDeviceOptions {
   /** Initial resource values. */
   entries?: Entry[];
   coap?: Partial<CoapConfig>;
+  /** Register over DTLS with this PSK (node-dtls-client) instead of plain UDP. */
+  dtls?: { identity: string; key: string };
 }
 
 /** How the device answers the next requests (tests flip these). */
@@ -73,7 +79,7 @@ export class TestDevice {
 
   private constructor(
     readonly options: TestDeviceOptions,
-    readonly transport: UdpTransport,
+    readonly transport: DeviceTransport,
     readonly coap: CoapEndpoint,
   ) {
     this.gatewayPeer = { address: options.gateway.host, port: options.gateway.port };
@@ -82,7 +88,9 @@ export class TestDevice {
   }
 
   static async start(options: TestDeviceOptions): Promise<TestDevice> {
-    const transport = await UdpTransport.bind({ host: '127.0.0.1', port: 0 });
+    const transport: DeviceTransport = options.dtls
+      ? await DtlsClientTransport.connect({ gateway: options.gateway, ...options.dtls })
+      : await UdpTransport.bind({ host: '127.0.0.1', port: 0 });
     const coap = new CoapEndpoint(transport, { ackTimeout: 0.2, maxRetransmit: 2, ...options.coap });
     return new TestDevice(options, transport, coap);
   }

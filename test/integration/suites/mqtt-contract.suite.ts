@@ -6,7 +6,7 @@
 import path from 'node:path';
 import Ajv from 'ajv';
 import { loadSchema } from '../../../src/package-root';
-import { startHarness, type BrokerKind, type Harness } from '../../support/harness';
+import { startHarness, type BrokerKind, type DeviceTransportKind, type Harness } from '../../support/harness';
 import { RawDevice } from '../../support/raw-device';
 import { TestDevice } from '../../support/test-device';
 
@@ -19,10 +19,14 @@ function expectValidUplink(json: unknown): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function defineMqttContractSuite(kind: BrokerKind): void {
-  describe(`MQTT contract over ${kind}`, () => {
+export function defineMqttContractSuite(kind: BrokerKind, devices: DeviceTransportKind = 'udp'): void {
+  describe(`MQTT contract over ${kind}, devices on ${devices}`, () => {
     let h: Harness;
-    const startHarnessFor = (yaml = '') => startHarness(yaml, kind);
+    const startHarnessFor = (yaml = '') => startHarness(yaml, kind, devices);
+    /** Tests that forge datagrams with a raw UDP socket exist only for devices on plain UDP. */
+    const udpOnly = (define: () => void) => {
+      if (devices === 'udp') define();
+    };
     afterEach(async () => {
       if (h) await h.close();
     });
@@ -80,6 +84,7 @@ export function defineMqttContractSuite(kind: BrokerKind): void {
         }
         const bad = await h.device({ endpoint: 'bad', lwm2m: '2.0' });
         expect((await bad.register()).code).toBe('4.00');
+        if (devices !== 'udp') return;
         const raw = await RawDevice.start(h.gw.udpPort);
         try {
           const mid = raw.nextMid();
@@ -402,65 +407,67 @@ export function defineMqttContractSuite(kind: BrokerKind): void {
       });
     });
 
-    describe('CoAP reliability through MQTT', () => {
-      let raw: RawDevice;
-      beforeEach(async () => {
-        h = await startHarnessFor('lwm2m:\n  coap:\n    ack_timeout: 0.1\n    ack_random_factor: 1\n    max_retransmit: 2\n');
-        raw = await RawDevice.start(h.gw.udpPort);
-        expect((await raw.register('raw1')).code).toBe('2.01');
-        await h.probe.waitOn('lwm2m/raw1/up/register');
-      });
-      afterEach(async () => {
-        await raw.close();
-      });
-
-      it('a device RST publishes coap_reset', async () => {
-        raw.onPacket((p) => {
-          if (p.confirmable && p.code === '0.01') raw.reset(p);
+    udpOnly(() => {
+      describe('CoAP reliability through MQTT', () => {
+        let raw: RawDevice;
+        beforeEach(async () => {
+          h = await startHarnessFor('lwm2m:\n  coap:\n    ack_timeout: 0.1\n    ack_random_factor: 1\n    max_retransmit: 2\n');
+          raw = await RawDevice.start(h.gw.udpPort);
+          expect((await raw.register('raw1')).code).toBe('2.01');
+          await h.probe.waitOn('lwm2m/raw1/up/register');
         });
-        await h.probe.publish('lwm2m/raw1/dn', { reqID: 70, msgType: 'read', data: { path: '/3/0/0' } });
-        const m = await h.probe.waitOn('lwm2m/raw1/up/resp', { reqID: 70 });
-        expectValidUplink(m.json);
-        expect(m.json).toMatchObject({ reqID: 70, msgType: 'coap_reset', data: { reqPath: '/3/0/0' } });
-      });
-
-      it('retransmits with the same message id, then publishes coap_timeout and frees the queue', async () => {
-        await h.probe.publish('lwm2m/raw1/dn', { reqID: 71, msgType: 'read', data: { path: '/3/0/0' } });
-        await h.probe.publish('lwm2m/raw1/dn', { reqID: 72, msgType: 'read', data: { path: '/3/0/1' } });
-        const m = await h.probe.waitOn('lwm2m/raw1/up/resp', { reqID: 71 }, 5000);
-        expect(m.json).toMatchObject({ msgType: 'coap_timeout', data: { reqPath: '/3/0/0' } });
-        const first = raw.received.filter((p) => p.code === '0.01' && p.options.some((o) => o.name === 'Uri-Path' && o.value.toString() === '0') && p.options.filter((o) => o.name === 'Uri-Path').length === 3 && p.options.filter((o) => o.name === 'Uri-Path')[2].value.toString() === '0');
-        expect(first).toHaveLength(3); // the original + max_retransmit 2
-        expect(new Set(first.map((p) => p.messageId)).size).toBe(1);
-        // the second command went out only after the first was given up (one in flight)
-        const second = await raw.waitFor((p) => p.code === '0.01' && p.options.filter((o) => o.name === 'Uri-Path')[2]?.value.toString() === '1');
-        raw.reply(second, '2.05', Buffer.from('Model X'), 0);
-        const r = await h.probe.waitOn('lwm2m/raw1/up/resp', { reqID: 72 }, 5000);
-        expect(r.json.data).toMatchObject({ code: '2.05', content: [{ path: '/3/0/1', value: 'Model X' }] });
-      });
-
-      it('keeps at most one command in flight per device', async () => {
-        for (const id of [80, 81, 82]) await h.probe.publish('lwm2m/raw1/dn', { reqID: id, msgType: 'read', data: { path: `/3/0/${id - 80}` } });
-        await sleep(300);
-        const requests = () => raw.received.filter((p) => p.code === '0.01');
-        const distinct = () => new Set(requests().map((p) => p.messageId)).size;
-        expect(distinct()).toBe(1);
-        raw.reply(requests()[0], '2.05', Buffer.from('a'), 0);
-        await h.probe.waitOn('lwm2m/raw1/up/resp', { reqID: 80 });
-        await raw.waitFor((p) => p.code === '0.01' && p.messageId !== requests()[0].messageId);
-        expect(distinct()).toBe(2);
-      });
-
-      it('a malformed datagram gets RST (CON) and the device keeps working', async () => {
-        const from = raw.received.length;
-        raw.sendRaw(Buffer.from([0x40, 0x01, 0x12, 0x34, 0xff])); // CON GET with payload marker and no payload
-        const rst = await raw.waitFor((p) => p.reset && p.messageId === 0x1234, 3000, from);
-        expect(rst.reset).toBe(true);
-        raw.onPacket((p) => {
-          if (p.code === '0.01') raw.reply(p, '2.05', Buffer.from('ok'), 0);
+        afterEach(async () => {
+          await raw.close();
         });
-        const r = await command('raw1', { reqID: 90, msgType: 'read', data: { path: '/3/0/0' } });
-        expect(r.data).toMatchObject({ code: '2.05', content: [{ path: '/3/0/0', value: 'ok' }] });
+
+        it('a device RST publishes coap_reset', async () => {
+          raw.onPacket((p) => {
+            if (p.confirmable && p.code === '0.01') raw.reset(p);
+          });
+          await h.probe.publish('lwm2m/raw1/dn', { reqID: 70, msgType: 'read', data: { path: '/3/0/0' } });
+          const m = await h.probe.waitOn('lwm2m/raw1/up/resp', { reqID: 70 });
+          expectValidUplink(m.json);
+          expect(m.json).toMatchObject({ reqID: 70, msgType: 'coap_reset', data: { reqPath: '/3/0/0' } });
+        });
+
+        it('retransmits with the same message id, then publishes coap_timeout and frees the queue', async () => {
+          await h.probe.publish('lwm2m/raw1/dn', { reqID: 71, msgType: 'read', data: { path: '/3/0/0' } });
+          await h.probe.publish('lwm2m/raw1/dn', { reqID: 72, msgType: 'read', data: { path: '/3/0/1' } });
+          const m = await h.probe.waitOn('lwm2m/raw1/up/resp', { reqID: 71 }, 5000);
+          expect(m.json).toMatchObject({ msgType: 'coap_timeout', data: { reqPath: '/3/0/0' } });
+          const first = raw.received.filter((p) => p.code === '0.01' && p.options.some((o) => o.name === 'Uri-Path' && o.value.toString() === '0') && p.options.filter((o) => o.name === 'Uri-Path').length === 3 && p.options.filter((o) => o.name === 'Uri-Path')[2].value.toString() === '0');
+          expect(first).toHaveLength(3); // the original + max_retransmit 2
+          expect(new Set(first.map((p) => p.messageId)).size).toBe(1);
+          // the second command went out only after the first was given up (one in flight)
+          const second = await raw.waitFor((p) => p.code === '0.01' && p.options.filter((o) => o.name === 'Uri-Path')[2]?.value.toString() === '1');
+          raw.reply(second, '2.05', Buffer.from('Model X'), 0);
+          const r = await h.probe.waitOn('lwm2m/raw1/up/resp', { reqID: 72 }, 5000);
+          expect(r.json.data).toMatchObject({ code: '2.05', content: [{ path: '/3/0/1', value: 'Model X' }] });
+        });
+
+        it('keeps at most one command in flight per device', async () => {
+          for (const id of [80, 81, 82]) await h.probe.publish('lwm2m/raw1/dn', { reqID: id, msgType: 'read', data: { path: `/3/0/${id - 80}` } });
+          await sleep(300);
+          const requests = () => raw.received.filter((p) => p.code === '0.01');
+          const distinct = () => new Set(requests().map((p) => p.messageId)).size;
+          expect(distinct()).toBe(1);
+          raw.reply(requests()[0], '2.05', Buffer.from('a'), 0);
+          await h.probe.waitOn('lwm2m/raw1/up/resp', { reqID: 80 });
+          await raw.waitFor((p) => p.code === '0.01' && p.messageId !== requests()[0].messageId);
+          expect(distinct()).toBe(2);
+        });
+
+        it('a malformed datagram gets RST (CON) and the device keeps working', async () => {
+          const from = raw.received.length;
+          raw.sendRaw(Buffer.from([0x40, 0x01, 0x12, 0x34, 0xff])); // CON GET with payload marker and no payload
+          const rst = await raw.waitFor((p) => p.reset && p.messageId === 0x1234, 3000, from);
+          expect(rst.reset).toBe(true);
+          raw.onPacket((p) => {
+            if (p.code === '0.01') raw.reply(p, '2.05', Buffer.from('ok'), 0);
+          });
+          const r = await command('raw1', { reqID: 90, msgType: 'read', data: { path: '/3/0/0' } });
+          expect(r.data).toMatchObject({ code: '2.05', content: [{ path: '/3/0/0', value: 'ok' }] });
+        });
       });
     });
 

@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import type { Logger } from 'pino';
+import { DEFAULT_CIPHERS, opensslCipherName } from '../transport/dtls/cipher-suites';
+import type { PskEntry, PskLookup } from '../transport/dtls/credentials';
+import { loadNativeDtls } from '../transport/dtls/native-binding';
+import { DtlsTransport } from '../transport/dtls-transport';
+import type { Peer } from '../transport/transport';
+import { ConfigError, type GatewayConfig } from './config';
+import { PskFile } from './psk-file';
+
+/** The running DTLS listener: its transport, real port, and the SIGHUP hook. */
+export interface DtlsListener {
+  transport: DtlsTransport;
+  port: number;
+  reloadCredentials(): void;
+}
+
+const NO_PSK: PskLookup = { lookupPsk: (): PskEntry | undefined => undefined };
+
+function readPem(file: string | undefined, key: string): Buffer | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { key });
+  }
+}
+
+function describe(peer: Peer): Record<string, string> {
+  const fields: Record<string, string> = { peer: `${peer.address}:${peer.port}` };
+  if (peer.identity) fields.identity = `${peer.identity.kind}:${peer.identity.name}`;
+  return fields;
+}
+
+/**
+ * Starts `listeners.dtls`. A bad credential file refuses to start (ConfigError naming the key); an
+ * addon that was not built or does not load leaves DTLS off with one clear error line and the gateway
+ * serves UDP alone (undefined).
+ */
+export async function startDtlsListener(config: GatewayConfig, log: Logger): Promise<DtlsListener | undefined> {
+  const dtls = config.listeners.dtls;
+  const psk = dtls.psk_file === undefined ? undefined : PskFile.load(dtls.psk_file);
+  const cert = readPem(dtls.certfile, 'listeners.dtls.certfile');
+  const key = readPem(dtls.keyfile, 'listeners.dtls.keyfile');
+  const ca = readPem(dtls.cacertfile, 'listeners.dtls.cacertfile');
+  const native = loadNativeDtls();
+  if (!native.ok) {
+    log.error({ reason: native.reason }, 'DTLS is off: the DTLS addon is not available (run `npm run build:native` to see why); serving UDP only');
+    return undefined;
+  }
+  // Suites that cannot work are left out rather than offered: PSK suites without keys, certificate
+  // suites without a certificate.
+  const ciphers = (dtls.ciphers ?? DEFAULT_CIPHERS)
+    .map((name) => opensslCipherName(name) as string)
+    .filter((name) => (name.startsWith('PSK-') ? psk !== undefined : cert !== undefined));
+  let transport: DtlsTransport;
+  try {
+    transport = await DtlsTransport.bind(native.binding, {
+      host: dtls.bind.host,
+      port: dtls.bind.port,
+      ciphers: ciphers.join(':'),
+      cert,
+      key,
+      ca,
+      verifyPeer: dtls.verify === 'verify_peer',
+      psk: psk ?? NO_PSK,
+      sessionTimeoutMs: dtls.session_timeout * 1000,
+      maxSessions: dtls.max_sessions,
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== undefined) throw err;
+    throw new ConfigError(`DTLS context refused: ${(err as Error).message}`, { key: 'listeners.dtls' });
+  }
+  transport.on('error', (err: Error) => log.warn({ err: err.message }, 'dtls error'));
+  transport.on('session', (peer: Peer, info: { cipher: string }) => log.debug({ ...describe(peer), cipher: info.cipher }, 'dtls session established'));
+  transport.on('sessionEnd', (peer: Peer, reason: string, detail: string) => {
+    if (reason === 'failed' || reason === 'refused_full') log.info({ ...describe(peer), reason, detail }, 'dtls handshake refused');
+    else log.debug({ ...describe(peer), reason, detail }, 'dtls session ended');
+  });
+  const port = transport.address().port;
+  log.info({ bind: `${dtls.bind.host}:${port}`, ciphers, openssl: native.opensslVersion, psk_identities: psk?.size ?? 0 }, 'LwM2M over DTLS listening');
+  return {
+    transport,
+    port,
+    reloadCredentials: () => {
+      if (!psk) return;
+      try {
+        const count = psk.reload();
+        log.info({ file: psk.file, psk_identities: count }, 'PSK file reloaded');
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'PSK file not reloaded; the previous keys stay in use');
+      }
+    },
+  };
+}

@@ -1,0 +1,162 @@
+import type { Logger } from 'pino';
+import type { HttpAuthConfig } from '../app/config';
+import type { Admission, RegistrationAdmission, RegistrationCandidate } from '../lwm2m/registration/admission';
+
+/**
+ * The EMQX-style HTTP authentication hook: every register asks an HTTP service, whose answer
+ * `{"result":"allow"|"deny"|"ignore","client_attrs":{...}}` admits or refuses the device.
+ * It fails closed: anything but an explicit allow refuses the register with 4.01.
+ */
+
+/** Values of the request template placeholders for one register. */
+export interface AuthVars {
+  endpoint_name: string;
+  /** The `device_id` query, else the endpoint name (as EMQX's LwM2M gateway and our mountpoint). */
+  clientid: string;
+  /** The `imei` query, else the endpoint name (as EMQX's LwM2M gateway and our mountpoint). */
+  username: string;
+  /** The `password` query, else ''. A secret: never logged. */
+  password: string;
+  peerhost: string;
+  /** The DTLS identity name (PSK identity or certificate CN); '' over plain UDP. */
+  identity: string;
+}
+
+/** Whether the hook runs on each listener (`listeners.<name>.enable_authn`). */
+export interface AuthnListeners {
+  udp: boolean;
+  dtls: boolean;
+}
+
+export interface AuthRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export function authVars(candidate: RegistrationCandidate): AuthVars {
+  const { endpoint, query, peer } = candidate;
+  return {
+    endpoint_name: endpoint,
+    clientid: query.device_id ?? endpoint,
+    username: query.imei ?? endpoint,
+    password: query.password ?? '',
+    peerhost: peer.address,
+    identity: peer.identity?.name ?? '',
+  };
+}
+
+const PLACEHOLDER = /\$\{([A-Za-z0-9_]+)\}/g;
+
+/** Replaces `${name}` placeholders; unknown ones stay as literal text, as in the mountpoint. */
+export function renderTemplate(template: string, vars: AuthVars): string {
+  return template.replace(PLACEHOLDER, (whole, name: string) => (Object.hasOwn(vars, name) ? vars[name as keyof AuthVars] : whole));
+}
+
+/** Renders every string inside the body, however deeply nested; other values are kept as they are. */
+export function renderBody(value: unknown, vars: AuthVars): unknown {
+  if (typeof value === 'string') return renderTemplate(value, vars);
+  if (Array.isArray(value)) return value.map((item) => renderBody(item, vars));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderBody(item, vars)]));
+  }
+  return value;
+}
+
+/** Form encoding of a rendered body: strings as they are, anything else (numbers, nested objects) as JSON. */
+function formParams(body: Record<string, unknown>): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(body)) params.append(key, typeof value === 'string' ? value : JSON.stringify(value));
+  return params;
+}
+
+const FORM = 'application/x-www-form-urlencoded';
+
+/**
+ * The HTTP request for one register. GET: the body's fields join the URL's query string (EMQX does
+ * the same). POST: a JSON body with Content-Type application/json, unless the configured headers ask
+ * for a form body.
+ */
+export function buildAuthRequest(config: HttpAuthConfig, vars: AuthVars): AuthRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(config.headers)) headers[name.toLowerCase()] = renderTemplate(value, vars);
+  const body = renderBody(config.body, vars) as Record<string, unknown>;
+  if (config.method === 'get') {
+    const url = new URL(config.url);
+    for (const [key, value] of formParams(body)) url.searchParams.append(key, value);
+    return { url: url.toString(), method: 'GET', headers };
+  }
+  headers['content-type'] ??= 'application/json';
+  const form = headers['content-type'].toLowerCase().startsWith(FORM);
+  return { url: config.url, method: 'POST', headers, body: form ? formParams(body).toString() : JSON.stringify(body) };
+}
+
+/**
+ * The verdict carried by an HTTP answer. `ignore` (also a missing or unknown `result`, and any
+ * failure) refuses: EMQX passes `ignore` to the next authenticator of its chain and refuses when the
+ * chain is exhausted without a decision (emqx_authn_chains: `do_authenticate(_, [], _)` answers
+ * not_authorized); this hook is the whole chain, so `ignore` ends it. 204 (no body) allows, as in EMQX.
+ */
+export function parseAuthAnswer(status: number, contentType: string | null, text: string): Admission {
+  if (status === 204) return { allowed: true };
+  if (status !== 200) return refused(`auth server answered HTTP ${status}`);
+  let answer: unknown;
+  try {
+    answer = contentType?.toLowerCase().startsWith(FORM) ? Object.fromEntries(new URLSearchParams(text)) : JSON.parse(text);
+  } catch {
+    return refused('auth server answer is not JSON');
+  }
+  if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) return refused('auth server answer is not a JSON object');
+  const { result, client_attrs: attrs } = answer as Record<string, unknown>;
+  if (result === 'deny') return refused('auth server denied');
+  if (result !== 'allow') return refused(`auth server answered ${result === 'ignore' ? 'ignore' : 'no result'} and no other authenticator decides`);
+  const attributes = stringAttributes(attrs);
+  return attributes ? { allowed: true, attributes } : { allowed: true };
+}
+
+/** client_attrs keeps string values only (EMQX: "both keys and values must be strings"). */
+function stringAttributes(value: unknown): Record<string, string> | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const entries = Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+  return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+}
+
+function refused(reason: string): Admission {
+  return { allowed: false, code: '4.01', reason };
+}
+
+/** Never echo the password: error texts may quote a rendered header or URL (there percent-encoded). */
+function redact(text: string, secret: string): string {
+  if (secret === '') return text;
+  return [secret, encodeURIComponent(secret)].reduce((out, form) => out.split(form).join('******'), text);
+}
+
+function failureReason(err: unknown, timeoutSeconds: number): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return `auth server did not answer within ${timeoutSeconds} s`;
+  return `auth request failed: ${e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err)}`;
+}
+
+/**
+ * The hook as a RegistrationAdmission. Registers on a listener with `enable_authn: false` pass
+ * without a request (scheme `coap` is the UDP listener, `coaps` the DTLS one).
+ */
+export function createHttpAuthAdmission(config: HttpAuthConfig, listeners: AuthnListeners, log: Logger): RegistrationAdmission {
+  const timeoutMs = config.timeout * 1000;
+  return async (candidate) => {
+    if ((candidate.scheme === 'coap' && !listeners.udp) || (candidate.scheme === 'coaps' && !listeners.dtls)) return { allowed: true };
+    const vars = authVars(candidate);
+    let verdict: Admission;
+    try {
+      const { url, method, headers, body } = buildAuthRequest(config, vars);
+      // One signal for connect, headers and body: a server that trickles its body still times out.
+      const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+      verdict = parseAuthAnswer(res.status, res.headers.get('content-type'), await res.text());
+    } catch (err) {
+      verdict = refused(redact(failureReason(err, config.timeout), vars.password));
+    }
+    log.debug({ ep: candidate.endpoint, allowed: verdict.allowed, reason: verdict.allowed ? undefined : verdict.reason }, 'http auth');
+    return verdict;
+  };
+}

@@ -1,0 +1,355 @@
+import dgram from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { PskEntry, PskLookup } from './dtls/credentials';
+import { RECEIVE_CLOSED, RECEIVE_FAILED, RECEIVE_HANDSHAKE_DONE, type DtlsContext, type DtlsPeerInfo, type DtlsSession, type NativeDtls } from './dtls/native-binding';
+import { isInitialClientHello } from './dtls/record-header';
+import { type Peer, type PeerIdentity, type Transport, peerKey } from './transport';
+
+export interface DtlsTransportOptions {
+  host: string;
+  port: number;
+  recvBufferSize?: number;
+  /** OpenSSL cipher list (see dtls/cipher-suites.ts). */
+  ciphers: string;
+  /** PEM server certificate chain and key, for the ECDHE-ECDSA suites. */
+  cert?: Buffer;
+  key?: Buffer;
+  /** PEM CAs that verify client certificates. */
+  ca?: Buffer;
+  /** Require a verified client certificate in certificate handshakes (`verify_peer`). */
+  verifyPeer: boolean;
+  psk: PskLookup;
+  /** An established session idle this long is closed (close_notify). */
+  sessionTimeoutMs: number;
+  /** Sessions beyond this are refused after the cookie exchange. */
+  maxSessions: number;
+  /** A handshake not finished after this long is dropped. Default 30 s. */
+  handshakeTimeoutMs?: number;
+  mtu?: number;
+}
+
+/** Why a session ended, for logs and stats. */
+export type SessionEndReason = 'closed_by_peer' | 'idle' | 'failed' | 'replaced' | 'identity_moved' | 'refused_full' | 'shutdown';
+
+/** One peer's DTLS session as JavaScript keeps it: the native handle plus the socket-side facts. */
+interface PeerSession {
+  readonly id: number;
+  readonly key: string;
+  readonly address: string;
+  readonly port: number;
+  readonly handle: DtlsSession;
+  established: boolean;
+  identity?: PeerIdentity;
+  /** The PSK entry the handshake used, captured when OpenSSL asked for the key. */
+  pskEntry?: PskEntry;
+  lastActivity: number;
+  startedAt: number;
+  timer?: NodeJS.Timeout;
+}
+
+export interface DtlsTransportStats {
+  sessions: number;
+  handshakes: number;
+  handshakeFailures: number;
+  cookieExchanges: number;
+  dropped: number;
+}
+
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
+
+/**
+ * CoAP over DTLS 1.2 (RFC 6347) for LwM2M: the UDP socket, the per-peer session map and all timers
+ * live here; the native addon holds one OpenSSL `SSL` per peer. New peers go through the stateless
+ * cookie exchange first (`listen`), so a spoofed ClientHello costs one HelloVerifyRequest and no state.
+ *
+ * Emits `datagram` (plaintext, peer) with the peer's authenticated identity, `error` (err), and for
+ * logs `session` (peer, info) when a handshake completes and `sessionEnd` (peer, reason, detail).
+ */
+export class DtlsTransport extends EventEmitter implements Transport {
+  readonly scheme = 'coaps';
+  private readonly byKey = new Map<string, PeerSession>();
+  private readonly byId = new Map<number, PeerSession>();
+  private readonly byIdentity = new Map<string, PeerSession>();
+  private readonly context: DtlsContext;
+  private nextId = 1;
+  /** The session a native call is running for, so callbacks find a session not yet in the maps. */
+  private current: PeerSession | undefined;
+  /** The address a `listen` call runs for: its handshake flight goes there before a session exists. */
+  private listening: { id: number; address: string; port: number } | undefined;
+  /** Plaintexts decrypted during a native call, emitted once it returned (no re-entry into OpenSSL). */
+  private readonly inbox: Buffer[] = [];
+  private readonly sweepTimer: NodeJS.Timeout;
+  private closed = false;
+  private readonly counters = { handshakes: 0, handshakeFailures: 0, cookieExchanges: 0, dropped: 0 };
+
+  private constructor(
+    private readonly native: NativeDtls,
+    private readonly socket: dgram.Socket,
+    private readonly options: DtlsTransportOptions,
+  ) {
+    super();
+    this.context = native.createContext({
+      mode: 'server',
+      ciphers: options.ciphers,
+      cert: options.cert,
+      key: options.key,
+      ca: options.ca,
+      verifyPeer: options.verifyPeer,
+      cookieSecret: randomBytes(32),
+      mtu: options.mtu,
+      send: (id, datagram) => this.sendRecord(id, datagram),
+      data: (_id, plaintext) => {
+        this.inbox.push(plaintext);
+      },
+      psk: (id, identity) => this.lookupPsk(id, identity),
+    });
+    socket.on('message', (bytes, rinfo) => this.onDatagram(bytes, rinfo.address, rinfo.port));
+    socket.on('error', (err) => this.emit('error', err));
+    const sweepMs = Math.max(100, Math.min(5_000, options.sessionTimeoutMs / 4));
+    this.sweepTimer = setInterval(() => this.sweep(Date.now()), sweepMs);
+    this.sweepTimer.unref();
+  }
+
+  /** Binds the socket; throws (before binding) when the context cannot be made, e.g. a bad key file. */
+  static bind(native: NativeDtls, options: DtlsTransportOptions): Promise<DtlsTransport> {
+    const type = options.host.includes(':') ? 'udp6' : 'udp4';
+    const socket = dgram.createSocket({ type, recvBufferSize: options.recvBufferSize ?? 8 * 1024 * 1024 });
+    let transport: DtlsTransport;
+    try {
+      transport = new DtlsTransport(native, socket, options);
+    } catch (err) {
+      socket.close();
+      return Promise.reject(err as Error);
+    }
+    return new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(options.port, options.host, () => {
+        socket.off('error', reject);
+        resolve(transport);
+      });
+    });
+  }
+
+  address(): { address: string; port: number } {
+    const a = this.socket.address();
+    return { address: a.address, port: a.port };
+  }
+
+  stats(): DtlsTransportStats {
+    return { sessions: this.byKey.size, ...this.counters };
+  }
+
+  /** Sends one CoAP message to a peer with an established session; dropped when there is none. */
+  send(peer: Peer, bytes: Buffer): void {
+    const session = this.byKey.get(peerKey(peer));
+    if (!session || !session.established) {
+      this.counters.dropped++;
+      return;
+    }
+    this.current = session;
+    try {
+      this.native.write(session.handle, bytes);
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    clearInterval(this.sweepTimer);
+    for (const session of [...this.byKey.values()]) this.end(session, 'shutdown', '', true);
+    this.closed = true;
+    await new Promise<void>((resolve) => {
+      try {
+        this.socket.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+
+  // ---- inbound ----------------------------------------------------------------------------
+
+  private onDatagram(bytes: Buffer, address: string, port: number): void {
+    const key = `${address}:${port}`;
+    const session = this.byKey.get(key);
+    if (session && !(session.established && isInitialClientHello(bytes))) {
+      this.receive(session, bytes);
+      return;
+    }
+    this.accept(bytes, address, port, key, session);
+  }
+
+  /** A datagram from an address without a session (or a restarted client): the cookie exchange. */
+  private accept(bytes: Buffer, address: string, port: number, key: string, previous: PeerSession | undefined): void {
+    const id = this.allocateId();
+    this.listening = { id, address, port };
+    let result: Buffer | DtlsSession | null;
+    try {
+      result = this.native.listen(this.context, bytes, key, id);
+    } catch (err) {
+      this.emit('error', err as Error);
+      return;
+    } finally {
+      this.listening = undefined;
+    }
+    if (result === null) {
+      this.counters.dropped++;
+      return;
+    }
+    if (Buffer.isBuffer(result)) {
+      this.counters.cookieExchanges++;
+      this.socket.send(result, port, address);
+      return;
+    }
+    // The ClientHello proved the address: the client restarted (RFC 6347 §4.2.8), so the new
+    // handshake replaces the old session.
+    if (previous) this.end(previous, 'replaced', 'new ClientHello from the same address', false);
+    const now = Date.now();
+    const session: PeerSession = { id, key, address, port, handle: result, established: false, lastActivity: now, startedAt: now };
+    if (this.byKey.size >= this.options.maxSessions) {
+      this.native.free(result);
+      this.counters.handshakeFailures++;
+      this.emit('sessionEnd', { address, port }, 'refused_full', `max_sessions (${this.options.maxSessions}) reached`);
+      return;
+    }
+    this.byKey.set(key, session);
+    this.byId.set(id, session);
+    this.armHandshakeTimer(session);
+  }
+
+  private receive(session: PeerSession, bytes: Buffer): void {
+    session.lastActivity = Date.now();
+    this.current = session;
+    let status: number;
+    try {
+      status = this.native.receive(session.handle, bytes);
+    } finally {
+      this.current = undefined;
+    }
+    if (status === RECEIVE_HANDSHAKE_DONE) this.established(session);
+    this.deliver(session);
+    if (status === RECEIVE_CLOSED) this.end(session, 'closed_by_peer', '', false);
+    else if (status === RECEIVE_FAILED) this.end(session, 'failed', this.native.lastError(session.handle), false);
+    else if (!session.established) this.armHandshakeTimer(session);
+  }
+
+  private deliver(session: PeerSession): void {
+    if (this.inbox.length === 0) return;
+    const plaintexts = this.inbox.splice(0);
+    // Application data only counts once the handshake has authenticated the peer.
+    if (!session.established) return;
+    for (const plaintext of plaintexts) {
+      const peer: Peer = { address: session.address, port: session.port, identity: session.identity };
+      this.emit('datagram', plaintext, peer);
+    }
+  }
+
+  private established(session: PeerSession): void {
+    session.established = true;
+    if (session.timer) clearTimeout(session.timer);
+    session.timer = undefined;
+    const info = this.native.peerInfo(session.handle);
+    session.identity = identityOf(info, session.pskEntry);
+    this.counters.handshakes++;
+    if (session.identity) {
+      // One session per credential: the device moved (new address) and the old session is stale.
+      const identityKey = `${session.identity.kind}:${session.identity.name}`;
+      const other = this.byIdentity.get(identityKey);
+      if (other && other !== session) this.end(other, 'identity_moved', `identity now at ${session.key}`, true);
+      this.byIdentity.set(identityKey, session);
+    }
+    this.emit('session', { address: session.address, port: session.port, identity: session.identity }, info);
+  }
+
+  // ---- callbacks from the addon --------------------------------------------------------------
+
+  private sendRecord(id: number, datagram: Buffer): void {
+    const target = this.current?.id === id ? this.current : (this.byId.get(id) ?? this.listening);
+    if (!target || this.closed) return;
+    this.socket.send(datagram, target.port, target.address);
+  }
+
+  private lookupPsk(id: number, identity: string): Buffer | null {
+    const entry = this.options.psk.lookupPsk(identity);
+    const session = this.current?.id === id ? this.current : this.byId.get(id);
+    if (session) session.pskEntry = entry;
+    return entry ? entry.key : null;
+  }
+
+  // ---- timers and endings --------------------------------------------------------------------
+
+  private armHandshakeTimer(session: PeerSession): void {
+    if (session.timer) clearTimeout(session.timer);
+    session.timer = undefined;
+    const ms = this.native.timeoutMs(session.handle);
+    if (ms < 0) return;
+    session.timer = setTimeout(() => this.retransmit(session), ms);
+    session.timer.unref();
+  }
+
+  private retransmit(session: PeerSession): void {
+    session.timer = undefined;
+    if (this.byId.get(session.id) !== session) return;
+    this.current = session;
+    let alive: boolean;
+    try {
+      alive = this.native.handleTimeout(session.handle);
+    } finally {
+      this.current = undefined;
+    }
+    if (!alive) this.end(session, 'failed', 'handshake retransmissions exhausted', false);
+    else if (!session.established) this.armHandshakeTimer(session);
+  }
+
+  private sweep(now: number): void {
+    const idleBefore = now - this.options.sessionTimeoutMs;
+    const handshakeBefore = now - (this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
+    for (const session of this.byKey.values()) {
+      if (session.established ? session.lastActivity < idleBefore : session.startedAt < handshakeBefore) {
+        this.end(session, session.established ? 'idle' : 'failed', session.established ? '' : 'handshake timed out', session.established);
+      }
+    }
+  }
+
+  private end(session: PeerSession, reason: SessionEndReason, detail: string, notifyPeer: boolean): void {
+    if (this.byId.get(session.id) !== session) return;
+    this.byId.delete(session.id);
+    if (this.byKey.get(session.key) === session) this.byKey.delete(session.key);
+    if (session.identity) {
+      const identityKey = `${session.identity.kind}:${session.identity.name}`;
+      if (this.byIdentity.get(identityKey) === session) this.byIdentity.delete(identityKey);
+    }
+    if (session.timer) clearTimeout(session.timer);
+    session.timer = undefined;
+    if (!session.established && reason === 'failed') this.counters.handshakeFailures++;
+    this.current = session;
+    try {
+      if (notifyPeer && session.established) this.native.close(session.handle);
+      else this.native.free(session.handle);
+    } finally {
+      this.current = undefined;
+    }
+    this.emit('sessionEnd', { address: session.address, port: session.port, identity: session.identity }, reason, detail);
+  }
+
+  private allocateId(): number {
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;
+    return id;
+  }
+}
+
+/** The credential a finished handshake proved, and the endpoints it may register. */
+function identityOf(info: DtlsPeerInfo, pskEntry: PskEntry | undefined): PeerIdentity | undefined {
+  if (info.pskIdentity !== undefined) {
+    return { kind: 'psk', name: info.pskIdentity, endpoints: [pskEntry?.endpoint ?? info.pskIdentity] };
+  }
+  if (info.certSubjectCn !== undefined || (info.certSanUris && info.certSanUris.length > 0)) {
+    const name = info.certSubjectCn ?? info.certSanUris![0];
+    const endpoints = [...(info.certSubjectCn !== undefined ? [info.certSubjectCn] : []), ...(info.certSanUris ?? [])];
+    return { kind: 'x509', name, endpoints };
+  }
+  return undefined;
+}

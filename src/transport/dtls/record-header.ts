@@ -1,0 +1,18 @@
+/** DTLS record layer facts read straight off a datagram (RFC 6347 §4.1, §4.2.2). */
+const CONTENT_TYPE_HANDSHAKE = 22;
+const HANDSHAKE_CLIENT_HELLO = 1;
+const RECORD_HEADER_LENGTH = 13;
+
+/**
+ * A ClientHello in epoch 0: a client starting a fresh handshake. From an address that already has an
+ * established session it means the device restarted and lost its keys (RFC 6347 §4.2.8).
+ */
+export function isInitialClientHello(datagram: Buffer): boolean {
+  return (
+    datagram.length > RECORD_HEADER_LENGTH &&
+    datagram[0] === CONTENT_TYPE_HANDSHAKE &&
+    datagram[3] === 0 &&
+    datagram[4] === 0 &&
+    datagram[RECORD_HEADER_LENGTH] === HANDSHAKE_CLIENT_HELLO
+  );
+}

@@ -1,0 +1,153 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  loadNativeDtls,
+  RECEIVE_HANDSHAKE_DONE,
+  type DtlsContext,
+  type DtlsContextOptions,
+  type DtlsSession,
+  type NativeDtls,
+} from '../../../src/transport/dtls/native-binding';
+
+/** The addon; npm ci builds it, so a load failure fails the tests instead of skipping them. */
+export function native(): NativeDtls {
+  const loaded = loadNativeDtls();
+  if (!loaded.ok) throw new Error(`DTLS addon not loaded: ${loaded.reason}`);
+  return loaded.binding;
+}
+
+export function fixture(name: string): Buffer {
+  return fs.readFileSync(path.join(__dirname, '../../fixtures/dtls', name));
+}
+
+export const PSK_IDENTITY = 'dev-psk-1';
+export const PSK_KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+export const PSK_SUITES = ['PSK-AES128-CCM8', 'PSK-AES128-GCM-SHA256', 'PSK-AES128-CBC-SHA256'];
+export const CERT_SUITES = ['ECDHE-ECDSA-AES128-CCM8', 'ECDHE-ECDSA-AES128-GCM-SHA256'];
+
+export type EndpointOptions = Omit<DtlsContextOptions, 'mode' | 'send' | 'data'>;
+
+/** Server options for `ciphers`: PSK lookup of PSK_IDENTITY, certificate, client certs required. */
+export function serverOptions(ciphers: string, extra: Partial<EndpointOptions> = {}): EndpointOptions {
+  return {
+    ciphers,
+    cert: fixture('server.pem'),
+    key: fixture('server.key.pem'),
+    ca: fixture('ca.pem'),
+    verifyPeer: true,
+    cookieSecret: Buffer.alloc(32, 7),
+    psk: (_id, identity) => (identity === PSK_IDENTITY ? PSK_KEY : null),
+    ...extra,
+  };
+}
+
+/** Client options for `ciphers`: the PSK and the dev-cert-1 certificate, server verified. */
+export function clientOptions(ciphers: string, extra: Partial<EndpointOptions> = {}): EndpointOptions {
+  return {
+    ciphers,
+    cert: fixture('client.pem'),
+    key: fixture('client.key.pem'),
+    ca: fixture('ca.pem'),
+    verifyPeer: true,
+    pskIdentity: PSK_IDENTITY,
+    pskKey: PSK_KEY,
+    ...extra,
+  };
+}
+
+/** One context with one session: records what it sends and the plaintext it receives. */
+export class Endpoint {
+  readonly ctx: DtlsContext;
+  session?: DtlsSession;
+  outbox: Buffer[] = [];
+  received: string[] = [];
+  results: number[] = [];
+  /** Every datagram ever sent, for size checks. */
+  readonly sent: Buffer[] = [];
+
+  constructor(dtls: NativeDtls, mode: 'server' | 'client', options: EndpointOptions) {
+    this.ctx = dtls.createContext({
+      mode,
+      ...options,
+      send: (_id, datagram) => {
+        this.outbox.push(datagram);
+        this.sent.push(datagram);
+      },
+      data: (_id, plaintext) => this.received.push(plaintext.toString()),
+    });
+  }
+
+  take(): Buffer[] {
+    const out = this.outbox;
+    this.outbox = [];
+    return out;
+  }
+
+  get done(): boolean {
+    return this.results.includes(RECEIVE_HANDSHAKE_DONE);
+  }
+}
+
+/** A client and a server passing datagrams in memory; the server side goes through listen(). */
+export class Link {
+  readonly server: Endpoint;
+  readonly client: Endpoint;
+  readonly hellos: Buffer[] = [];
+
+  constructor(
+    readonly dtls: NativeDtls,
+    serverOpts: EndpointOptions,
+    clientOpts: EndpointOptions,
+    readonly peer = '192.0.2.10:56830',
+  ) {
+    this.server = new Endpoint(dtls, 'server', serverOpts);
+    this.client = new Endpoint(dtls, 'client', clientOpts);
+  }
+
+  connect(): void {
+    this.client.session = this.dtls.connect(this.client.ctx, 2);
+  }
+
+  /** Client → server; `keep` may drop datagrams (loss). */
+  toServer(keep: (d: Buffer) => boolean = () => true): void {
+    for (const d of this.client.take()) {
+      if (!keep(d)) continue;
+      if (this.server.session === undefined) {
+        const r = this.dtls.listen(this.server.ctx, d, this.peer, 1);
+        if (Buffer.isBuffer(r)) {
+          this.hellos.push(r);
+          this.server.outbox.push(r); // the JS transport would send it
+        } else if (r !== null) {
+          this.server.session = r;
+        }
+      } else {
+        this.server.results.push(this.dtls.receive(this.server.session, d));
+      }
+    }
+  }
+
+  /** Server → client. */
+  toClient(keep: (d: Buffer) => boolean = () => true): void {
+    for (const d of this.server.take()) {
+      if (!keep(d) || this.client.session === undefined) continue;
+      this.client.results.push(this.dtls.receive(this.client.session, d));
+    }
+  }
+
+  /** Passes datagrams until none are in flight. */
+  run(): void {
+    for (let round = 0; round < 50 && (this.client.outbox.length > 0 || this.server.outbox.length > 0); round++) {
+      this.toServer();
+      this.toClient();
+    }
+  }
+
+  handshake(): void {
+    this.connect();
+    this.run();
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
