@@ -6,6 +6,7 @@ import { Lwm2mServer } from '../lwm2m/lwm2m-server';
 import { ObjectModel } from '../lwm2m/model/object-model';
 import { BrokerClient } from '../mqtt/broker-client';
 import { EmbeddedBroker } from '../mqtt/embedded-broker';
+import type { LoadNativeDtlsResult } from '../transport/dtls/native-binding';
 import type { DtlsTransport } from '../transport/dtls-transport';
 import type { Transport } from '../transport/transport';
 import { UdpTransport } from '../transport/udp-transport';
@@ -62,7 +63,12 @@ function readFile(file: string | undefined): Buffer | undefined {
 }
 
 /** Wires transport → coap → lwm2m ⇄ gateway ⇄ mqtt from a validated configuration. */
-export async function startGateway(config: GatewayConfig, log: Logger): Promise<RunningGateway> {
+/** What startGateway may be given instead of the real thing (tests: an addon that fails to load). */
+export interface GatewayDependencies {
+  loadNativeDtls?: () => LoadNativeDtlsResult;
+}
+
+export async function startGateway(config: GatewayConfig, log: Logger, deps: GatewayDependencies = {}): Promise<RunningGateway> {
   const closers: (() => Promise<void> | void)[] = [];
   const closeAll = async () => {
     for (const close of closers.reverse()) {
@@ -130,7 +136,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
 
     let dtls: DtlsListener | undefined;
     if (config.listeners.dtls.enable) {
-      dtls = await startDtlsListener(config, log);
+      dtls = await startDtlsListener(config, log, deps.loadNativeDtls);
       if (dtls) {
         const listener = dtls;
         closers.push(() => listener.transport.close());

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { DEFAULT_CIPHERS, opensslCipherName } from '../transport/dtls/cipher-suites';
 import type { PskEntry, PskLookup } from '../transport/dtls/credentials';
-import { loadNativeDtls } from '../transport/dtls/native-binding';
+import { type LoadNativeDtlsResult, loadNativeDtls } from '../transport/dtls/native-binding';
 import { DtlsTransport } from '../transport/dtls-transport';
 import type { Peer } from '../transport/transport';
 import { ConfigError, type GatewayConfig } from './config';
@@ -37,13 +37,17 @@ function describe(peer: Peer): Record<string, string> {
  * addon that was not built or does not load leaves DTLS off with one clear error line and the gateway
  * serves UDP alone (undefined).
  */
-export async function startDtlsListener(config: GatewayConfig, log: Logger): Promise<DtlsListener | undefined> {
+export async function startDtlsListener(
+  config: GatewayConfig,
+  log: Logger,
+  loadAddon: () => LoadNativeDtlsResult = loadNativeDtls,
+): Promise<DtlsListener | undefined> {
   const dtls = config.listeners.dtls;
   const psk = dtls.psk_file === undefined ? undefined : PskFile.load(dtls.psk_file);
   const cert = readPem(dtls.certfile, 'listeners.dtls.certfile');
   const key = readPem(dtls.keyfile, 'listeners.dtls.keyfile');
   const ca = readPem(dtls.cacertfile, 'listeners.dtls.cacertfile');
-  const native = loadNativeDtls();
+  const native = loadAddon();
   if (!native.ok) {
     log.error({ reason: native.reason }, 'DTLS is off: the DTLS addon is not available (run `npm run build:native` to see why); serving UDP only');
     return undefined;

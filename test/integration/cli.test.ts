@@ -81,4 +81,47 @@ describe('lwm2m-gateway command line', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
+
+  it('SIGHUP re-reads the PSK file: a device added to it connects over DTLS without a restart', async () => {
+    const udpPort = await freeUdpPort();
+    const dtlsPort = await freeUdpPort();
+    const mqttPort = await freeTcpPort();
+    const pskFile = path.join(dir, 'psk.yaml');
+    fs.writeFileSync(pskFile, `- identity: first\n  key: "${Buffer.from('first-key').toString('hex')}"\n`);
+    const file = path.join(dir, 'gw-dtls.yaml');
+    fs.writeFileSync(
+      file,
+      `embedded_broker:\n  bind: "127.0.0.1:${mqttPort}"\nlisteners:\n  udp:\n    bind: "127.0.0.1:${udpPort}"\n  dtls:\n    enable: true\n    bind: "127.0.0.1:${dtlsPort}"\n    psk_file: "${pskFile}"\nlog:\n  level: info\n`,
+    );
+    const child: ChildProcess = spawn(process.execPath, [...NODE_ARGS, '--', '--config', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const until = async (text: string) => {
+      const deadline = Date.now() + 20000;
+      while (!out.includes(text)) {
+        if (Date.now() > deadline) throw new Error(`no "${text}" in: ${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      await until('lwm2m-gateway ready');
+      expect(out).toMatch(/"msg":"LwM2M over DTLS listening"/);
+      const gateway = { host: '127.0.0.1', port: dtlsPort };
+      await expect(TestDevice.start({ endpoint: 'second', gateway, dtls: { identity: 'second', key: 'second-key' } })).rejects.toThrow();
+      fs.writeFileSync(pskFile, `- identity: first\n  key: "${Buffer.from('first-key').toString('hex')}"\n- identity: second\n  key: "${Buffer.from('second-key').toString('hex')}"\n`);
+      child.kill('SIGHUP');
+      await until('"msg":"PSK file reloaded"');
+      const device = await TestDevice.start({ endpoint: 'second', gateway, dtls: { identity: 'second', key: 'second-key' } });
+      try {
+        expect((await device.register()).code).toBe('2.01');
+      } finally {
+        await device.close();
+      }
+      expect(out).not.toContain(Buffer.from('second-key').toString('hex'));
+      child.kill('SIGTERM');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
 });

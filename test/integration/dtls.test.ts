@@ -136,3 +136,32 @@ describe('LwM2M over DTLS (PSK) with identity binding', () => {
     expect(a1.requests.length).toBe(0);
   });
 });
+
+describe('without the DTLS addon', () => {
+  it('serves UDP and logs clearly why DTLS is off', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dtls-off-'));
+    const pskFile = path.join(dir, 'psk.yaml');
+    fs.writeFileSync(pskFile, YAML.stringify([{ identity: 'a', key: hex('k') }]));
+    const config = parseConfig(
+      ['embedded_broker:\n  bind: "127.0.0.1:0"', 'listeners:\n  udp:\n    bind: "127.0.0.1:0"', `  dtls:\n    enable: true\n    bind: "127.0.0.1:0"\n    psk_file: "${pskFile}"`].join('\n'),
+    );
+    const lines: string[] = [];
+    const gw = await startGateway(config, pino({ level: 'info' }, { write: (line: string) => lines.push(line) }), {
+      loadNativeDtls: () => ({ ok: false, reason: 'lwm2m_dtls.node not found (run npm run build:native)' }),
+    });
+    const probe = await MqttProbe.connect(gw.mqttUrl, 'lwm2m/#');
+    const d = await TestDevice.start({ endpoint: 'plain', gateway: { host: '127.0.0.1', port: gw.udpPort } });
+    try {
+      expect(gw.dtlsPort).toBeUndefined();
+      expect((await d.register()).code).toBe('2.01');
+      await probe.waitOn('lwm2m/plain/up/register');
+      const off = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => String(l.msg).startsWith('DTLS is off'));
+      expect(off).toMatchObject({ level: 50, reason: 'lwm2m_dtls.node not found (run npm run build:native)' });
+    } finally {
+      await d.close();
+      await probe.close();
+      await gw.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
