@@ -73,6 +73,7 @@ export function parsePskEntries(doc: unknown, source: string): Map<string, PskEn
     const { identity, key, endpoint } = record;
     if (typeof identity !== 'string' || identity === '') throw new ConfigError('must be a non-empty string', at('identity'));
     if (Buffer.byteLength(identity) > MAX_IDENTITY_BYTES) throw new ConfigError(`longer than ${MAX_IDENTITY_BYTES} bytes`, at('identity'));
+    if (typeof key === 'number') throw new ConfigError('must be a quoted string: YAML reads unquoted digits as a number, losing leading zeros', at('key'));
     if (typeof key !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(key)) throw new ConfigError('must be the key in hex (an even number of hex digits)', at('key'));
     if (key.length / 2 > MAX_KEY_BYTES) throw new ConfigError(`longer than ${MAX_KEY_BYTES} bytes`, at('key'));
     if (endpoint !== undefined && (typeof endpoint !== 'string' || endpoint === '')) throw new ConfigError('must be a non-empty string', at('endpoint'));

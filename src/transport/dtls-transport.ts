@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { PskEntry, PskLookup } from './dtls/credentials';
 import { RECEIVE_CLOSED, RECEIVE_FAILED, RECEIVE_HANDSHAKE_DONE, type DtlsContext, type DtlsPeerInfo, type DtlsSession, type NativeDtls } from './dtls/native-binding';
-import { isInitialClientHello } from './dtls/record-header';
+import { isHandshakeRecord, isInitialClientHello } from './dtls/record-header';
 import { type Peer, type PeerIdentity, type Transport, peerKey } from './transport';
 
 export interface DtlsTransportOptions {
@@ -71,6 +71,8 @@ export class DtlsTransport extends EventEmitter implements Transport {
   private readonly byKey = new Map<string, PeerSession>();
   private readonly byId = new Map<number, PeerSession>();
   private readonly byIdentity = new Map<string, PeerSession>();
+  /** Handshakes of restarted clients, beside their address's established session until they finish. */
+  private readonly replacements = new Map<string, PeerSession>();
   private readonly context: DtlsContext;
   private nextId = 1;
   /** The session a native call is running for, so callbacks find a session not yet in the maps. */
@@ -158,7 +160,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     clearInterval(this.sweepTimer);
-    for (const session of [...this.byKey.values()]) this.end(session, 'shutdown', '', true);
+    for (const session of [...this.byId.values()]) this.end(session, 'shutdown', '', true);
     this.closed = true;
     await new Promise<void>((resolve) => {
       try {
@@ -174,11 +176,13 @@ export class DtlsTransport extends EventEmitter implements Transport {
   private onDatagram(bytes: Buffer, address: string, port: number): void {
     const key = `${address}:${port}`;
     const session = this.byKey.get(key);
-    if (session && !(session.established && isInitialClientHello(bytes))) {
-      this.receive(session, bytes);
-      return;
-    }
-    this.accept(bytes, address, port, key, session);
+    if (!session) return this.accept(bytes, address, port, key, undefined);
+    if (session.established && isInitialClientHello(bytes)) return this.accept(bytes, address, port, key, session);
+    // A replacement handshake runs beside the established session until it finishes: its
+    // handshake and ChangeCipherSpec records go to it, application data and alerts to the old one.
+    const replacement = this.replacements.get(key);
+    if (replacement && isHandshakeRecord(bytes)) return this.receive(replacement, bytes);
+    this.receive(session, bytes);
   }
 
   /** A datagram from an address without a session (or a restarted client): the cookie exchange. */
@@ -203,19 +207,32 @@ export class DtlsTransport extends EventEmitter implements Transport {
       this.socket.send(result, port, address);
       return;
     }
-    // The ClientHello proved the address: the client restarted (RFC 6347 §4.2.8), so the new
-    // handshake replaces the old session.
-    if (previous) this.end(previous, 'replaced', 'new ClientHello from the same address', false);
-    const now = Date.now();
-    const session: PeerSession = { id, key, address, port, handle: result, established: false, lastActivity: now, startedAt: now };
-    if (this.byKey.size >= this.options.maxSessions) {
+    const failure = this.native.lastError(result);
+    if (failure !== '') {
+      // The first handshake step already failed (e.g. no shared suite); its alert has gone out.
+      this.native.free(result);
+      this.counters.handshakeFailures++;
+      this.emit('sessionEnd', { address, port }, 'failed', failure);
+      return;
+    }
+    if (this.byId.size >= this.options.maxSessions) {
       this.native.free(result);
       this.counters.handshakeFailures++;
       this.emit('sessionEnd', { address, port }, 'refused_full', `max_sessions (${this.options.maxSessions}) reached`);
       return;
     }
-    this.byKey.set(key, session);
+    const now = Date.now();
+    const session: PeerSession = { id, key, address, port, handle: result, established: false, lastActivity: now, startedAt: now };
     this.byId.set(id, session);
+    if (previous) {
+      // A client that restarted (RFC 6347 §4.2.8). A valid cookie alone proves little (a captured
+      // ClientHello replays), so the old session stays until the new handshake has finished.
+      const stale = this.replacements.get(key);
+      if (stale) this.end(stale, 'failed', 'superseded by another ClientHello', false);
+      this.replacements.set(key, session);
+    } else {
+      this.byKey.set(key, session);
+    }
     this.armHandshakeTimer(session);
   }
 
@@ -248,6 +265,12 @@ export class DtlsTransport extends EventEmitter implements Transport {
 
   private established(session: PeerSession): void {
     session.established = true;
+    if (this.replacements.get(session.key) === session) {
+      this.replacements.delete(session.key);
+      const previous = this.byKey.get(session.key);
+      if (previous) this.end(previous, 'replaced', 'the client restarted its session', false);
+      this.byKey.set(session.key, session);
+    }
     if (session.timer) clearTimeout(session.timer);
     session.timer = undefined;
     const info = this.native.peerInfo(session.handle);
@@ -306,7 +329,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
   private sweep(now: number): void {
     const idleBefore = now - this.options.sessionTimeoutMs;
     const handshakeBefore = now - (this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
-    for (const session of this.byKey.values()) {
+    for (const session of this.byId.values()) {
       if (session.established ? session.lastActivity < idleBefore : session.startedAt < handshakeBefore) {
         this.end(session, session.established ? 'idle' : 'failed', session.established ? '' : 'handshake timed out', session.established);
       }
@@ -317,6 +340,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
     if (this.byId.get(session.id) !== session) return;
     this.byId.delete(session.id);
     if (this.byKey.get(session.key) === session) this.byKey.delete(session.key);
+    if (this.replacements.get(session.key) === session) this.replacements.delete(session.key);
     if (session.identity) {
       const identityKey = `${session.identity.kind}:${session.identity.name}`;
       if (this.byIdentity.get(identityKey) === session) this.byIdentity.delete(identityKey);

@@ -1,4 +1,5 @@
 /** DTLS record layer facts read straight off a datagram (RFC 6347 §4.1, §4.2.2). */
+const CONTENT_TYPE_CHANGE_CIPHER_SPEC = 20;
 const CONTENT_TYPE_HANDSHAKE = 22;
 const HANDSHAKE_CLIENT_HELLO = 1;
 const RECORD_HEADER_LENGTH = 13;
@@ -15,4 +16,9 @@ export function isInitialClientHello(datagram: Buffer): boolean {
     datagram[4] === 0 &&
     datagram[RECORD_HEADER_LENGTH] === HANDSHAKE_CLIENT_HELLO
   );
+}
+
+/** The datagram starts with a handshake or ChangeCipherSpec record (any epoch): handshake traffic. */
+export function isHandshakeRecord(datagram: Buffer): boolean {
+  return datagram.length > RECORD_HEADER_LENGTH && (datagram[0] === CONTENT_TYPE_HANDSHAKE || datagram[0] === CONTENT_TYPE_CHANGE_CIPHER_SPEC);
 }

@@ -65,6 +65,7 @@ describe('PSK file', () => {
     [{ identity: 'a' }, '[0].key'],
     [{ identity: 'a', key: 'abc' }, '[0].key'],
     [{ identity: 'a', key: 'zz' }, '[0].key'],
+    [{ identity: 'a', key: 1234 }, '[0].key'],
     [{ identity: '', key: 'aa' }, '[0].identity'],
     [{ identity: 'x'.repeat(129), key: 'aa' }, '[0].identity'],
     [{ identity: 'a', key: 'aa', endpoint: 5 }, '[0].endpoint'],
