@@ -3,7 +3,7 @@ import path from 'node:path';
 
 /**
  * The IPC protocol between the benchmark and its child processes (gateway, baseline forwarder):
- * the child sends `{ type: 'ready', udpPort }` once listening, then answers each
+ * the child sends `{ type: 'ready', udpPort, dtlsPort? }` once listening, then answers each
  * `{ id, type }` request with `{ id, ...reply }`.
  */
 export type ChildRequestType = 'usage' | 'cpu' | 'close';
@@ -15,16 +15,23 @@ export interface ChildUsage {
   cpu: NodeJS.CpuUsage;
   /** Registrations held (gateway only). */
   registrations?: number;
+  /** Established DTLS sessions held and handshakes completed / failed so far (gateway with a DTLS listener). */
+  dtlsSessions?: number;
+  dtlsHandshakes?: number;
+  dtlsHandshakeFailures?: number;
 }
 
 export interface ReadyMessage {
   type: 'ready';
   udpPort: number;
+  /** The DTLS listener's port (gateway with `listeners.dtls` on). */
+  dtlsPort?: number;
 }
 
 export interface ChildHandle {
   readonly pid: number;
   readonly udpPort: number;
+  readonly dtlsPort?: number;
   /** Memory after a forced GC, CPU so far. */
   usage(): Promise<ChildUsage>;
   /** CPU so far (no GC), microseconds. */
@@ -84,12 +91,13 @@ export function startChild(script: string, env: Record<string, string>, execArgv
       reject(new Error(`${script} exited during start-up (code ${code})`));
     });
     child.on('message', (raw: unknown) => {
-      const message = raw as { type?: string; id?: number; error?: string; udpPort?: number };
+      const message = raw as { type?: string; id?: number; error?: string; udpPort?: number; dtlsPort?: number };
       if (message.type === 'ready') {
         clearTimeout(startTimer);
         resolve({
           pid: child.pid ?? -1,
           udpPort: message.udpPort as number,
+          dtlsPort: message.dtlsPort,
           usage: () => request<ChildUsage>('usage'),
           cpu: () => request<{ cpu: NodeJS.CpuUsage }>('cpu').then((reply) => reply.cpu),
           close: async () => {

@@ -1,7 +1,8 @@
 /**
  * Child process running the gateway under test (own event loop, own heap), started by the
  * benchmark with `--expose-gc` so that its memory can be read after a forced GC.
- * Configuration: YAML text in BENCH_GATEWAY_CONFIG. Talks to the parent over IPC (bench/child.ts).
+ * Configuration: YAML text in BENCH_GATEWAY_CONFIG (with `listeners.dtls` on, the ready message
+ * carries the DTLS port and usage() the DTLS session count). Talks to the parent over IPC (bench/child.ts).
  */
 import pino from 'pino';
 import { startGateway } from '../src/app/app';
@@ -14,8 +15,11 @@ async function main(): Promise<void> {
   const config = parseConfig(yaml, 'BENCH_GATEWAY_CONFIG');
   const running = await startGateway(config, pino({ level: 'silent' }));
   serveParent(
-    { type: 'ready', udpPort: running.udpPort },
-    () => ({ registrations: running.server.store.size }),
+    { type: 'ready', udpPort: running.udpPort, dtlsPort: running.dtlsPort },
+    () => {
+      const dtls = running.dtls?.stats();
+      return { registrations: running.server.store.size, dtlsSessions: dtls?.sessions, dtlsHandshakes: dtls?.handshakes, dtlsHandshakeFailures: dtls?.handshakeFailures };
+    },
     () => running.close(),
   );
 }

@@ -4,7 +4,7 @@
  * figures and ratios next to their targets. Nothing is asserted: the exit code is 0 whatever the figures.
  *
  * Options (argv, or the BENCH_* environment variable named in brackets):
- *   --quick                 small counts, for a trial run (~40 s)
+ *   --quick                 small counts, for a trial run (~40 s, and ~10 s for the dtls part)
  *   --devices N             registrations run and read pool (BENCH_DEVICES, default 10000)
  *   --observed N            devices sending notifications (BENCH_OBSERVED, default 1000)
  *   --notifications N       notifications in total (BENCH_NOTIFICATIONS, default 100000)
@@ -12,7 +12,10 @@
  *   --read-seconds S        duration of each read run (BENCH_READ_SECONDS, default 5)
  *   --memory N1,N2          memory run device counts (BENCH_MEMORY, default 10000,50000)
  *   --rounds N              alternating rounds per target for registrations and notifications (BENCH_ROUNDS, default 2)
- *   --only LIST             subset of reg,notify,read,mem (BENCH_ONLY)
+ *   --only LIST             subset of reg,notify,read,mem,dtls (BENCH_ONLY)
+ *   --dtls-handshakes N     PSK handshakes timed, ECDHE-ECDSA ones: half as many (BENCH_DTLS_HANDSHAKES, default 2000)
+ *   --dtls-notifications N  notifications per link (UDP, DTLS) from 200 devices (BENCH_DTLS_NOTIFICATIONS, default 40000)
+ *   --dtls-sessions N       established DTLS sessions of the memory run (BENCH_DTLS_SESSIONS, default 10000)
  *   --profile               gateway and forwarder children with --cpu-prof, profiles in a temp directory (BENCH_PROFILE=1)
  *   --pin                   pin the targets to the last CPU, load generator and broker to CPU 0 (taskset; BENCH_PIN=1)
  *   BENCH_TRACE_GC=1        gateway and forwarder children with --trace-gc (GC pauses on stderr)
@@ -24,6 +27,7 @@ import path from 'node:path';
 import { FORWARDER_UP_FILTER } from './baseline-forwarder';
 import { type ChildHandle, startChild } from './child';
 import { type BenchContext, type TargetKind, cpuPerOp } from './context';
+import { type DtlsOptions, type DtlsResults, dtlsReport, runDtlsPart } from './dtls-bench';
 import { DevicePool, openFileLimit } from './load-generator';
 import { type MemoryStep, measureMemory } from './memory';
 import { type MosquittoBroker, findMosquitto, startMosquitto } from './mosquitto';
@@ -34,7 +38,8 @@ import { type ReadResult, measureReads } from './read-latency';
 import { type RegistrationResult, combineRegistrations, measureRegistrations } from './registrations';
 import { fmt, fmtBytes, fmtInt, fmtMs, formatTable, ratio, sleep } from './stats';
 
-type Part = 'reg' | 'notify' | 'read' | 'mem';
+type Part = 'reg' | 'notify' | 'read' | 'mem' | 'dtls';
+const PARTS: readonly Part[] = ['reg', 'notify', 'read', 'mem', 'dtls'];
 
 interface Options {
   devices: number;
@@ -49,6 +54,7 @@ interface Options {
   warmupDevices: number;
   rounds: number;
   parts: Set<Part>;
+  dtls: DtlsOptions;
   profile: boolean;
   /** Pin targets and load to separate CPUs with taskset (default when possible). */
   pin: boolean;
@@ -68,7 +74,7 @@ function parseOptions(argv: string[]): Options {
   }
   const env = (flag: string) => process.env[`BENCH_${flag.toUpperCase().replace(/-/g, '_')}`];
   const get = (flag: string) => flags.get(flag) ?? env(flag);
-  const known = ['pin', 'quick', 'devices', 'observed', 'notifications', 'rates', 'read-seconds', 'memory', 'only', 'profile', 'max-seconds', 'rounds'];
+  const known = ['pin', 'quick', 'devices', 'observed', 'notifications', 'rates', 'read-seconds', 'memory', 'only', 'profile', 'max-seconds', 'rounds', 'dtls-handshakes', 'dtls-notifications', 'dtls-sessions'];
   for (const flag of flags.keys()) if (!known.includes(flag)) throw new Error(`unknown option --${flag} (known: ${known.join(', ')})`);
   const quick = get('quick') === '1' || get('quick') === 'true';
   const num = (flag: string, dflt: number, quickValue: number) => {
@@ -85,8 +91,9 @@ function parseOptions(argv: string[]): Options {
     return values;
   };
   const only = get('only');
-  const parts = new Set<Part>((only ?? 'reg,notify,read,mem').split(',').map((p) => p.trim()) as Part[]);
-  for (const p of parts) if (!['reg', 'notify', 'read', 'mem'].includes(p)) throw new Error(`--only: unknown part ${p}`);
+  const parts = new Set<Part>((only ?? PARTS.join(',')).split(',').map((p) => p.trim()) as Part[]);
+  for (const p of parts) if (!PARTS.includes(p)) throw new Error(`--only: unknown part ${p}`);
+  const dtlsHandshakes = Math.floor(num('dtls-handshakes', 2000, 500));
   return {
     devices: Math.floor(num('devices', 10_000, 1000)),
     observed: Math.floor(num('observed', 1000, 200)),
@@ -100,6 +107,16 @@ function parseOptions(argv: string[]): Options {
     warmupDevices: quick ? 100 : 500,
     rounds: Math.floor(num('rounds', 2, 2)),
     parts,
+    dtls: {
+      pskHandshakes: dtlsHandshakes,
+      ecdheHandshakes: Math.max(1, Math.ceil(dtlsHandshakes / 2)),
+      concurrency: 64,
+      devices: quick ? 100 : 200,
+      notifications: Math.floor(num('dtls-notifications', 40_000, 5000)),
+      window: 1000,
+      rounds: Math.floor(num('rounds', 2, 2)),
+      sessions: Math.floor(num('dtls-sessions', 10_000, 2000)),
+    },
     profile: get('profile') === '1' || get('profile') === 'true',
     pin: get('pin') === '1' && canPin(),
     maxSeconds: num('max-seconds', 280, 280),
@@ -139,6 +156,7 @@ interface Results {
   notifications?: { gateway: NotificationResult; baseline: NotificationResult };
   reads: { gateway: ReadResult; baseline: ReadResult }[];
   memory?: MemoryStep[];
+  dtls?: DtlsResults;
   notes: string[];
 }
 
@@ -273,6 +291,17 @@ async function memoryPart(opts: Options, broker: MosquittoBroker, results: Resul
   await stopTarget(gateway);
 }
 
+async function dtlsPart(opts: Options, broker: MosquittoBroker, results: Results): Promise<void> {
+  results.dtls = await runDtlsPart(opts.dtls, {
+    brokerUrl: broker.url,
+    brokerPid: broker.pid,
+    startGateway: (yaml, execArgv) => startTarget('gateway-process', { BENCH_GATEWAY_CONFIG: yaml }, execArgv),
+    stopGateway: stopTarget,
+    log,
+  });
+  if (!results.dtls) results.notes.push('dtls: part skipped, the DTLS addon is not available (npm ci builds it)');
+}
+
 function statusOf(ok: boolean | undefined): string {
   return ok === undefined ? '-' : ok ? 'yes' : 'NO';
 }
@@ -326,19 +355,25 @@ function printResults(opts: Options, results: Results): void {
       `memory @${m.devices}: ${m.registered} registrations held; heap+external per device ${fmtBytes(m.heapPerDevice)} idle, ${fmtBytes(m.heapPerDeviceJustRegistered)} just registered (dedup entries included); RSS delta per device ${fmtBytes(m.rssPerDevice)}; registered in ${fmtMs(m.registerMs)} ms`,
     );
   }
+  const dtls = results.dtls ? dtlsReport(results.dtls) : undefined;
+  if (dtls) {
+    rows.push(...dtls.rows);
+    details.push(...dtls.details);
+  }
   const out: string[] = [];
   out.push('');
   out.push(formatTable(['benchmark', 'gateway', 'baseline', 'ratio', 'target', 'met'], rows));
   out.push('');
   out.push('ratio = gateway / baseline (for reads: p50 ratio / p99 ratio). baseline = bare UDP <-> MQTT forwarder (bench/baseline-forwarder.ts), same broker, same devices.');
   out.push('memory = V8 heap used + external after a forced GC in the gateway process, (after - before) / devices; nothing comparable in the baseline.');
+  if (dtls) out.push(...dtls.legend);
   if (details.length > 0) {
     out.push('');
     out.push('details (CPU per operation: target = gateway or forwarder process, broker = mosquitto, load generator = this process):');
     for (const d of details) out.push(`  ${d}`);
   }
   for (const note of results.notes) out.push(`  note: ${note}`);
-  out.push(`  machine: ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}, node ${process.version}; options: devices ${opts.devices}, observed ${opts.observed}, notifications ${opts.notifications}, rates ${opts.rates.join(',')}/s x ${opts.readSeconds} s, memory ${opts.memory.join(',')}`);
+  out.push(`  machine: ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}, node ${process.version}; options: devices ${opts.devices}, observed ${opts.observed}, notifications ${opts.notifications}, rates ${opts.rates.join(',')}/s x ${opts.readSeconds} s, memory ${opts.memory.join(',')}; dtls handshakes ${opts.dtls.pskHandshakes} PSK + ${opts.dtls.ecdheHandshakes} ECDHE, notifications ${opts.dtls.notifications} per link, sessions ${opts.dtls.sessions}`);
   process.stdout.write(out.join('\n') + '\n');
 }
 
@@ -386,6 +421,10 @@ async function main(): Promise<void> {
     if (opts.parts.has('mem')) {
       await sleep(200);
       await memoryPart(opts, broker, results);
+    }
+    if (opts.parts.has('dtls')) {
+      await sleep(200);
+      await dtlsPart(opts, broker, results);
     }
   } catch (err) {
     results.notes.push(`run stopped early: ${(err as Error).stack ?? String(err)}`);
