@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "lwm2m_dtls",
-      "sources": ["dtls.c"],
+      "sources": ["dtls.c", "dtls_record.c"],
       "cflags": ["-Wall", "-Wextra", "-std=gnu11"],
       "cflags!": ["-Wno-unused-parameter"],
       "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS"]

@@ -2,21 +2,23 @@
  * lwm2m_dtls: a small DTLS 1.2 engine for the LwM2M gateway, as an N-API addon.
  *
  * JavaScript owns the UDP socket, the per-peer session map and the timers; this file holds one
- * OpenSSL SSL per peer. Datagrams go in through listen()/receive() and come out synchronously
- * through the context's `send` callback, from a custom BIO that keeps datagram boundaries.
+ * OpenSSL SSL per peer (until compaction, below). Datagrams go in through listen()/receive() and
+ * come out synchronously through the context's `send` callback, from a custom BIO that keeps
+ * datagram boundaries.
  *
  * OpenSSL is the copy inside the node binary (node exports its symbols): the addon links no
  * libssl, so its undefined OpenSSL symbols resolve against the executable when it is loaded.
  * The headers are node's own (include/node/openssl), so they match that copy exactly.
  *
  * Ownership: a context's C struct is reference counted: one reference for its JS handle and one
- * per session that still holds an SSL (sessions call the context's callbacks, and an SSL holds
- * the SSL_CTX). The JS handle is a frozen object wrapping the struct, with the callbacks as
- * properties, so the GC sees callback -> closure -> handle cycles; a napi_ref to a callback
- * would be a GC root and keep such a cycle alive forever. The struct reaches the handle through
- * a napi_ref that is weak, and strong while sessions hold SSLs, so a context with live sessions
- * stays alive. A session struct (DtlsSession external) lives until its JS handle is collected;
- * close()/free() free its SSL earlier, after which the handle is dead (ssl == NULL) but safe.
+ * per live session, one that still holds an SSL or compacted record state (sessions call the
+ * context's callbacks and use its cipher contexts, and an SSL holds the SSL_CTX). The JS handle
+ * is a frozen object wrapping the struct, with the callbacks as properties, so the GC sees
+ * callback -> closure -> handle cycles; a napi_ref to a callback would be a GC root and keep
+ * such a cycle alive forever. The struct reaches the handle through a napi_ref that is weak,
+ * and strong while sessions are live, so a context with live sessions stays alive. A session
+ * struct (DtlsSession external) lives until its JS handle is collected; close()/free() release
+ * its SSL or record state earlier, after which the handle is dead (ctx == NULL) but safe.
  *
  * JS exceptions thrown by the callbacks: OpenSSL is in the middle of a handshake or a read when
  * a callback runs, and N-API refuses most calls while an exception is pending, so the exception
@@ -27,6 +29,24 @@
  * not reentrant, and free() there would pull the SSL from under it).
  *
  * OpenSSL's thread-local error queue is shared with node's own crypto, so every path clears it.
+ *
+ * Compaction: an idle established server session would hold ~35 KiB inside OpenSSL (the SSL,
+ * and the 21 KiB handshake buffer, init_buf, that OpenSSL keeps for DTLS and offers no way to
+ * release). Once the handshake is provably over on both sides, that is once the client's first
+ * application-data record has been read (a client sends data only after it has our Finished, so
+ * no flight of ours can need retransmitting any more), a server session whose suite the compact
+ * record layer knows (dtls_record.c: the five the gateway offers) frees its SSL and keeps only
+ * its keys, sequence numbers, replay window and a copy of what peerInfo returns; from then on
+ * dtls_record.c reads and writes its records. Sequence numbers, which OpenSSL does not expose:
+ *  - write: the BIO parses the header of every record OpenSSL writes (each goes out at once);
+ *    the compact layer continues after the highest epoch-1 sequence number seen.
+ *  - read: from the moment the handshake completes, every epoch-1 application-data or alert
+ *    record that reaches the session is also authenticated by the compact layer, beside OpenSSL
+ *    ("shadow"), so its replay window holds every such record OpenSSL accepted since then (both
+ *    authenticate alike; only authentic records enter the window, and OpenSSL's own window can
+ *    reject more, never fewer). Before that the client can only have sent handshake records
+ *    (Finished), which a compacted session drops anyway, so their replays are harmless.
+ * Client sessions (the tests' and benchmarks' load generators) keep their SSL.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -48,6 +68,8 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "dtls_record.h"
+
 enum { RECEIVE_FAILED = -1, RECEIVE_OK = 0, RECEIVE_HANDSHAKE_DONE = 1, RECEIVE_CLOSED = 2 };
 enum { ST_HANDSHAKE, ST_OPEN, ST_CLOSED, ST_FAILED };
 
@@ -63,11 +85,11 @@ typedef struct dtls_session dtls_session;
 typedef struct dtls_ctx {
   SSL_CTX *ssl_ctx;
   napi_env env;             /* the env the context was created in; its refs live there */
-  napi_ref self;            /* the JS handle: weak, strong while sessions hold SSLs */
+  napi_ref self;            /* the JS handle: weak, strong while sessions are live */
   napi_ref send_fn, data_fn, psk_fn; /* weak: the handle's properties keep them alive */
   int server;
   long mtu;
-  unsigned refs;            /* JS handle + sessions holding an SSL */
+  unsigned refs;            /* JS handle + live sessions (SSL or compacted) */
   dtls_session *listener;   /* server: the SSL DTLSv1_listen runs on (holds no ref; lazy) */
   BIO_ADDR *listen_addr;    /* DTLSv1_listen's out-parameter (our BIO knows no address) */
   unsigned char cookie_secret[64];
@@ -76,11 +98,15 @@ typedef struct dtls_ctx {
   unsigned char *psk_key;
   size_t psk_key_len;
   security_fn default_sec_cb;
+  rl_engine rl;             /* the compact record layer's cipher contexts (server) */
 } dtls_ctx;
 
 struct dtls_session {
-  dtls_ctx *ctx;            /* NULL once the SSL is freed (the ctx reference is dropped) */
-  SSL *ssl;                 /* NULL once freed */
+  dtls_ctx *ctx;            /* NULL once released (SSL and record state freed, ctx reference dropped) */
+  SSL *ssl;                 /* NULL once freed: released, or compacted (rec != NULL) */
+  rl_state *rec;            /* server, established with a suite dtls_record.c knows: keys and
+                               sequence state; with ssl == NULL the session is compacted */
+  unsigned char *info;      /* compacted: peerInfo's fields (info_capture) */
   int64_t id;
   int state;
   int busy;                 /* inside an API call: guards against reentrant calls */
@@ -93,7 +119,12 @@ struct dtls_session {
   size_t in_len;            /* JS callback runs (a callback could detach that Buffer) */
   int in_done;
   int in_epoch1_handshake;  /* it holds an epoch-1 handshake record (see finished_undecryptable) */
+  unsigned char *in_copy;   /* a copy of it, when it may complete the handshake and holds epoch-1
+                               data or alert records (for the shadow window once keys exist) */
+  unsigned delivered;       /* SSL_read returned data during this call */
   uint64_t next_seq0;       /* one past the highest epoch-0 sequence number written */
+  uint64_t next_seq1;       /* one past the highest epoch-1 sequence number written */
+  uint64_t last_nonce1;     /* the first 8 bytes of that record's body: an AEAD explicit nonce */
   char peer[PEER_MAX];      /* listen: the address string the cookie is bound to */
   char error[256];
 };
@@ -156,17 +187,28 @@ static void emit(dtls_session *s, napi_ref fn_ref, const void *bytes, size_t len
 
 /* ---- The datagram BIO: read hands OpenSSL the current datagram once; write sends at once. ---- */
 
-/* Remembers the next epoch-0 sequence number (for the alert of fail_bad_finished) and whether
- * encrypted records went out. Only record headers we wrote ourselves are parsed. */
+static uint64_t record_seq(const unsigned char *p) {
+  uint64_t seq = 0;
+  for (int i = 5; i < 11; i++) seq = (seq << 8) | p[i];
+  return seq;
+}
+
+/* Remembers the next epoch-0 sequence number (for the alert of fail_bad_finished), whether
+ * encrypted records went out, and the next epoch-1 sequence number and explicit nonce (where a
+ * compacted session goes on writing). Only records OpenSSL wrote are parsed. */
 static void note_written(dtls_session *s, const unsigned char *p, size_t n) {
   while (n >= DTLS_HDR) {
     size_t len = ((size_t)p[11] << 8) | p[12];
+    uint64_t seq = record_seq(p);
     if (p[3] == 0 && p[4] == 0) {
-      uint64_t seq = 0;
-      for (int i = 5; i < 11; i++) seq = (seq << 8) | p[i];
       if (seq + 1 > s->next_seq0) s->next_seq0 = seq + 1;
     } else {
       s->sent_encrypted = 1;
+      if (p[3] == 0 && p[4] == 1 && seq + 1 > s->next_seq1) {
+        s->next_seq1 = seq + 1;
+        s->last_nonce1 = 0;
+        for (int i = 0; i < 8 && len >= 8 && n >= DTLS_HDR + 8; i++) s->last_nonce1 = (s->last_nonce1 << 8) | p[DTLS_HDR + i];
+      }
     }
     if (len > n - DTLS_HDR) break;
     p += DTLS_HDR + len;
@@ -178,7 +220,7 @@ static int bio_write(BIO *b, const char *data, int len) {
   dtls_session *s = BIO_get_data(b);
   BIO_clear_retry_flags(b);
   if (s == NULL || data == NULL || len < 0) return -1;
-  if (s->state == ST_HANDSHAKE) note_written(s, (const unsigned char *)data, (size_t)len);
+  note_written(s, (const unsigned char *)data, (size_t)len);
   if (s->capture) { /* listen writes one HelloVerifyRequest: returned to JS, not sent */
     if (s->captured == NULL && s->env != NULL &&
         napi_create_buffer_copy(s->env, (size_t)len, data, NULL, &s->captured) != napi_ok)
@@ -327,6 +369,7 @@ static void info_cb(const SSL *ssl, int where, int ret) {
 static void ctx_unref(dtls_ctx *c) {
   if (c == NULL || --c->refs > 0) return;
   SSL_CTX_free(c->ssl_ctx); /* NULL-safe, like the other *_free calls */
+  rl_engine_free(&c->rl);
   if (c->self) napi_delete_reference(c->env, c->self);
   if (c->send_fn) napi_delete_reference(c->env, c->send_fn);
   if (c->data_fn) napi_delete_reference(c->env, c->data_fn);
@@ -339,7 +382,7 @@ static void ctx_unref(dtls_ctx *c) {
   free(c);
 }
 
-/* A session that holds an SSL holds its context, C struct and JS handle. */
+/* A live session (SSL or compacted record state) holds its context, C struct and JS handle. */
 static void ctx_hold(dtls_ctx *c) {
   c->refs++;
   napi_reference_ref(c->env, c->self, NULL);
@@ -370,11 +413,22 @@ static dtls_session *session_new(dtls_ctx *c) {
   return s;
 }
 
-/* Frees the SSL and drops the session's context reference. Idempotent. */
+static void rec_free(dtls_session *s) {
+  if (s->rec != NULL) OPENSSL_cleanse(s->rec, sizeof *s->rec);
+  free(s->rec);
+  s->rec = NULL;
+}
+
+/* Frees the SSL or the compact record state and drops the session's context reference. Idempotent. */
 static void session_release(dtls_session *s) {
-  if (s->ssl == NULL) return;
-  SSL_free(s->ssl);
+  if (s->ctx == NULL) return;
+  SSL_free(s->ssl); /* NULL when compacted */
   s->ssl = NULL;
+  rec_free(s);
+  free(s->info);
+  s->info = NULL;
+  free(s->in_copy); /* only set during a call */
+  s->in_copy = NULL;
   if (s->state != ST_CLOSED) s->state = ST_FAILED;
   dtls_ctx *c = s->ctx;
   s->ctx = NULL;
@@ -430,6 +484,18 @@ static int has_epoch1_handshake(const unsigned char *p, size_t n) {
   return 0;
 }
 
+/* Whether a datagram holds an epoch-1 application-data or alert record. */
+static int has_epoch1_other(const unsigned char *p, size_t n) {
+  while (n >= DTLS_HDR) {
+    size_t len = ((size_t)p[11] << 8) | p[12];
+    if (len > n - DTLS_HDR) break;
+    if ((p[0] == SSL3_RT_APPLICATION_DATA || p[0] == SSL3_RT_ALERT) && p[3] == 0 && p[4] == 1) return 1;
+    p += DTLS_HDR + len;
+    n -= DTLS_HDR + len;
+  }
+  return 0;
+}
+
 /* OpenSSL silently drops a record that fails to decrypt, as RFC 6347 §4.1.2.7 asks, even the
  * peer's Finished: with a wrong PSK the handshake would stall until the retransmissions run out
  * (about a minute). Like mbedTLS, treat an undecryptable Finished as fatal: the session has read
@@ -459,12 +525,32 @@ static void fail_bad_finished(dtls_session *s) {
   s->state = ST_FAILED;
 }
 
+static int records(dtls_session *s, const unsigned char *data, size_t len, int deliver);
+
+/* A server session just established: derives the compact record layer's keys, when it knows the
+ * suite, and starts the shadow replay window with this call's datagram (see "Compaction"). */
+static void rec_setup(dtls_session *s) {
+  int kind = rl_kind_of(SSL_get_current_cipher(s->ssl));
+  SSL_SESSION *session = SSL_get_session(s->ssl);
+  if (kind < 0 || session == NULL || (s->rec = malloc(sizeof *s->rec)) == NULL) return;
+  if (!rl_derive(&s->ctx->rl, s->rec, s->ssl, kind, 1)) {
+    rec_free(s); /* stays an OpenSSL session */
+    return;
+  }
+  uint8_t mfl = SSL_SESSION_get_max_fragment_length(session); /* 1..4: 512 << (mfl - 1) */
+  if (mfl >= TLSEXT_max_fragment_length_512 && mfl <= TLSEXT_max_fragment_length_4096)
+    s->rec->max_plain = (uint16_t)(512u << (mfl - 1));
+  if (s->in_copy != NULL) records(s, s->in_copy, s->in_len, 0);
+}
+
 /* Advances the handshake with whatever the BIO holds (or OpenSSL buffered). */
 static int step_handshake(dtls_session *s) {
   ERR_clear_error();
   int r = SSL_do_handshake(s->ssl);
   if (r == 1) {
     s->state = ST_OPEN;
+    if (s->ctx->server) rec_setup(s);
+    ERR_clear_error();
     return RECEIVE_HANDSHAKE_DONE;
   }
   int e = SSL_get_error(s->ssl, r);
@@ -485,6 +571,7 @@ static int read_app(dtls_session *s) {
     ERR_clear_error();
     int n = SSL_read(s->ssl, buf, sizeof buf);
     if (n > 0) {
+      s->delivered++;
       emit(s, s->ctx->data_fn, buf, (size_t)n);
       continue;
     }
@@ -501,6 +588,178 @@ static int read_app(dtls_session *s) {
     fail(s);
     return RECEIVE_FAILED;
   }
+}
+
+/* ---- The compact record layer's side of a session (see "Compaction") ---- */
+
+/* Runs a datagram's epoch-1 application-data and alert records through dtls_record.c. deliver 0
+ * (shadow, beside OpenSSL): authentic records only enter the replay window. deliver 1 (a
+ * compacted session): data goes to `data`, close_notify closes, a fatal alert fails the
+ * session. Everything else is dropped silently, as OpenSSL drops it after the handshake: other
+ * epochs, handshake and ChangeCipherSpec records, other versions, bad lengths, records that do
+ * not authenticate, replays and records older than the window. The datagram is copied first
+ * (decryption works in place, and a callback could detach the caller's Buffer). */
+static int records(dtls_session *s, const unsigned char *data, size_t len, int deliver) {
+  unsigned char stack_buf[2048];
+  unsigned char *buf = len <= sizeof stack_buf ? stack_buf : malloc(len);
+  rl_state *st = s->rec;
+  int r = RECEIVE_OK;
+  if (buf == NULL) return RECEIVE_OK; /* out of memory: lost, like a datagram on the wire */
+  memcpy(buf, data, len);
+  for (size_t off = 0; r == RECEIVE_OK && len - off >= DTLS_HDR;) {
+    unsigned char *h = buf + off, *plain = NULL;
+    size_t rlen = ((size_t)h[11] << 8) | h[12];
+    if (rlen > len - off - DTLS_HDR) break; /* a record cut short: the rest is dropped */
+    off += DTLS_HDR + rlen;
+    int type = h[0];
+    uint64_t seq = record_seq(h);
+    if (h[3] != 0 || h[4] != 1 || (type != SSL3_RT_APPLICATION_DATA && type != SSL3_RT_ALERT)) continue;
+    /* OpenSSL tolerates another minor version on alerts only */
+    if (h[1] != (DTLS1_2_VERSION >> 8) || (type != SSL3_RT_ALERT && h[2] != (DTLS1_2_VERSION & 0xff))) continue;
+    if (!rl_fresh(st, seq)) continue;
+    long n = rl_open(&s->ctx->rl, st, h, h + DTLS_HDR, rlen, &plain);
+    if (n < 0) continue;
+    rl_mark(st, seq);
+    if (!deliver) continue;
+    if (type == SSL3_RT_APPLICATION_DATA) {
+      if (n > 0) emit(s, s->ctx->data_fn, plain, (size_t)n);
+    } else if (n == 2 && plain[0] == SSL3_AL_WARNING && plain[1] == SSL3_AD_CLOSE_NOTIFY) {
+      if (s->error[0] == '\0') set_error(s, "received alert: close notify");
+      s->state = ST_CLOSED;
+      r = RECEIVE_CLOSED;
+    } else if (n == 2 && plain[0] == SSL3_AL_FATAL) {
+      /* As the OpenSSL path words it: "received alert: <description> (<OpenSSL's reason>)". */
+      const char *reason = ERR_reason_error_string(ERR_PACK(ERR_LIB_SSL, 0, SSL_AD_REASON_OFFSET + plain[1]));
+      if (s->error[0] == '\0' || strstr(s->error, "close notify") != NULL)
+        set_error(s, "received alert: %s%s%s%s", SSL_alert_desc_string_long(plain[1]), reason ? " (" : "",
+                  reason ? reason : "", reason ? ")" : "");
+      s->state = ST_FAILED;
+      r = RECEIVE_FAILED;
+    } /* other warnings and malformed alerts: ignored */
+  }
+  if (buf != stack_buf) free(buf);
+  return r;
+}
+
+/* Seals one record and sends it; 0 when sealing failed (the session is then failed). */
+static int rec_send(dtls_session *s, int type, const unsigned char *plain, size_t n) {
+  napi_value buf;
+  void *out = NULL;
+  size_t size = rl_sealed_size(s->rec, n);
+  if (napi_create_buffer(s->env, size, &out, &buf) != napi_ok ||
+      !rl_seal(&s->ctx->rl, s->rec, type, plain, n, out)) {
+    set_error(s, "%s", s->rec->write_seq > RL_SEQ_MAX ? "sequence numbers exhausted" : "record encryption failed");
+    s->state = ST_FAILED;
+    return 0;
+  }
+  call_js(s, s->ctx->send_fn, buf);
+  return 1;
+}
+
+/* peerInfo's fields, captured so that they outlive the SSL: entries of a tag byte, a 4-byte
+ * length and the bytes, then a 0 tag. */
+enum { INFO_END, INFO_CIPHER, INFO_VERSION, INFO_PSK_IDENTITY, INFO_CERT_CN, INFO_CERT_SAN_URI };
+
+typedef struct {
+  unsigned char *p;
+  size_t len, cap;
+  int ok;
+} info_buf;
+
+static void info_add(info_buf *b, int tag, const void *str, size_t len) {
+  if (!b->ok) return;
+  if (len > UINT32_MAX || b->cap - b->len < len + 6) { /* +1 for the end tag */
+    size_t cap = b->cap * 2 + len + 6;
+    unsigned char *p = len <= UINT32_MAX ? realloc(b->p, cap) : NULL;
+    if (p == NULL) {
+      b->ok = 0;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  b->p[b->len] = (unsigned char)tag;
+  for (int i = 0; i < 4; i++) b->p[b->len + 1 + i] = (unsigned char)(len >> (8 * (3 - i)));
+  if (len > 0) memcpy(b->p + b->len + 5, str, len);
+  b->len += 5 + len;
+}
+
+/* The fields of an established SSL: cipher, version, PSK identity, and the subject CN and SAN
+ * URIs of a verified peer certificate. A malloc'd blob (shrunk to fit), or NULL when out of memory. */
+static unsigned char *info_capture(SSL *ssl) {
+  info_buf b = {NULL, 0, 0, 1};
+  const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
+  const char *name = cipher != NULL ? SSL_CIPHER_get_name(cipher) : "";
+  const char *version = SSL_get_version(ssl);
+  const char *psk_identity = SSL_get_psk_identity(ssl);
+  X509 *cert = SSL_get0_peer_certificate(ssl); /* borrowed, not a new reference */
+  info_add(&b, INFO_CIPHER, name, strlen(name));
+  info_add(&b, INFO_VERSION, version, strlen(version));
+  if (psk_identity != NULL) info_add(&b, INFO_PSK_IDENTITY, psk_identity, strlen(psk_identity));
+  if (cert != NULL && SSL_get_verify_result(ssl) == X509_V_OK) {
+    X509_NAME *subject = X509_get_subject_name(cert);
+    int idx = subject != NULL ? X509_NAME_get_index_by_NID(subject, NID_commonName, -1) : -1;
+    if (idx >= 0) {
+      unsigned char *cn = NULL;
+      int n = ASN1_STRING_to_UTF8(&cn, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx)));
+      if (n >= 0) info_add(&b, INFO_CERT_CN, cn, (size_t)n);
+      OPENSSL_free(cn);
+    }
+    GENERAL_NAMES *sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    for (int i = 0; sans != NULL && i < sk_GENERAL_NAME_num(sans); i++) {
+      const GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
+      if (gn->type != GEN_URI) continue;
+      const ASN1_STRING *uri = gn->d.uniformResourceIdentifier;
+      info_add(&b, INFO_CERT_SAN_URI, ASN1_STRING_get0_data(uri), (size_t)ASN1_STRING_length(uri));
+    }
+    GENERAL_NAMES_free(sans);
+  }
+  if (!b.ok) { /* (info_add always leaves room for the end tag) */
+    free(b.p);
+    return NULL;
+  }
+  b.p[b.len] = INFO_END;
+  unsigned char *fit = realloc(b.p, b.len + 1);
+  return fit != NULL ? fit : b.p;
+}
+
+static int set_str(napi_env env, napi_value obj, const char *name, const char *str, size_t len);
+
+/* The peerInfo object of a captured blob. */
+static napi_value info_object(napi_env env, const unsigned char *p) {
+  static const char *names[] = {NULL, "cipher", "version", "pskIdentity", "certSubjectCn"};
+  napi_value obj, uris = NULL;
+  uint32_t k = 0;
+  if (napi_create_object(env, &obj) != napi_ok) return NULL;
+  for (int tag; (tag = *p) != INFO_END;) {
+    size_t len = ((size_t)p[1] << 24) | ((size_t)p[2] << 16) | ((size_t)p[3] << 8) | p[4];
+    const char *str = (const char *)p + 5;
+    p += 5 + len;
+    if (tag != INFO_CERT_SAN_URI) {
+      if (!set_str(env, obj, names[tag], str, len)) return NULL;
+      continue;
+    }
+    napi_value v;
+    if ((uris == NULL && napi_create_array(env, &uris) != napi_ok) ||
+        napi_create_string_utf8(env, str, len, &v) != napi_ok || napi_set_element(env, uris, k++, v) != napi_ok)
+      return NULL;
+  }
+  if (uris != NULL && napi_set_named_property(env, obj, "certSanUris", uris) != napi_ok) return NULL;
+  return obj;
+}
+
+/* Frees the SSL of an established server session whose handshake is provably over (its first
+ * application data has been read) and keeps the compact state; see "Compaction". */
+static void compact(dtls_session *s) {
+  if (s->next_seq1 == 0) return; /* no epoch-1 record of ours seen: leave it to OpenSSL */
+  unsigned char *info = info_capture(s->ssl);
+  if (info == NULL) return;
+  s->info = info;
+  s->rec->write_seq = s->next_seq1;
+  s->rec->write_nonce = s->last_nonce1 + 1; /* GCM (see dtls_record.h) */
+  SSL_free(s->ssl);
+  s->ssl = NULL;
+  ERR_clear_error();
 }
 
 /* ---- Argument helpers ---- */
@@ -564,9 +823,15 @@ static int begin_call(dtls_session *s, napi_env env, const unsigned char *in, si
     THROW(env, "out of memory");
     return 0;
   }
+  /* A datagram that may complete a server's handshake and carries epoch-1 data or alerts (no
+   * legitimate client sends those before our Finished): kept for rec_setup's shadow window. */
+  if (in != NULL && s->state == ST_HANDSHAKE && s->ctx != NULL && s->ctx->server && has_epoch1_other(in, in_len) &&
+      (s->in_copy = malloc(in_len)) != NULL)
+    memcpy(s->in_copy, in, in_len);
   s->busy = 1;
   s->env = env;
   s->exception = NULL;
+  s->delivered = 0;
   s->in = in;
   s->in_len = in_len;
   s->in_done = 0;
@@ -585,6 +850,8 @@ static int end_call(dtls_session *s, napi_env env) {
   s->exception = NULL;
   s->in = NULL;
   s->in_epoch1_handshake = 0;
+  free(s->in_copy);
+  s->in_copy = NULL;
   ERR_clear_error();
   return exc != NULL && napi_throw(env, exc) == napi_ok;
 }
@@ -878,6 +1145,8 @@ static napi_value listen_(napi_env env, napi_callback_info info) {
   s->id = id;
   s->error[0] = '\0';
   s->next_seq0 = 0; /* the listener's count came from other peers' ClientHellos */
+  s->next_seq1 = 0;
+  s->last_nonce1 = 0;
   s->sent_encrypted = 0;
   if ((result = wrap_session(env, s)) == NULL) return NULL;
   /* If this first step fails (e.g. no shared cipher; the alert went out through `send`), the
@@ -920,18 +1189,36 @@ static napi_value receive(napi_env env, napi_callback_info info) {
   dtls_session *s = session_args(env, info, 2, argv);
   if (s == NULL) return NULL;
   if (!get_buffer(env, argv[1], &data, &len)) return THROW_TYPE(env, "datagram must be a Buffer");
-  if (s->ssl == NULL || s->state == ST_FAILED) return number(env, RECEIVE_FAILED);
+  if (s->ctx == NULL || s->state == ST_FAILED) return number(env, RECEIVE_FAILED);
   if (s->state == ST_CLOSED) return number(env, RECEIVE_CLOSED);
   if (len == 0) return number(env, RECEIVE_OK);
   if (!begin_call(s, env, data, len)) return NULL;
-  int r = s->state == ST_HANDSHAKE ? step_handshake(s) : RECEIVE_OK;
-  if (s->state == ST_OPEN) {
-    /* Also right after the handshake: data may have come with (or before) the last flight, and
-     * a retransmitted final flight of the peer makes OpenSSL resend ours. */
-    int rr = read_app(s);
-    if (rr != RECEIVE_OK) r = rr;
+  int r;
+  if (s->ssl == NULL) { /* compacted */
+    r = records(s, data, len, 1);
+  } else {
+    r = s->state == ST_HANDSHAKE ? step_handshake(s) : RECEIVE_OK;
+    if (r == RECEIVE_OK && s->state == ST_OPEN && s->rec != NULL)
+      records(s, data, len, 0); /* shadow; no callback has run yet, so `data` is still ours */
+    if (s->state == ST_OPEN) {
+      /* Also right after the handshake: data may have come with (or before) the last flight, and
+       * a retransmitted final flight of the peer makes OpenSSL resend ours. */
+      int rr = read_app(s);
+      if (rr != RECEIVE_OK) r = rr;
+    }
+    if (s->state == ST_OPEN && s->rec != NULL && s->delivered > 0) compact(s);
   }
   return end_call(s, env) ? NULL : number(env, r);
+}
+
+/* A compacted session asked to write more than the negotiated max_fragment_length: fails like
+ * OpenSSL's SSL_write (an internal_error alert, then the session is dead). */
+static int exceeds_max_fragment(dtls_session *s) {
+  static const unsigned char alert[2] = {SSL3_AL_FATAL, SSL_AD_INTERNAL_ERROR};
+  if (rec_send(s, SSL3_RT_ALERT, alert, sizeof alert))
+    set_error(s, "sent alert: internal error (exceeds max fragment size)");
+  s->state = ST_FAILED;
+  return 0;
 }
 
 static napi_value write_(napi_env env, napi_callback_info info) {
@@ -945,12 +1232,17 @@ static napi_value write_(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "plaintext must be 1..16384 bytes");
     return NULL;
   }
-  if (s->ssl == NULL || s->state != ST_OPEN) return boolean(env, 0);
+  if (s->ctx == NULL || s->state != ST_OPEN) return boolean(env, 0);
   if (!begin_call(s, env, NULL, 0)) return NULL;
-  ERR_clear_error();
-  int n = SSL_write(s->ssl, data, (int)len);
-  if (n != (int)len) fail(s);
-  return end_call(s, env) ? NULL : boolean(env, n == (int)len);
+  int ok;
+  if (s->ssl == NULL) {
+    ok = len <= s->rec->max_plain ? rec_send(s, SSL3_RT_APPLICATION_DATA, data, len) : exceeds_max_fragment(s);
+  } else {
+    ERR_clear_error();
+    ok = SSL_write(s->ssl, data, (int)len) == (int)len;
+    if (!ok) fail(s);
+  }
+  return end_call(s, env) ? NULL : boolean(env, ok);
 }
 
 static napi_value timeout_ms(napi_env env, napi_callback_info info) {
@@ -967,7 +1259,8 @@ static napi_value handle_timeout(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   dtls_session *s = session_args(env, info, 1, argv);
   if (s == NULL) return NULL;
-  if (s->ssl == NULL || s->state == ST_FAILED) return boolean(env, 0);
+  if (s->ctx == NULL || s->state == ST_FAILED) return boolean(env, 0);
+  if (s->ssl == NULL) return boolean(env, 1); /* compacted: no handshake timer */
   if (!begin_call(s, env, NULL, 0)) return NULL;
   ERR_clear_error();
   int r = DTLSv1_handle_timeout(s->ssl); /* 1 resent, 0 not expired/no timer, -1 gave up */
@@ -988,64 +1281,34 @@ static int set_str(napi_env env, napi_value obj, const char *name, const char *s
   return napi_create_string_utf8(env, str, len, &v) == napi_ok && napi_set_named_property(env, obj, name, v) == napi_ok;
 }
 
-/* certSubjectCn and certSanUris of a verified peer certificate. */
-static int add_cert_info(napi_env env, napi_value obj, X509 *cert) {
-  int ok = 1;
-  X509_NAME *name = X509_get_subject_name(cert);
-  int idx = name != NULL ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
-  if (idx >= 0) {
-    unsigned char *cn = NULL;
-    int n = ASN1_STRING_to_UTF8(&cn, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
-    if (n >= 0) ok = set_str(env, obj, "certSubjectCn", (const char *)cn, (size_t)n);
-    OPENSSL_free(cn);
-  }
-  GENERAL_NAMES *sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-  if (sans != NULL) {
-    napi_value arr;
-    uint32_t k = 0;
-    ok = ok && napi_create_array(env, &arr) == napi_ok;
-    for (int i = 0; ok && i < sk_GENERAL_NAME_num(sans); i++) {
-      const GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
-      if (gn->type != GEN_URI) continue;
-      const ASN1_STRING *uri = gn->d.uniformResourceIdentifier;
-      napi_value v;
-      ok = napi_create_string_utf8(env, (const char *)ASN1_STRING_get0_data(uri), (size_t)ASN1_STRING_length(uri), &v) == napi_ok &&
-           napi_set_element(env, arr, k++, v) == napi_ok;
-    }
-    if (ok && k > 0) ok = napi_set_named_property(env, obj, "certSanUris", arr) == napi_ok;
-    GENERAL_NAMES_free(sans);
-  }
-  return ok;
-}
-
 static napi_value peer_info(napi_env env, napi_callback_info info) {
   napi_value argv[1], obj;
   dtls_session *s = session_args(env, info, 1, argv);
   if (s == NULL) return NULL;
-  if (s->ssl == NULL || (s->state != ST_OPEN && s->state != ST_CLOSED))
+  if (s->ctx == NULL || (s->state != ST_OPEN && s->state != ST_CLOSED))
     return throw_error(env, 0, "ERR_DTLS_STATE", "peerInfo needs an established session");
-  const SSL_CIPHER *cipher = SSL_get_current_cipher(s->ssl);
-  const char *psk_identity = SSL_get_psk_identity(s->ssl);
-  X509 *cert = SSL_get0_peer_certificate(s->ssl); /* borrowed, not a new reference */
-  CHECK(env, napi_create_object(env, &obj));
-  if (!set_str(env, obj, "cipher", cipher != NULL ? SSL_CIPHER_get_name(cipher) : "", NAPI_AUTO_LENGTH) ||
-      !set_str(env, obj, "version", SSL_get_version(s->ssl), NAPI_AUTO_LENGTH) ||
-      (psk_identity != NULL && !set_str(env, obj, "pskIdentity", psk_identity, NAPI_AUTO_LENGTH)) ||
-      (cert != NULL && SSL_get_verify_result(s->ssl) == X509_V_OK && !add_cert_info(env, obj, cert)))
-    return THROW(env, "peerInfo");
-  return obj;
+  unsigned char *fields = s->ssl != NULL ? info_capture(s->ssl) : s->info;
+  obj = fields != NULL ? info_object(env, fields) : NULL;
+  if (s->ssl != NULL) free(fields);
+  return obj != NULL ? obj : THROW(env, "peerInfo");
 }
 
 static napi_value close_(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   dtls_session *s = session_args(env, info, 1, argv);
   if (s == NULL) return NULL;
-  if (s->ssl != NULL && s->state == ST_OPEN && begin_call(s, env, NULL, 0)) {
+  if (s->ctx != NULL && s->state == ST_OPEN && begin_call(s, env, NULL, 0)) {
     ERR_clear_error();
-    SSL_shutdown(s->ssl); /* writes close_notify through `send`; no answer is awaited */
-    end_call(s, env);     /* a callback's exception stays pending: close() throws it */
+    if (s->ssl != NULL) {
+      SSL_shutdown(s->ssl); /* writes close_notify through `send`; no answer is awaited */
+    } else {
+      static const unsigned char close_notify[2] = {SSL3_AL_WARNING, SSL3_AD_CLOSE_NOTIFY};
+      if (rec_send(s, SSL3_RT_ALERT, close_notify, sizeof close_notify) && s->error[0] == '\0')
+        set_error(s, "sent alert: close notify");
+    }
+    end_call(s, env); /* a callback's exception stays pending: close() throws it */
   }
-  if (s->ssl != NULL) s->state = ST_CLOSED;
+  if (s->ctx != NULL) s->state = ST_CLOSED;
   session_release(s);
   return NULL; /* undefined */
 }
@@ -1055,6 +1318,65 @@ static napi_value free_(napi_env env, napi_callback_info info) {
   dtls_session *s = session_args(env, info, 1, argv);
   if (s != NULL) session_release(s);
   return NULL; /* undefined */
+}
+
+/* ---- Diagnostics (tests; not in the documented API) ---- */
+
+static size_t info_size(const unsigned char *p) {
+  size_t n = 1;
+  for (; *p != INFO_END; p += 5 + (((size_t)p[1] << 24) | ((size_t)p[2] << 16) | ((size_t)p[3] << 8) | p[4]))
+    n += 5 + (((size_t)p[1] << 24) | ((size_t)p[2] << 16) | ((size_t)p[3] << 8) | p[4]);
+  return n;
+}
+
+static int set_number(napi_env env, napi_value obj, const char *name, double n) {
+  napi_value v;
+  return napi_create_double(env, n, &v) == napi_ok && napi_set_named_property(env, obj, name, v) == napi_ok;
+}
+
+static int set_bool(napi_env env, napi_value obj, const char *name, int b) {
+  napi_value v;
+  return napi_get_boolean(env, b != 0, &v) == napi_ok && napi_set_named_property(env, obj, name, v) == napi_ok;
+}
+
+/* sessionStats(session): { ssl, compacted, bytes } and, with record state, writeSeq (next
+ * epoch-1 sequence number, once compacted), readMax and readWindow (replay window bitmap, hex).
+ * bytes: what the addon itself holds for a compacted session (struct, record state, peerInfo). */
+static napi_value session_stats(napi_env env, napi_callback_info info) {
+  napi_value argv[1], obj;
+  dtls_session *s = session_args(env, info, 1, argv);
+  if (s == NULL) return NULL;
+  int compacted = s->ssl == NULL && s->rec != NULL;
+  CHECK(env, napi_create_object(env, &obj));
+  if (!set_bool(env, obj, "ssl", s->ssl != NULL) || !set_bool(env, obj, "compacted", compacted) ||
+      !set_number(env, obj, "bytes", compacted ? (double)(sizeof *s + sizeof *s->rec + info_size(s->info)) : 0))
+    return THROW(env, "sessionStats");
+  if (s->rec != NULL) {
+    char window[17];
+    snprintf(window, sizeof window, "%016llx", (unsigned long long)s->rec->read_map);
+    if ((compacted && !set_number(env, obj, "writeSeq", (double)s->rec->write_seq)) ||
+        !set_number(env, obj, "readMax", (double)s->rec->read_max) || !set_str(env, obj, "readWindow", window, 16))
+      return THROW(env, "sessionStats");
+  }
+  return obj;
+}
+
+/* testSendRecord(session, type, payload): a compacted session seals one record of any content
+ * type (20..24) and sends it, for tests of what peers do with them; false when not compacted. */
+static napi_value test_send_record(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  const unsigned char *data;
+  size_t len;
+  int32_t type;
+  dtls_session *s = session_args(env, info, 3, argv);
+  if (s == NULL) return NULL;
+  if (napi_get_value_int32(env, argv[1], &type) != napi_ok || type < 20 || type > 24)
+    return THROW_TYPE(env, "type must be 20..24");
+  if (!get_buffer(env, argv[2], &data, &len) || len > RL_MAX_PLAIN) return THROW_TYPE(env, "payload must be a Buffer of 0..16384 bytes");
+  if (s->ctx == NULL || s->ssl != NULL || s->rec == NULL || s->state != ST_OPEN) return boolean(env, 0);
+  if (!begin_call(s, env, NULL, 0)) return NULL;
+  int ok = rec_send(s, type, data, len);
+  return end_call(s, env) ? NULL : boolean(env, ok);
 }
 
 static napi_value openssl_version(napi_env env, napi_callback_info info) {
@@ -1069,7 +1391,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"opensslVersion", openssl_version}, {"createContext", create_context}, {"listen", listen_},
       {"connect", connect_}, {"receive", receive}, {"write", write_}, {"timeoutMs", timeout_ms},
       {"handleTimeout", handle_timeout}, {"lastError", last_error}, {"peerInfo", peer_info},
-      {"close", close_}, {"free", free_},
+      {"close", close_}, {"free", free_}, {"sessionStats", session_stats}, {"testSendRecord", test_send_record},
   };
   pthread_once(&bio_once, bio_method_init);
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

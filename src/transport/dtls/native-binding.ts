@@ -3,10 +3,24 @@ import path from 'node:path';
 import { packageRoot } from '../../package-root';
 
 /**
- * Types of the `lwm2m_dtls` addon (native/dtls.c): a DTLS 1.2 engine over the OpenSSL inside
- * the node binary. JavaScript owns the UDP socket, the per-peer session map and the timers;
- * the addon holds one OpenSSL `SSL` per peer and hands every outgoing datagram to `send`,
- * synchronously, from inside the call that produced it.
+ * Types of the `lwm2m_dtls` addon (native/dtls.c, native/dtls_record.c): a DTLS 1.2 engine over
+ * the OpenSSL inside the node binary. JavaScript owns the UDP socket, the per-peer session map
+ * and the timers; the addon holds one OpenSSL `SSL` per peer and hands every outgoing datagram
+ * to `send`, synchronously, from inside the call that produced it.
+ *
+ * Compaction: an established server session costs ~35 KiB inside OpenSSL. Once the client's
+ * first application data has been read (so the handshake is over on both sides and no flight
+ * can need retransmitting), a server session of one of the gateway's five suites (PSK- and
+ * ECDHE-ECDSA-AES128-CCM8, -AES128-GCM-SHA256, PSK-AES128-CBC-SHA256) frees its SSL and keeps
+ * only its keys, sequence numbers, replay window and peerInfo (well under 1 KiB); the addon's
+ * own record layer then carries it. Nothing in this API changes: receive/write/close/free/
+ * peerInfo/lastError behave as before, timeoutMs is -1 and handleTimeout true (no handshake
+ * timer). Client sessions and other suites keep their SSL.
+ *
+ * Diagnostics, for tests only and not part of `NativeDtls`: the addon also exports
+ * `sessionStats(session)` ({ ssl, compacted, bytes, writeSeq?, readMax?, readWindow? }) and
+ * `testSendRecord(session, contentType, payload)` (a compacted session seals and sends one
+ * record of any content type); see test/unit/dtls/harness.ts.
  *
  * Callback exceptions: a callback that throws counts as done (`send`, `data`) or as a refusal
  * (`psk` returning null); the first exception is rethrown by the addon call that ran the
@@ -61,12 +75,12 @@ export interface DtlsContextOptions {
 /**
  * A configured OpenSSL SSL_CTX and its callbacks: an opaque, frozen object wrapping the C
  * context (not a bare napi external, so that callbacks whose closures reach the context handle
- * do not keep it alive forever). Freed once unreachable and no session holds an SSL from it:
- * a live session keeps its context, its callbacks and whatever they reach alive, so free or
- * close every session when shutting a transport down.
+ * do not keep it alive forever). Freed once unreachable and no live session (one holding an
+ * SSL from it, or compacted) uses it: a live session keeps its context, its callbacks and
+ * whatever they reach alive, so free or close every session when shutting a transport down.
  */
 export type DtlsContext = { readonly __brand: 'DtlsContext' };
-/** One peer's SSL (napi external; its finalizer frees the SSL if JS drops it without `free`/`close`). */
+/** One peer's SSL, or its compacted record state (napi external; its finalizer frees either if JS drops it without `free`/`close`). */
 export type DtlsSession = { readonly __brand: 'DtlsSession' };
 
 /** `receive`: nothing notable (including dropped garbage, bad MACs and replays). */
@@ -126,7 +140,7 @@ export interface NativeDtls {
   receive(session: DtlsSession, datagram: Buffer): ReceiveResult;
   /** Encrypts one application datagram (1..16384 bytes, else RangeError) and sends it through `send`; false when the handshake is not done or the session failed or closed. */
   write(session: DtlsSession, plaintext: Buffer): boolean;
-  /** ms until the handshake retransmission timer fires (DTLSv1_get_timeout, rounded up), or -1 when none runs. */
+  /** ms until the handshake retransmission timer fires (DTLSv1_get_timeout, rounded up), or -1 when none runs (always after compaction). */
   timeoutMs(session: DtlsSession): number;
   /**
    * DTLSv1_handle_timeout: retransmits the last flight through `send` if the timer has expired
@@ -143,9 +157,9 @@ export interface NativeDtls {
   lastError(session: DtlsSession): string;
   /** After the handshake (throws before it or after free): cipher, version, the PSK identity, or the verified peer certificate's subject CN and SAN URIs. */
   peerInfo(session: DtlsSession): DtlsPeerInfo;
-  /** Sends close_notify through `send` (when established) and frees the SSL; the handle is dead afterwards (later calls throw or return failure). */
+  /** Sends close_notify through `send` (when established) and frees the SSL (or compacted state); the handle is dead afterwards (later calls throw or return failure). */
   close(session: DtlsSession): void;
-  /** Frees the SSL without sending anything. Idempotent. */
+  /** Frees the SSL (or compacted state) without sending anything. Idempotent. */
   free(session: DtlsSession): void;
 }
 

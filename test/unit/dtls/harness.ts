@@ -151,3 +151,55 @@ export class Link {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** The addon's undocumented diagnostics (native/dtls.c), for tests. */
+export interface DtlsDiagnostics {
+  sessionStats(session: DtlsSession): {
+    /** The session still holds its OpenSSL SSL. */
+    ssl: boolean;
+    /** It was compacted: SSL freed, the compact record layer carries it. */
+    compacted: boolean;
+    /** What the addon holds for a compacted session (0 otherwise). */
+    bytes: number;
+    /** Next epoch-1 sequence number to write (compacted sessions). */
+    writeSeq?: number;
+    /** Highest epoch-1 sequence number accepted, and the replay window (hex bitmap), once record state exists. */
+    readMax?: number;
+    readWindow?: string;
+  };
+  /** A compacted session seals and sends one record of any content type (20..24). */
+  testSendRecord(session: DtlsSession, type: number, payload: Buffer): boolean;
+}
+
+export function diagnostics(dtls: NativeDtls): DtlsDiagnostics {
+  return dtls as unknown as DtlsDiagnostics;
+}
+
+export interface RecordHeader {
+  type: number;
+  version: number;
+  epoch: number;
+  seq: number;
+  length: number;
+  /** The whole record, header included. */
+  bytes: Buffer;
+}
+
+/** The DTLS records of a datagram. */
+export function recordsOf(datagram: Buffer): RecordHeader[] {
+  const out: RecordHeader[] = [];
+  for (let off = 0; datagram.length - off >= 13; ) {
+    const length = datagram.readUInt16BE(off + 11);
+    if (off + 13 + length > datagram.length) break;
+    out.push({
+      type: datagram[off],
+      version: datagram.readUInt16BE(off + 1),
+      epoch: datagram.readUInt16BE(off + 3),
+      seq: datagram.readUIntBE(off + 5, 6),
+      length,
+      bytes: datagram.subarray(off, off + 13 + length),
+    });
+    off += 13 + length;
+  }
+  return out;
+}
