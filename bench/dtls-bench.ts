@@ -16,7 +16,8 @@ import { cpuPerOp } from './context';
 import { DtlsClientContext } from './dtls-client';
 import { type HandshakeCredentials, type HandshakeResult, type OpensslAloneResult, closeClientsAndSockets, measureHandshakes, measureOpensslAlone, openSockets } from './dtls-handshakes';
 import { type DtlsMemoryResult, measureDtlsMemory } from './dtls-memory';
-import { type LinkKind, type LinkNotificationResult, LinkDevice, combineLinkNotifications, measureLinkNotifications, observeLinkDevices, registerLinkDevices } from './dtls-notifications';
+import { combineNotifications } from './notifications';
+import { type LinkKind, type LinkNotificationResult, LinkDevice, measureLinkNotifications, observeLinkDevices, registerLinkDevices } from './dtls-notifications';
 import { openFileLimit } from './load-generator';
 import { MqttProbe } from './mqtt-clients';
 import { fmt, fmtBytes, fmtInt, fmtMs, ratio, sleep } from './stats';
@@ -207,7 +208,7 @@ async function notificationRun(opts: DtlsOptions, harness: DtlsHarness, gateway:
         log(`    ${kind.padEnd(4)} ${fmtInt(r.perSecond)}/s (${r.received}/${r.sent})`);
       }
     }
-    results.notifications = { udp: combineLinkNotifications(rounds.udp), dtls: combineLinkNotifications(rounds.dtls), devices: opts.devices };
+    results.notifications = { udp: combineNotifications(rounds.udp), dtls: combineNotifications(rounds.dtls), devices: opts.devices };
   } finally {
     probe.clearHandler();
     const clients = dtls.map((d) => d.dtls).filter((c) => c !== undefined);

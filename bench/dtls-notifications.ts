@@ -11,7 +11,7 @@
 import type dgram from 'node:dgram';
 import { generate, parse, type ParsedPacket } from 'coap-packet';
 import type { ChildHandle } from './child';
-import { type CpuSpent, addCpu } from './context';
+import type { CpuSpent } from './context';
 import { type DtlsClient, type DtlsClientContext } from './dtls-client';
 import { startChildCpuMeter } from './dtls-handshakes';
 import { type DeviceObservation, FIRST_OBSERVE, LOOPBACK, READ_PATH, observationFor } from './load-generator';
@@ -252,16 +252,3 @@ export async function measureLinkNotifications(
   };
 }
 
-/** Rounds of one link added up: all messages received over all measured time. */
-export function combineLinkNotifications(rounds: LinkNotificationResult[]): LinkNotificationResult {
-  const total = rounds.reduce((a, r) => ({
-    ...a,
-    sent: a.sent + r.sent,
-    received: a.received + r.received,
-    lost: a.lost + r.lost,
-    elapsedMs: a.elapsedMs + r.elapsedMs,
-    cpu: addCpu(a.cpu, r.cpu),
-    sample: a.sample ?? r.sample,
-  }));
-  return { ...total, perSecond: (total.received / total.elapsedMs) * 1000 };
-}

@@ -126,8 +126,19 @@ export async function measureNotifications(ctx: BenchContext, kind: TargetKind, 
   };
 }
 
-/** Rounds of one target added up: the rate is all messages received over all measured time. */
-export function combineNotifications(rounds: NotificationResult[]): NotificationResult {
+/** What a windowed notification round measured, whatever the target or link. */
+export interface NotificationRound {
+  sent: number;
+  received: number;
+  lost: number;
+  elapsedMs: number;
+  perSecond: number;
+  cpu: CpuSpent;
+  sample?: string;
+}
+
+/** Rounds of one target (or link) added up: the rate is all messages received over all measured time. */
+export function combineNotifications<T extends NotificationRound>(rounds: T[]): T {
   const total = rounds.reduce((a, r) => ({
     ...a,
     sent: a.sent + r.sent,
