@@ -343,10 +343,14 @@ export function dtlsReport(r: DtlsResults): { rows: string[][]; details: string[
   const m = r.memory;
   if (m) {
     const label = m.sessions >= 1000 && m.sessions % 1000 === 0 ? `${m.sessions / 1000}k` : `${m.sessions}`;
-    rows.push([`memory per DTLS session @${label} (RSS)`, fmtBytes(m.rssPerSession), '-', '-', `<= ${SESSION_MEMORY_TARGET} B`, statusOf(Number.isFinite(m.rssPerSession) ? m.rssPerSession <= SESSION_MEMORY_TARGET : undefined)]);
+    // The marginal figure (second half of the sessions) is free of start-up effects; the target is
+    // judged on the larger of the two.
+    const worst = Math.max(m.rssPerSession, m.rssPerSessionMarginal);
+    rows.push([`memory per DTLS session @${label} (RSS, marginal)`, fmtBytes(m.rssPerSessionMarginal), '-', '-', `<= ${SESSION_MEMORY_TARGET} B`, statusOf(Number.isFinite(worst) ? worst <= SESSION_MEMORY_TARGET : undefined)]);
+    rows.push([`  RSS delta / sessions @${label}`, fmtBytes(m.rssPerSession), '-', '-', '-', '-']);
     rows.push(['  V8 heap + external per DTLS session', fmtBytes(m.heapPerSession), '-', '-', '-', '-']);
     details.push(
-      `dtls memory: ${m.established}/${m.sessions} PSK sessions established (${m.failed} failed) in ${fmtMs(m.handshakeMs)} ms, sessions only (nothing registered); gateway held ${m.heldBefore} sessions before, ${m.held} with them up, ${m.heldAfterClose} after the clients closed them`,
+      `dtls memory: ${m.established}/${m.sessions} PSK sessions established (${m.failed} failed) in ${fmtMs(m.handshakeMs)} ms, sessions only (nothing registered, one CoAP ping each so the session carried application data); gateway held ${m.heldBefore} sessions before, ${m.held} with them up, ${m.heldAfterClose} after the clients closed them`,
     );
     details.push(
       `dtls memory per session: RSS ${fmtBytes(m.rssPerSession)}, of which outside the V8 heap (RSS delta - heapTotal delta: OpenSSL, the addon) ${fmtBytes(m.outsideV8PerSession)}; RSS before ${fmtBytes(m.rssBefore)}; after the sessions closed RSS stays +${fmtBytes(m.rssPerSessionAfterClose)} per session (freed memory malloc keeps)`,

@@ -130,6 +130,8 @@ export function driveHandshakes(
   concurrency: number,
   timeoutMs: number,
   onProgress?: (done: number) => void,
+  /** Called as each session is up, before the next handshake starts (e.g. to send its first message). */
+  onEstablished?: (client: DtlsClient, index: number) => void,
 ): Promise<HandshakeDriveResult> {
   const total = sockets.length;
   const gateway = { address: LOOPBACK, port: gatewayPort };
@@ -156,6 +158,7 @@ export function driveHandshakes(
               result.completed++;
               result.lastCompletionAt = performance.now();
               result.clients.push(client);
+              onEstablished?.(client, i);
             },
             (err: Error) => {
               result.failed++;
