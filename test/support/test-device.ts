@@ -176,10 +176,14 @@ export class TestDevice {
     return [...this.values.values()].filter((e) => e.path === path || e.path.startsWith(prefix));
   }
 
-  private content(path: string): CoapResponse {
+  /** Reads asked for in SenML JSON (Accept: 110) are answered in it, at any level. */
+  private content(path: string, accept?: number): CoapResponse {
     const entries = this.under(path);
     if (entries.length === 0) return { code: '4.04', payload: Buffer.alloc(0) };
     const p = parsePath(path);
+    if (accept === ContentFormat.SENML_JSON) {
+      return { code: '2.05', contentFormat: accept, payload: encodeNode(accept, p, buildNode(p, entries), this.model) };
+    }
     const level = pathLevel(p);
     const single = entries.length === 1 && entries[0].path === path;
     if ((level === 'resource' || level === 'resourceInstance') && single && this.behaviour.resourceFormat !== ContentFormat.TLV) {
@@ -210,7 +214,7 @@ export class TestDevice {
           const links = [`<${path}>`, ...resources.filter((r) => r !== path).map((r) => `<${r}>`)];
           return { code: '2.05', contentFormat: ContentFormat.LINK, payload: Buffer.from(links.join(',')) };
         }
-        const res = this.content(path);
+        const res = this.content(path, req.accept);
         if (req.observe === 0 && res.code === '2.05') {
           this.observations.set(path, { token: req.token, peer: req.peer, path, seq: 1 });
           return { ...res, observe: 1 };

@@ -42,7 +42,9 @@ const ALIASES: Record<string, number> = {
   'link-format': ContentFormat.LINK,
   json: ContentFormat.OMA_JSON,
   'senml-json': ContentFormat.SENML_JSON,
+  'senml+json': ContentFormat.SENML_JSON,
   'senml-cbor': ContentFormat.SENML_CBOR,
+  'senml+cbor': ContentFormat.SENML_CBOR,
   'lwm2m-cbor': ContentFormat.LWM2M_CBOR,
   'oma-json': ContentFormat.OMA_JSON,
 };

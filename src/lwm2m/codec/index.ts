@@ -7,6 +7,7 @@ import { declaredMultiple, declaredType } from './declared-type';
 import { buildNode, flattenNode } from './node-entries';
 import { decodeOmaJsonEntries, encodeOmaJsonNode } from './oma-json';
 import { decodeOpaqueNode, encodeOpaqueNode } from './opaque';
+import { decodeSenmlJsonEntries, encodeSenmlJsonNode } from './senml-json';
 import { decodeTextNode, encodeTextNode } from './text';
 import { decodeTlvNode, encodeTlvNode } from './tlv-node';
 
@@ -15,7 +16,7 @@ export { ContentFormat, contentFormatMediaType, contentFormatName, parseContentF
 export { formatLink, parseLinkFormat, type Link } from './link-format';
 export { buildNode, flattenNode } from './node-entries';
 
-/** Formats decodeNode/encodeNode handle; SenML and CBOR formats are not implemented yet. */
+/** Formats decodeNode/encodeNode handle; SenML CBOR and the CBOR formats are not implemented yet. */
 export function isSupportedFormat(format: number): boolean {
   switch (format) {
     case ContentFormat.TEXT:
@@ -24,6 +25,7 @@ export function isSupportedFormat(format: number): boolean {
     case ContentFormat.TLV_LEGACY:
     case ContentFormat.OMA_JSON:
     case ContentFormat.OMA_JSON_LEGACY:
+    case ContentFormat.SENML_JSON:
       return true;
     default:
       return false;
@@ -42,7 +44,9 @@ export function decodeNode(format: number, payload: Buffer, path: LwM2mPath, mod
       return decodeOpaqueNode(payload, path);
     case ContentFormat.OMA_JSON:
     case ContentFormat.OMA_JSON_LEGACY:
-      return omaJsonNode(decodeOmaJsonEntries(payload, path, model), path, model);
+      return timedNode(decodeOmaJsonEntries(payload, path, model), path, model);
+    case ContentFormat.SENML_JSON:
+      return timedNode(decodeSenmlJsonEntries(payload, path, model), path, model);
     default:
       throw unsupported(format);
   }
@@ -50,17 +54,22 @@ export function decodeNode(format: number, payload: Buffer, path: LwM2mPath, mod
 
 /**
  * Decodes to entries with absolute paths ("/3/0/1", "/3/0/7/1"): flattenNode(decodeNode(..)),
- * except that OMA JSON keeps every timed value with its `time` (the node has room for one).
+ * except that OMA JSON and SenML JSON keep every timed value with its `time` (the node has room
+ * for one).
  */
 export function decodeEntries(format: number, payload: Buffer, path: LwM2mPath, model: ModelLookup): Entry[] {
+  let entries: Entry[];
   if (format === ContentFormat.OMA_JSON || format === ContentFormat.OMA_JSON_LEGACY) {
-    const entries = decodeOmaJsonEntries(payload, path, model);
-    // Same structural checks as decodeNode (e.g. a resource both single and multiple); the root
-    // has no node kind but its entries are still meaningful.
-    if (pathLevel(path) !== 'root') omaJsonNode(entries, path, model);
-    return entries;
+    entries = decodeOmaJsonEntries(payload, path, model);
+  } else if (format === ContentFormat.SENML_JSON) {
+    entries = decodeSenmlJsonEntries(payload, path, model);
+  } else {
+    return flattenNode(decodeNode(format, payload, path, model), path);
   }
-  return flattenNode(decodeNode(format, payload, path, model), path);
+  // Same structural checks as decodeNode (e.g. a resource both single and multiple); the root
+  // has no node kind but its entries are still meaningful.
+  if (pathLevel(path) !== 'root') timedNode(entries, path, model);
+  return entries;
 }
 
 /** Encodes a node for the request path `path`; throws CodecError. */
@@ -76,13 +85,15 @@ export function encodeNode(format: number, path: LwM2mPath, node: Node, model: M
     case ContentFormat.OMA_JSON:
     case ContentFormat.OMA_JSON_LEGACY:
       return encodeOmaJsonNode(path, node, model);
+    case ContentFormat.SENML_JSON:
+      return encodeSenmlJsonNode(path, node, model);
     default:
       throw unsupported(format);
   }
 }
 
-/** The node for OMA JSON entries: of several timed values of one path, the latest wins. */
-function omaJsonNode(entries: Entry[], path: LwM2mPath, model: ModelLookup): Node {
+/** The node for OMA JSON or SenML JSON entries: of several timed values of one path, the latest wins. */
+function timedNode(entries: Entry[], path: LwM2mPath, model: ModelLookup): Node {
   if (entries.length === 0 && pathLevel(path) === 'resource') {
     const { objectId, resourceId } = path as Required<Pick<LwM2mPath, 'objectId' | 'resourceId'>>;
     if (!declaredMultiple(model, objectId, resourceId)) throw new CodecError(`no value for ${formatPath(path)}`);

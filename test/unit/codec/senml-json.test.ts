@@ -1,0 +1,522 @@
+import type { ModelLookup, ResourceType } from '../../../src/lwm2m/model/types';
+import type { Node, ObjectInstanceNode, ResourceNode } from '../../../src/lwm2m/node';
+import { parsePath, type LwM2mPath } from '../../../src/lwm2m/path';
+import { CodecError, ContentFormat, decodeEntries, decodeNode, encodeNode, isSupportedFormat, parseContentFormat } from '../../../src/lwm2m/codec';
+import { decodeSenmlJsonEntries } from '../../../src/lwm2m/codec/senml-json';
+
+const DEVICE: Record<number, [ResourceType, boolean?]> = {
+  0: ['string'], 1: ['string'], 2: ['string'], 3: ['string'], 4: ['none'], 6: ['integer', true], 7: ['integer', true],
+  8: ['integer', true], 9: ['integer'], 10: ['integer'], 11: ['integer', true], 13: ['time'], 14: ['string'],
+  15: ['string'], 16: ['string'], 17: ['string'],
+};
+const OTHER: Record<string, ResourceType> = {
+  '5/0': 'opaque', '1024/0': 'unsigned', '1024/1': 'float', '1024/2': 'boolean', '1024/3': 'objlnk', '1024/4': 'corelnk',
+  '1024/5': 'integer', '1024/6': 'time', '1024/7': 'string', '1024/8': 'opaque', '3303/5700': 'float',
+};
+const model: ModelLookup = {
+  resourceDefinition(objectId, resourceId) {
+    const other = OTHER[`${objectId}/${resourceId}`];
+    const def: [ResourceType, boolean?] | undefined = objectId === 3 ? DEVICE[resourceId] : other ? [other] : undefined;
+    return def && { id: resourceId, name: 'r', operations: 'RW', multiple: def[1] ?? false, mandatory: false, type: def[0] };
+  },
+};
+
+const SENML = ContentFormat.SENML_JSON;
+const json = (value: unknown): Buffer => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
+const entriesOf = (payload: unknown, path: string) => decodeEntries(SENML, json(payload), parsePath(path), model);
+const nodeOf = (payload: unknown, path: string): Node => decodeNode(SENML, json(payload), parsePath(path), model);
+const encode = (path: string, node: Node): string => encodeNode(SENML, parsePath(path), node, model).toString();
+
+/** Decoding resolves relative SenML times against the clock: tests pin it. */
+const NOW_MS = 1_700_000_000_000;
+const NOW = NOW_MS / 1000;
+beforeEach(() => {
+  jest.spyOn(Date, 'now').mockReturnValue(NOW_MS);
+});
+afterEach(() => {
+  jest.restoreAllMocks();
+});
+
+// OMA TS LwM2M Core 1.1 §7.4.4 (SenML JSON), the Read of Device object instance /3/0 example
+// (the table right after the TLV/JSON Device examples; the last resource is Supported Binding, 16).
+const DEVICE_SENML = [
+  { bn: '/3/0/', n: '0', vs: 'Open Mobile Alliance' },
+  { n: '1', vs: 'Lightweight M2M Client' },
+  { n: '2', vs: '345000123' },
+  { n: '3', vs: '1.0' },
+  { n: '6/0', v: 1 },
+  { n: '6/1', v: 5 },
+  { n: '7/0', v: 3800 },
+  { n: '7/1', v: 5000 },
+  { n: '8/0', v: 125 },
+  { n: '8/1', v: 900 },
+  { n: '9', v: 100 },
+  { n: '10', v: 15 },
+  { n: '11/0', v: 0 },
+  { n: '13', v: 1367491215 },
+  { n: '14', vs: '+02:00' },
+  { n: '16', vs: 'U' },
+];
+const DEVICE_ENTRIES = [
+  { path: '/3/0/0', type: 'string', value: 'Open Mobile Alliance' },
+  { path: '/3/0/1', type: 'string', value: 'Lightweight M2M Client' },
+  { path: '/3/0/2', type: 'string', value: '345000123' },
+  { path: '/3/0/3', type: 'string', value: '1.0' },
+  { path: '/3/0/6/0', type: 'integer', value: 1 },
+  { path: '/3/0/6/1', type: 'integer', value: 5 },
+  { path: '/3/0/7/0', type: 'integer', value: 3800 },
+  { path: '/3/0/7/1', type: 'integer', value: 5000 },
+  { path: '/3/0/8/0', type: 'integer', value: 125 },
+  { path: '/3/0/8/1', type: 'integer', value: 900 },
+  { path: '/3/0/9', type: 'integer', value: 100 },
+  { path: '/3/0/10', type: 'integer', value: 15 },
+  { path: '/3/0/11/0', type: 'integer', value: 0 },
+  { path: '/3/0/13', type: 'time', value: 1367491215 },
+  { path: '/3/0/14', type: 'string', value: '+02:00' },
+  { path: '/3/0/16', type: 'string', value: 'U' },
+];
+
+describe('SenML JSON in the codec facade', () => {
+  it('is a supported format, named 110, "senml+json", "senml-json" or its media type', () => {
+    expect(isSupportedFormat(110)).toBe(true);
+    for (const name of ['senml+json', 'senml-json', 'SENML_JSON', 'application/senml+json', '110']) expect(parseContentFormat(name)).toBe(110);
+  });
+});
+
+describe('SenML JSON decoding: OMA TS Core 1.1 §7.4.4 examples', () => {
+  it('decodes the Device object instance read example ("bn":"/3/0/") typed by the model', () => {
+    expect(entriesOf(DEVICE_SENML, '/3/0')).toEqual(DEVICE_ENTRIES);
+    const node = nodeOf(DEVICE_SENML, '/3/0');
+    expect(node.kind).toBe('instance');
+    expect((node as ObjectInstanceNode).resources.get(7)).toEqual({
+      kind: 'multiple', id: 7, type: 'integer', instances: new Map([[0, 3800], [1, 5000]]),
+    });
+    expect((node as ObjectInstanceNode).resources.get(13)).toEqual({ kind: 'single', id: 13, type: 'time', value: 1367491215 });
+  });
+
+  it('decodes the same records at /3 and at the root', () => {
+    expect(entriesOf(DEVICE_SENML, '/3')).toEqual(DEVICE_ENTRIES);
+    expect(entriesOf(DEVICE_SENML, '/')).toEqual(DEVICE_ENTRIES);
+    expect(nodeOf(DEVICE_SENML, '/3')).toEqual({ kind: 'object', id: 3, instances: new Map([[0, nodeOf(DEVICE_SENML, '/3/0')]]) });
+  });
+
+  // §7.4.4, the Read of a multiple-instance resource (Available Power Sources /3/0/6 … Power Source Voltage /3/0/7).
+  it('decodes the multiple-resource example with /3/0/7/0.. names', () => {
+    const payload = [{ bn: '/3/0/7/', n: '0', v: 3800 }, { n: '1', v: 5000 }];
+    expect(entriesOf(payload, '/3/0/7')).toEqual([
+      { path: '/3/0/7/0', type: 'integer', value: 3800 },
+      { path: '/3/0/7/1', type: 'integer', value: 5000 },
+    ]);
+    expect(nodeOf(payload, '/3/0/7')).toEqual({ kind: 'multiple', id: 7, type: 'integer', instances: new Map([[0, 3800], [1, 5000]]) });
+    expect(nodeOf([{ n: '/3/0/7/1', v: 5000 }], '/3/0/7/1')).toEqual({ kind: 'resourceInstance', id: 1, type: 'integer', value: 5000 });
+    // Absolute names without bn say the same.
+    expect(entriesOf([{ n: '/3/0/7/0', v: 3800 }, { n: '/3/0/7/1', v: 5000 }], '/3/0/7')).toEqual(entriesOf(payload, '/3/0/7'));
+  });
+
+  // §7.4.4, the Notify with timestamped values of Temperature /3303/0/5700 (the OMA JSON historical
+  // example of LwM2M 1.0 §6.4.4 written as SenML). Its bt 25462634 is below 2^28, so by RFC 8428
+  // §4.5.3 the times are relative to now: the decoder resolves them against the clock.
+  const TIME_SERIES = [
+    { bn: '/3303/0/5700', bt: 25462634, v: 22.4, t: -5 },
+    { v: 22.9, t: -30 },
+    { v: 24.1, t: -50 },
+  ];
+
+  it('keeps every record of the time-series example in the entries, time = bt + t (relative: + now)', () => {
+    expect(entriesOf(TIME_SERIES, '/3303')).toEqual([
+      { path: '/3303/0/5700', type: 'float', value: 22.4, time: NOW + 25462629 },
+      { path: '/3303/0/5700', type: 'float', value: 22.9, time: NOW + 25462604 },
+      { path: '/3303/0/5700', type: 'float', value: 24.1, time: NOW + 25462584 },
+    ]);
+  });
+
+  it('keeps the latest record of a time series in the node', () => {
+    expect(nodeOf(TIME_SERIES, '/3303/0/5700')).toEqual({ kind: 'single', id: 5700, type: 'float', value: 22.4 });
+    const node = nodeOf(TIME_SERIES, '/3303');
+    expect(node.kind === 'object' && node.instances.get(0)?.resources.get(5700)).toEqual({ kind: 'single', id: 5700, type: 'float', value: 22.4 });
+  });
+
+  it('keeps absolute times (>= 2^28) as they are', () => {
+    const payload = [
+      { bn: '/3303/0/5700', bt: 1367491215, v: 24.1, t: -50 },
+      { v: 22.9, t: -30 },
+      { v: 22.4, t: 0 },
+    ];
+    expect(entriesOf(payload, '/3303/0/5700').map((e) => e.time)).toEqual([1367491165, 1367491185, 1367491215]);
+    expect(nodeOf(payload, '/3303/0/5700')).toEqual({ kind: 'single', id: 5700, type: 'float', value: 22.4 });
+    expect(entriesOf([{ n: '/3303/0/5700', v: 1, t: 1.5e9 }], '/')).toEqual([{ path: '/3303/0/5700', type: 'float', value: 1, time: 1.5e9 }]);
+  });
+
+  // §7.4.4, Read of object 66 (LWM2M Server-like object with an Object Link, the "vlo" example):
+  // bn changes from one instance to the next.
+  it('decodes the object link (vlo) example', () => {
+    const payload = [
+      { bn: '/66/0/', n: '0', vs: 'myService1' },
+      { n: '1', vs: 'Internet.15.234' },
+      { n: '2', vlo: '67:0' },
+      { bn: '/66/1/', n: '0', vs: 'myService2' },
+      { n: '1', vs: 'Internet.15.235' },
+      { n: '2', vlo: '65535:65535' },
+    ];
+    expect(entriesOf(payload, '/66')).toEqual([
+      { path: '/66/0/0', type: 'string', value: 'myService1' },
+      { path: '/66/0/1', type: 'string', value: 'Internet.15.234' },
+      { path: '/66/0/2', type: 'objlnk', value: { objectId: 67, instanceId: 0 } },
+      { path: '/66/1/0', type: 'string', value: 'myService2' },
+      { path: '/66/1/1', type: 'string', value: 'Internet.15.235' },
+      { path: '/66/1/2', type: 'objlnk', value: { objectId: 65535, instanceId: 65535 } },
+    ]);
+    const node = nodeOf(payload, '/66');
+    expect(node.kind === 'object' && [...node.instances.keys()]).toEqual([0, 1]);
+  });
+});
+
+describe('SenML JSON decoding: RFC 8428 §5 examples on LwM2M paths', () => {
+  // §5.1.1 Single Datapoint: [{"n":"urn:dev:ow:10e2073a01080063","u":"Cel","v":23.1}]; "u" is ignored.
+  it('single datapoint with a unit', () => {
+    expect(entriesOf([{ n: '/3303/0/5700', u: 'Cel', v: 23.1 }], '/3303/0/5700')).toEqual([{ path: '/3303/0/5700', type: 'float', value: 23.1 }]);
+  });
+
+  // §5.1.2 Multiple Datapoints: bn + n for voltage and current.
+  it('multiple datapoints under one bn', () => {
+    const payload = [{ bn: '/3316/0/', n: '5700', u: 'V', v: 120.1 }, { n: '5701', vs: 'V' }, { bn: '/3317/0/', n: '5700', u: 'A', v: 1.2 }];
+    expect(entriesOf(payload, '/')).toEqual([
+      { path: '/3316/0/5700', type: 'float', value: 120.1 },
+      { path: '/3316/0/5701', type: 'string', value: 'V' },
+      { path: '/3317/0/5700', type: 'float', value: 1.2 },
+    ]);
+  });
+
+  // §5.1.3 Multiple Measurements: bt, bu, bver and relative t on the following records.
+  it('multiple measurements: bt applies to the following records, t relative to it', () => {
+    const payload = [
+      { bn: '/3316/0/', bt: 1.276020076001e9, bu: 'A', bver: 5, n: '5700', u: 'V', v: 120.1 },
+      { bn: '/3317/0/', n: '5700', t: -5, v: 1.2 },
+      { n: '5700', t: -4, v: 1.3 },
+      { n: '5700', t: -1, v: 1.6 },
+      { n: '5700', v: 1.7 },
+    ];
+    const entries = entriesOf(payload, '/');
+    expect(entries.map((e) => [e.path, e.value])).toEqual([
+      ['/3316/0/5700', 120.1], ['/3317/0/5700', 1.2], ['/3317/0/5700', 1.3], ['/3317/0/5700', 1.6], ['/3317/0/5700', 1.7],
+    ]);
+    const times = entries.map((e) => e.time as number);
+    [0, -5, -4, -1, 0].forEach((dt, i) => expect(times[i]).toBeCloseTo(1.276020076001e9 + dt, 3));
+    expect(nodeOf(payload.slice(1).map((r, i) => (i === 0 ? { ...r, bt: 1.276020076001e9 } : r)), '/3317/0/5700')).toEqual({
+      kind: 'single', id: 5700, type: 'float', value: 1.7,
+    });
+  });
+
+  // §5.1.5 Multiple Data Types: v, vs, vb and vd ("aGkgCg" = "hi \n").
+  it('multiple data types, vd as base64url', () => {
+    const payload = [
+      { bn: '/4242/0/', n: '0', u: 'Cel', v: 23.1 },
+      { n: '1', vs: 'Machine Room' },
+      { n: '2', vb: false },
+      { n: '3', vd: 'aGkgCg' },
+    ];
+    expect(entriesOf(payload, '/4242/0')).toEqual([
+      { path: '/4242/0/0', type: 'float', value: 23.1 },
+      { path: '/4242/0/1', type: 'string', value: 'Machine Room' },
+      { path: '/4242/0/2', type: 'boolean', value: false },
+      { path: '/4242/0/3', type: 'opaque', value: Buffer.from('hi \n') },
+    ]);
+  });
+
+  // §4.5.3: without bt, a small t is relative to now ("5 seconds ago").
+  it('resolves a time relative to now, and leaves records without bt/t untimed', () => {
+    expect(entriesOf([{ n: '/3303/0/5700', v: 21, t: -5 }, { n: '/3303/0/5700', v: 22 }], '/3303/0/5700')).toEqual([
+      { path: '/3303/0/5700', type: 'float', value: 21, time: NOW - 5 },
+      { path: '/3303/0/5700', type: 'float', value: 22 },
+    ]);
+    const clock = () => 1000;
+    expect(decodeSenmlJsonEntries(json([{ n: '/3303/0/5700', v: 1, t: -5 }]), {}, model, clock)[0].time).toBe(995);
+  });
+
+  it('adds bv (base value) to v', () => {
+    expect(entriesOf([{ bn: '/3303/0/', bv: 20, n: '5700', v: 1.5 }, { n: '5701', vs: 'Cel' }], '/3303/0')).toEqual([
+      { path: '/3303/0/5700', type: 'float', value: 21.5 },
+      { path: '/3303/0/5701', type: 'string', value: 'Cel' },
+    ]);
+  });
+});
+
+describe('SenML JSON decoding: types', () => {
+  it('types unknown resources by value kind', () => {
+    const payload = [
+      { bn: '/4242/0/', n: '0', vs: 'a string' }, { n: '1', v: 10 }, { n: '2', vb: true }, { n: '3', vlo: '3:0' }, { n: '4', vd: 'AQID' },
+    ];
+    expect(entriesOf(payload, '/4242/0')).toEqual([
+      { path: '/4242/0/0', type: 'string', value: 'a string' },
+      { path: '/4242/0/1', type: 'float', value: 10 },
+      { path: '/4242/0/2', type: 'boolean', value: true },
+      { path: '/4242/0/3', type: 'objlnk', value: { objectId: 3, instanceId: 0 } },
+      { path: '/4242/0/4', type: 'opaque', value: Buffer.from([1, 2, 3]) },
+    ]);
+  });
+
+  it('types known resources by the model (integer vs float, time, unsigned), the value kind when it does not fit', () => {
+    const payload = [
+      { n: '/1024/0/5', v: 7 },
+      { n: '/1024/0/1', v: 7 },
+      { n: '/1024/0/6', v: 1367491215 },
+      { n: '/1024/0/0', v: 7 },
+      { n: '/1024/0/0', v: -7 },
+      { n: '/3/0/9', v: 3.5 },
+      { n: '/3/0/0', v: 3 },
+      { n: '/1024/0/5', v: 2 ** 60 },
+      { n: '/1024/0/5', vs: '42' },
+      { n: '/1024/0/4', vs: '</3/0>' },
+      { n: '/5/0/0', vs: 'AQID' },
+    ];
+    expect(entriesOf(payload, '/')).toEqual([
+      { path: '/1024/0/5', type: 'integer', value: 7 },
+      { path: '/1024/0/1', type: 'float', value: 7 },
+      { path: '/1024/0/6', type: 'time', value: 1367491215 },
+      { path: '/1024/0/0', type: 'unsigned', value: 7 },
+      { path: '/1024/0/0', type: 'float', value: -7 },
+      { path: '/3/0/9', type: 'float', value: 3.5 },
+      { path: '/3/0/0', type: 'float', value: 3 },
+      { path: '/1024/0/5', type: 'integer', value: 2n ** 60n },
+      { path: '/1024/0/5', type: 'integer', value: 42 },
+      { path: '/1024/0/4', type: 'corelnk', value: '</3/0>' },
+      { path: '/5/0/0', type: 'opaque', value: Buffer.from([1, 2, 3]) },
+    ]);
+  });
+
+  it('accepts padded base64url, normalises names with leading zeros', () => {
+    expect(entriesOf([{ n: '/5/0/0', vd: 'AQ==' }], '/5/0/0')[0].value).toEqual(Buffer.from([1]));
+    expect(entriesOf([{ n: '/03/00/009', v: 1 }], '/3/0/9')[0].path).toBe('/3/0/9');
+  });
+
+  it('decodes an empty array: an empty multiple resource, object or instance', () => {
+    expect(nodeOf([], '/3/0/6')).toEqual({ kind: 'multiple', id: 6, type: 'integer', instances: new Map() });
+    expect(nodeOf([], '/3')).toEqual({ kind: 'object', id: 3, instances: new Map() });
+    expect(entriesOf([], '/3/0')).toEqual([]);
+  });
+});
+
+describe('SenML JSON rejections', () => {
+  it.each([
+    ['invalid JSON', '[{"n":', '/3/0'],
+    ['not an array', '{"bn":"/3/0/","e":[]}', '/3/0'],
+    ['a number', '3', '/3/0'],
+    ['a record not an object', '[1]', '/3/0'],
+    ['a null record', '[null]', '/3/0'],
+    ['a nested array', '[[{"n":"/3/0/9","v":1}]]', '/3/0'],
+    ['a record without a name when no bn', '[{"v":1}]', '/3/0'],
+    ['an empty name when no bn', '[{"n":"","v":1}]', '/3/0'],
+    ['a relative name', '[{"n":"3/0/9","v":1}]', '/3/0'],
+    ['a name not a path', '[{"n":"/3/x/9","v":1}]', '/3/0'],
+    ['a name with a trailing slash', '[{"n":"/3/0/9/","v":1}]', '/3/0'],
+    ['a name with five levels', '[{"n":"/3/0/7/0/1","v":1}]', '/3/0'],
+    ['an id beyond 65535', '[{"n":"/3/0/70000","v":1}]', '/3/0'],
+    ['a name not a resource', '[{"bn":"/3/0","v":1}]', '/3'],
+    ['a name outside the request path', '[{"n":"/4/0/0","v":1}]', '/3/0'],
+    ['bn not a string', '[{"bn":3,"n":"/3/0/9","v":1}]', '/3/0'],
+    ['n not a string', '[{"bn":"/3/0/","n":9,"v":1}]', '/3/0'],
+    ['bt not a number', '[{"bn":"/3/0/9","bt":"1","v":1}]', '/3/0'],
+    ['t not a number', '[{"n":"/3/0/9","t":"1","v":1}]', '/3/0'],
+    ['bv not a number', '[{"n":"/3/0/9","bv":true,"v":1}]', '/3/0'],
+    ['no value', '[{"n":"/3/0/9"}]', '/3/0'],
+    ['v and vs in one record', '[{"n":"/3/0/9","v":1,"vs":"1"}]', '/3/0'],
+    ['vb and vd in one record', '[{"n":"/1024/0/2","vb":true,"vd":"AQ"}]', '/1024/0'],
+    ['v not a number', '[{"n":"/3/0/9","v":"100"}]', '/3/0'],
+    ['vs not a string', '[{"n":"/3/0/0","vs":1}]', '/3/0'],
+    ['vb not a boolean', '[{"n":"/1024/0/2","vb":1}]', '/1024/0'],
+    ['vd not a string', '[{"n":"/5/0/0","vd":1}]', '/5/0'],
+    ['vd with the base64 alphabet', '[{"n":"/5/0/0","vd":"+/8"}]', '/5/0'],
+    ['vd of a bad length', '[{"n":"/5/0/0","vd":"AQIDB"}]', '/5/0'],
+    ['vd with bad padding', '[{"n":"/5/0/0","vd":"AQ="}]', '/5/0'],
+    ['vd not canonical', '[{"n":"/5/0/0","vd":"AR"}]', '/5/0'],
+    ['vlo not a link', '[{"n":"/1024/0/3","vlo":"3"}]', '/1024/0'],
+    ['vlo out of range', '[{"n":"/1024/0/3","vlo":"70000:0"}]', '/1024/0'],
+    ['vlo not a string', '[{"n":"/1024/0/3","vlo":{"objectId":3,"instanceId":0}}]', '/1024/0'],
+    ['a must-understand field', '[{"n":"/3/0/9","v":1,"ttl_":5}]', '/3/0'],
+    ['an unsupported version', '[{"bver":11,"n":"/3/0/9","v":1}]', '/3/0'],
+    ['single and multiple at once', '[{"n":"/3/0/7","v":1},{"n":"/3/0/7/0","v":1}]', '/3/0'],
+    ['an empty single resource', '[]', '/3/0/9'],
+    ['a resource for a resource instance path', '[{"n":"/3/0/7","v":1}]', '/3/0/7/0'],
+  ])('%s throws CodecError', (_name, payload, path) => {
+    expect(() => nodeOf(payload, path)).toThrow(CodecError);
+    expect(() => entriesOf(payload, path)).toThrow(CodecError);
+  });
+
+  it('says what is wrong', () => {
+    expect(() => entriesOf('{}', '/3/0')).toThrow('SenML JSON needs an array of records');
+    expect(() => entriesOf([{ n: '/3/0/9', v: 1 }, { v: 2 }], '/')).toThrow('SenML JSON record 1 has no name (neither bn nor n)');
+    expect(() => entriesOf([{ v: 2 }], '/')).toThrow('SenML JSON record 0 has no name (neither bn nor n)');
+    expect(() => entriesOf([{ n: '/3/0/9', v: 1, vs: '1' }], '/')).toThrow('needs exactly one of v, vs, vb, vd, vlo (has v, vs)');
+    expect(() => entriesOf([{ n: '/5/0/0', vd: 'A' }], '/')).toThrow('"vd" is not base64url');
+  });
+});
+
+describe('SenML JSON encoding', () => {
+  it('encodes the Device instance as the spec example: bn "/3/0/" on the first record', () => {
+    const node = nodeOf(DEVICE_SENML, '/3/0');
+    const text = encode('/3/0', node);
+    expect(JSON.parse(text)).toEqual(DEVICE_SENML);
+    expect(nodeOf(text, '/3/0')).toEqual(node);
+  });
+
+  it('encodes an object, a multiple resource, a single value and a resource instance', () => {
+    expect(encode('/3', nodeOf([{ n: '/3/0/9', v: 100 }], '/3'))).toBe('[{"bn":"/3/","n":"0/9","v":100}]');
+    expect(encode('/3/0/7', { kind: 'multiple', id: 7, type: 'integer', instances: new Map([[0, 3800], [1, 5000]]) })).toBe(
+      '[{"bn":"/3/0/7/","n":"0","v":3800},{"n":"1","v":5000}]',
+    );
+    expect(encode('/3/0/9', { kind: 'single', id: 9, type: 'integer', value: 100 })).toBe('[{"n":"/3/0/9","v":100}]');
+    expect(encode('/3/0/7/1', { kind: 'resourceInstance', id: 1, type: 'integer', value: 5000 })).toBe('[{"n":"/3/0/7/1","v":5000}]');
+    expect(encode('/3/0/6', { kind: 'multiple', id: 6, type: 'integer', instances: new Map() })).toBe('[]');
+  });
+
+  it('picks the value kind by resource type', () => {
+    const resources: [number, ResourceType, unknown][] = [
+      [0, 'unsigned', 7], [1, 'float', 10.5], [2, 'boolean', true], [3, 'objlnk', { objectId: 3, instanceId: 0 }],
+      [4, 'corelnk', '</3/0>;ver=1.1'], [5, 'integer', 2n ** 62n], [6, 'time', 1367491215], [7, 'string', 'say "hi"'],
+      [8, 'opaque', Buffer.from([0xfb, 0xff, 0xfe])],
+    ];
+    const node = {
+      kind: 'instance',
+      id: 0,
+      resources: new Map(resources.map(([id, type, value]) => [id, { kind: 'single', id, type, value }])),
+    } as ObjectInstanceNode;
+    expect(encode('/1024/0', node)).toBe(
+      '[{"bn":"/1024/0/","n":"0","v":7},{"n":"1","v":10.5},{"n":"2","vb":true},{"n":"3","vlo":"3:0"},' +
+        '{"n":"4","vs":"</3/0>;ver=1.1"},{"n":"5","v":4611686018427387904},{"n":"6","v":1367491215},' +
+        '{"n":"7","vs":"say \\"hi\\""},{"n":"8","vd":"-__-"}]',
+    );
+  });
+
+  const ROUND_TRIPS: [string, ResourceType, unknown][] = [
+    ['/1024/0/0', 'unsigned', 7],
+    ['/1024/0/0', 'unsigned', 0],
+    ['/1024/0/1', 'float', 10.5],
+    ['/1024/0/1', 'float', -1e-300],
+    ['/1024/0/2', 'boolean', true],
+    ['/1024/0/2', 'boolean', false],
+    ['/1024/0/3', 'objlnk', { objectId: 65535, instanceId: 0 }],
+    ['/1024/0/4', 'corelnk', '</3/0/7>;dim=2'],
+    ['/1024/0/5', 'integer', -42],
+    ['/1024/0/5', 'integer', 2n ** 62n],
+    ['/1024/0/6', 'time', 1367491215],
+    ['/1024/0/7', 'string', 'üñï "\\ \u0000'],
+    ['/1024/0/7', 'string', ''],
+    ['/1024/0/8', 'opaque', Buffer.from([0, 1, 2, 0xfb, 0xff])],
+    ['/1024/0/8', 'opaque', Buffer.alloc(0)],
+  ];
+
+  it.each(ROUND_TRIPS)('round trips %s %s %p', (path, type, value) => {
+    const resourceId = Number(path.split('/')[3]);
+    const node = { kind: 'single', id: resourceId, type, value } as ResourceNode;
+    expect(nodeOf(encode(path, node), path)).toEqual(node);
+    const instance: ObjectInstanceNode = { kind: 'instance', id: 0, resources: new Map([[resourceId, node]]) };
+    expect(nodeOf(encode('/1024/0', instance), '/1024/0')).toEqual(instance);
+    expect(nodeOf(encode('/1024', { kind: 'object', id: 1024, instances: new Map([[0, instance]]) }), '/1024')).toEqual({
+      kind: 'object', id: 1024, instances: new Map([[0, instance]]),
+    });
+  });
+
+  it('round trips a multiple resource and an instance of every type', () => {
+    const multiple: ResourceNode = { kind: 'multiple', id: 7, type: 'integer', instances: new Map([[0, 3800], [5, -1]]) };
+    expect(nodeOf(encode('/3/0/7', multiple), '/3/0/7')).toEqual(multiple);
+    const instance = { kind: 'instance', id: 0, resources: new Map() } as ObjectInstanceNode;
+    ROUND_TRIPS.forEach(([path, type, value]) => {
+      const id = Number(path.split('/')[3]);
+      if (!instance.resources.has(id)) instance.resources.set(id, { kind: 'single', id, type, value } as ResourceNode);
+    });
+    expect(nodeOf(encode('/1024/0', instance), '/1024/0')).toEqual(instance);
+  });
+
+  it('accepts MQTT-style spellings of values, and refuses values that do not fit', () => {
+    expect(encode('/1024/0/8', { kind: 'single', id: 8, type: 'opaque', value: '+/8=' })).toBe('[{"n":"/1024/0/8","vd":"-_8"}]');
+    expect(encode('/1024/0/3', { kind: 'single', id: 3, type: 'objlnk', value: '3:1' })).toBe('[{"n":"/1024/0/3","vlo":"3:1"}]');
+    expect(() => encode('/3/0/9', { kind: 'single', id: 9, type: 'integer', value: 'many' })).toThrow(CodecError);
+    expect(() => encode('/1024/0/0', { kind: 'single', id: 0, type: 'unsigned', value: -1 })).toThrow(CodecError);
+    expect(() => encode('/1024/0/1', { kind: 'single', id: 1, type: 'float', value: Number.NaN })).toThrow(CodecError);
+    expect(() => encode('/3/0/4', { kind: 'single', id: 4, type: 'none', value: '' })).toThrow(CodecError);
+  });
+});
+
+/** mulberry32: reproducible runs. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('SenML JSON fuzzing', () => {
+  const SEEDS: unknown[] = [
+    DEVICE_SENML,
+    [{ bn: '/3303/0/5700', bt: 25462634, v: 22.4, t: -5 }, { v: 22.9, t: -30 }],
+    [{ bn: '/66/0/', n: '0', vs: 'x' }, { n: '2', vlo: '67:0' }, { bn: '/5/0/', n: '0', vd: 'aGkgCg' }, { n: '/1024/0/2', vb: true }],
+  ];
+  const FIELDS = ['bn', 'bt', 'bv', 'bver', 'n', 't', 'v', 'vs', 'vb', 'vd', 'vlo', 'u', 'x_'];
+  const PATHS: LwM2mPath[] = ['/', '/3', '/3/0', '/3/0/7', '/3/0/7/0', '/3/0/9', '/3303/0/5700', '/66', '/5/0/0', '/1024/0'].map(parsePath);
+
+  function randomJson(next: () => number, depth = 0): unknown {
+    switch (Math.floor(next() * (depth > 2 ? 6 : 8))) {
+      case 0: return Math.floor(next() * 2 ** 31) - 2 ** 30;
+      case 1: return next() * 1e10 - 5e9;
+      case 2: return ['', '/3/0/0', '/3/0/7/1', '3:0', 'AQID', '+/', '/', 'x', '/3/0/', '0', '/99999/0/0'][Math.floor(next() * 11)];
+      case 3: return next() < 0.5;
+      case 4: return null;
+      case 5: return [1e308, -0, 2 ** 53 + 1, 1e-320][Math.floor(next() * 4)];
+      case 6: return Array.from({ length: Math.floor(next() * 3) }, () => randomJson(next, depth + 1));
+      default: return Object.fromEntries(Array.from({ length: Math.floor(next() * 4) }, () => [FIELDS[Math.floor(next() * FIELDS.length)], randomJson(next, depth + 1)]));
+    }
+  }
+
+  /** A structural mutation (field values, records) or a byte-level one. */
+  function mutate(next: () => number): Buffer {
+    const records = structuredClone(SEEDS[Math.floor(next() * SEEDS.length)]) as Record<string, unknown>[];
+    const kind = Math.floor(next() * 6);
+    if (kind <= 2) {
+      for (let i = 0, n = 1 + Math.floor(next() * 3); i < n; i++) {
+        const record = records[Math.floor(next() * records.length)];
+        const field = FIELDS[Math.floor(next() * FIELDS.length)];
+        if (next() < 0.3) delete record[field];
+        else record[field] = randomJson(next);
+      }
+      if (kind === 2) records.splice(Math.floor(next() * records.length), 0, randomJson(next) as Record<string, unknown>);
+      return json(records);
+    }
+    const bytes = json(records);
+    if (kind === 3) {
+      for (let i = 0, n = 1 + Math.floor(next() * 4); i < n; i++) bytes[Math.floor(next() * bytes.length)] ^= 1 << Math.floor(next() * 8);
+      return bytes;
+    }
+    if (kind === 4) return bytes.subarray(0, Math.floor(next() * bytes.length));
+    return json(randomJson(next));
+  }
+
+  it('5,000 random and mutated payloads: only CodecError, and what decodes re-encodes and decodes again', () => {
+    const next = random(0x5e41);
+    let decoded = 0;
+    for (let i = 0; i < 5000; i++) {
+      const payload = mutate(next);
+      const path = PATHS[Math.floor(next() * PATHS.length)];
+      const context = `payload ${payload.toString()} path ${JSON.stringify(path)}`;
+      const only = (run: () => void) => {
+        try {
+          run();
+        } catch (err) {
+          if (!(err instanceof CodecError)) throw new Error(`${context}: threw ${String(err)}`);
+        }
+      };
+      only(() => {
+        decodeEntries(SENML, payload, path, model);
+      });
+      only(() => {
+        const node = decodeNode(SENML, payload, path, model);
+        decoded++;
+        const again = decodeNode(SENML, encodeNode(SENML, path, node, model), path, model);
+        expect(again.kind).toBe(node.kind);
+      });
+    }
+    expect(decoded).toBeGreaterThan(50);
+  });
+});
