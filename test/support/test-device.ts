@@ -176,12 +176,12 @@ export class TestDevice {
     return [...this.values.values()].filter((e) => e.path === path || e.path.startsWith(prefix));
   }
 
-  /** Reads asked for in SenML JSON (Accept: 110) are answered in it, at any level. */
+  /** Reads asked for in SenML JSON, LwM2M CBOR (any level) or CBOR (one value) are answered in it. */
   private content(path: string, accept?: number): CoapResponse {
     const entries = this.under(path);
     if (entries.length === 0) return { code: '4.04', payload: Buffer.alloc(0) };
     const p = parsePath(path);
-    if (accept === ContentFormat.SENML_JSON) {
+    if (accept === ContentFormat.SENML_JSON || accept === ContentFormat.LWM2M_CBOR || (accept === ContentFormat.CBOR && entries.length === 1)) {
       return { code: '2.05', contentFormat: accept, payload: encodeNode(accept, p, buildNode(p, entries), this.model) };
     }
     const level = pathLevel(p);

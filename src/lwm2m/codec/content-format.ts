@@ -46,6 +46,7 @@ const ALIASES: Record<string, number> = {
   'senml-cbor': ContentFormat.SENML_CBOR,
   'senml+cbor': ContentFormat.SENML_CBOR,
   'lwm2m-cbor': ContentFormat.LWM2M_CBOR,
+  'lwm2m+cbor': ContentFormat.LWM2M_CBOR,
   'oma-json': ContentFormat.OMA_JSON,
 };
 

@@ -3,7 +3,9 @@ import type { Entry, Node } from '../node';
 import { formatPath, pathLevel, type LwM2mPath } from '../path';
 import { CodecError } from './codec-error';
 import { ContentFormat, contentFormatName } from './content-format';
+import { decodeCborValueNode, encodeCborValueNode } from './cbor-value';
 import { declaredMultiple, declaredType } from './declared-type';
+import { decodeLwm2mCborEntries, decodeLwm2mCborNode, encodeLwm2mCborNode } from './lwm2m-cbor';
 import { buildNode, flattenNode } from './node-entries';
 import { decodeOmaJsonEntries, encodeOmaJsonNode } from './oma-json';
 import { decodeOpaqueNode, encodeOpaqueNode } from './opaque';
@@ -16,7 +18,7 @@ export { ContentFormat, contentFormatMediaType, contentFormatName, parseContentF
 export { formatLink, parseLinkFormat, type Link } from './link-format';
 export { buildNode, flattenNode } from './node-entries';
 
-/** Formats decodeNode/encodeNode handle; SenML CBOR and the CBOR formats are not implemented yet. */
+/** Formats decodeNode/encodeNode handle; SenML CBOR is not implemented yet. */
 export function isSupportedFormat(format: number): boolean {
   switch (format) {
     case ContentFormat.TEXT:
@@ -26,6 +28,8 @@ export function isSupportedFormat(format: number): boolean {
     case ContentFormat.OMA_JSON:
     case ContentFormat.OMA_JSON_LEGACY:
     case ContentFormat.SENML_JSON:
+    case ContentFormat.CBOR:
+    case ContentFormat.LWM2M_CBOR:
       return true;
     default:
       return false;
@@ -47,6 +51,10 @@ export function decodeNode(format: number, payload: Buffer, path: LwM2mPath, mod
       return timedNode(decodeOmaJsonEntries(payload, path, model), path, model);
     case ContentFormat.SENML_JSON:
       return timedNode(decodeSenmlJsonEntries(payload, path, model), path, model);
+    case ContentFormat.CBOR:
+      return decodeCborValueNode(payload, path, model);
+    case ContentFormat.LWM2M_CBOR:
+      return decodeLwm2mCborNode(payload, path, model);
     default:
       throw unsupported(format);
   }
@@ -63,6 +71,9 @@ export function decodeEntries(format: number, payload: Buffer, path: LwM2mPath, 
     entries = decodeOmaJsonEntries(payload, path, model);
   } else if (format === ContentFormat.SENML_JSON) {
     entries = decodeSenmlJsonEntries(payload, path, model);
+  } else if (format === ContentFormat.LWM2M_CBOR) {
+    // Its own entry walk: it also reads a payload for the root (Read-Composite, Send).
+    return decodeLwm2mCborEntries(payload, path, model);
   } else {
     return flattenNode(decodeNode(format, payload, path, model), path);
   }
@@ -87,6 +98,10 @@ export function encodeNode(format: number, path: LwM2mPath, node: Node, model: M
       return encodeOmaJsonNode(path, node, model);
     case ContentFormat.SENML_JSON:
       return encodeSenmlJsonNode(path, node, model);
+    case ContentFormat.CBOR:
+      return encodeCborValueNode(path, node, model);
+    case ContentFormat.LWM2M_CBOR:
+      return encodeLwm2mCborNode(path, node, model);
     default:
       throw unsupported(format);
   }

@@ -46,7 +46,7 @@ const LINK_SEEDS = ['</>;rt="oma.lwm2m";ct=11543, </1/0>,</3/0>;ver=1.1', '</3/0
 const PATHS: LwM2mPath[] = ['/', '/3', '/3/0', '/3/0/0', '/3/0/1', '/3/0/1/0', '/3/0/6', '/9999', '/9999/0', '/9999/0/1', '/2', '/66/1'].map(
   parsePath,
 );
-const FORMATS = [ContentFormat.TLV, ContentFormat.TEXT, ContentFormat.OPAQUE, ContentFormat.OMA_JSON, ContentFormat.SENML_JSON];
+const FORMATS = [ContentFormat.TLV, ContentFormat.TEXT, ContentFormat.OPAQUE, ContentFormat.OMA_JSON, ContentFormat.SENML_JSON, ContentFormat.CBOR, ContentFormat.LWM2M_CBOR];
 
 function mutate(seed: Buffer, next: () => number): Buffer {
   const bytes = Buffer.from(seed);

@@ -1,12 +1,13 @@
 /**
- * SenML JSON (content format 110) end to end: an MQTT read command asking for "senml+json" reaches
- * the device as Accept: 110, the device answers in SenML JSON and MQTT gets typed values.
+ * The LwM2M 1.1/1.2 content formats end to end: an MQTT read command asking for "senml+json",
+ * "lwm2m+cbor" or "cbor" reaches the device as Accept, the device answers in that format and MQTT
+ * gets typed values.
  */
 import { ContentFormat } from '../../src/lwm2m/codec/content-format';
 import { startHarness, type Harness } from '../support/harness';
 import type { TestDevice } from '../support/test-device';
 
-describe('SenML JSON answers through MQTT', () => {
+describe('SenML JSON, LwM2M CBOR and CBOR answers through MQTT', () => {
   let h: Harness;
   let d: TestDevice;
   beforeEach(async () => {
@@ -26,10 +27,14 @@ describe('SenML JSON answers through MQTT', () => {
     return m.json as { msgType: string; data: Record<string, unknown> };
   }
 
-  it('a read of an instance with contentFormat "senml+json" is asked with Accept 110 and decoded typed', async () => {
-    const r = await command({ reqID: 1, msgType: 'read', data: { path: '/3/0', contentFormat: 'senml+json' } });
+  it.each([
+    ['senml+json', ContentFormat.SENML_JSON],
+    ['lwm2m+cbor', ContentFormat.LWM2M_CBOR],
+    [11544, ContentFormat.LWM2M_CBOR],
+  ])('a read of an instance with contentFormat %j is asked with that Accept and decoded typed', async (contentFormat, accept) => {
+    const r = await command({ reqID: 1, msgType: 'read', data: { path: '/3/0', contentFormat } });
     const get = d.requests.find((q) => q.method === 'GET' && q.uriPath.join('/') === '3/0');
-    expect(get?.accept).toBe(ContentFormat.SENML_JSON);
+    expect(get?.accept).toBe(accept);
     expect(r.data).toMatchObject({ reqPath: '/3/0', code: '2.05' });
     expect(r.data.content).toEqual([
       { path: '/3/0/0', value: 'Open Mobile Alliance' },
@@ -48,5 +53,15 @@ describe('SenML JSON answers through MQTT', () => {
     d.behaviour.resourceFormat = ContentFormat.SENML_JSON;
     const plain = await command({ reqID: 3, msgType: 'read', data: { path: '/3/0/9' } });
     expect(plain.data).toMatchObject({ code: '2.05', content: [{ path: '/3/0/9', value: 100 }] });
+  });
+
+  it('a single resource in plain CBOR (60) and in LwM2M CBOR', async () => {
+    const cbor = await command({ reqID: 4, msgType: 'read', data: { path: '/3303/0/5700', contentFormat: 'cbor' } });
+    expect(d.requests.at(-1)?.accept).toBe(ContentFormat.CBOR);
+    expect(cbor.data).toMatchObject({ code: '2.05', content: [{ path: '/3303/0/5700', value: 21.5 }] });
+    const text = await command({ reqID: 5, msgType: 'read', data: { path: '/3/0/0', contentFormat: 60 } });
+    expect(text.data).toMatchObject({ code: '2.05', content: [{ path: '/3/0/0', value: 'Open Mobile Alliance' }] });
+    const lwm2m = await command({ reqID: 6, msgType: 'read', data: { path: '/3/0/7', contentFormat: 'lwm2m+cbor' } });
+    expect(lwm2m.data).toMatchObject({ code: '2.05', content: [{ path: '/3/0/7/0', value: 3800 }, { path: '/3/0/7/1', value: 5000 }] });
   });
 });
