@@ -8,22 +8,13 @@ import { DtlsClientContext } from '../../bench/dtls-client';
 import { loadNativeDtls } from '../../src/transport/dtls/native-binding';
 import { DtlsTransport } from '../../src/transport/dtls-transport';
 import type { Peer } from '../../src/transport/transport';
+import { seededRandom as rng } from '../support/seeded-random';
 
 const loaded = loadNativeDtls();
 if (!loaded.ok) throw new Error(`the DTLS addon must be built by npm ci: ${loaded.reason}`);
 const native = loaded.binding;
 const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
 
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function rng(seed: number): () => number {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(bytes: Buffer, random: () => number): Buffer {
   const out = Buffer.from(bytes);

@@ -6,18 +6,8 @@ import dgram from 'node:dgram';
 import { generate } from 'coap-packet';
 import { startHarness, type Harness } from '../support/harness';
 import type { TestDevice } from '../support/test-device';
+import { seededRandom as prng } from '../support/seeded-random';
 
-/** Small seeded PRNG (mulberry32) so that a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261121);
 

@@ -3,6 +3,7 @@ import type { Node, Value } from '../../../src/lwm2m/node';
 import { parsePath } from '../../../src/lwm2m/path';
 import { CodecError } from '../../../src/lwm2m/codec/codec-error';
 import { decodeCborValueNode, encodeCborValueNode, readCbor } from '../../../src/lwm2m/codec/cbor-value';
+import { seededRandom as random } from '../../support/seeded-random';
 
 /** /1024/0/R: one resource of every type; 9 is a multiple integer, 10 executable. */
 const TYPES: Record<number, [ResourceType, boolean?]> = {
@@ -195,16 +196,6 @@ describe('plain CBOR value (content format 60)', () => {
   });
 });
 
-/** mulberry32: reproducible runs. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(next: () => number, length: number): Buffer {
   return Buffer.from(Array.from({ length }, () => Math.floor(next() * 256)));

@@ -1,6 +1,7 @@
 import type { ModelLookup, ResourceType } from '../../../src/lwm2m/model/types';
 import { parsePath, type LwM2mPath } from '../../../src/lwm2m/path';
 import { CodecError, ContentFormat, decodeEntries, decodeNode, encodeNode, parseLinkFormat } from '../../../src/lwm2m/codec';
+import { seededRandom as random } from '../../support/seeded-random';
 
 /*
  * Random and mutated payloads into every decoder: a decoder may succeed or throw CodecError,
@@ -18,16 +19,6 @@ const model: ModelLookup = {
   },
 };
 
-/** mulberry32: reproducible runs. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 const TLV_SEEDS = [

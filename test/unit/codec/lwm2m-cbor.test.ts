@@ -4,6 +4,7 @@ import type { Node, Value } from '../../../src/lwm2m/node';
 import { parsePath } from '../../../src/lwm2m/path';
 import { CodecError } from '../../../src/lwm2m/codec/codec-error';
 import { decodeLwm2mCborEntries, decodeLwm2mCborNode, encodeLwm2mCborNode } from '../../../src/lwm2m/codec/lwm2m-cbor';
+import { seededRandom as random } from '../../support/seeded-random';
 
 const DEVICE: Record<number, [ResourceType, boolean?]> = {
   0: ['string'], 1: ['string'], 2: ['string'], 3: ['string'], 4: ['none'], 6: ['integer', true], 7: ['integer', true],
@@ -266,16 +267,6 @@ describe('LwM2M CBOR (content format 11544)', () => {
   });
 });
 
-/** mulberry32: reproducible runs. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(next: () => number, length: number): Buffer {
   return Buffer.from(Array.from({ length }, () => Math.floor(next() * 256)));

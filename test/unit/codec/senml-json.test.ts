@@ -3,6 +3,7 @@ import type { Node, ObjectInstanceNode, ResourceNode } from '../../../src/lwm2m/
 import { parsePath, type LwM2mPath } from '../../../src/lwm2m/path';
 import { CodecError, ContentFormat, decodeEntries, decodeNode, encodeNode, isSupportedFormat, parseContentFormat } from '../../../src/lwm2m/codec';
 import { decodeSenmlJsonEntries } from '../../../src/lwm2m/codec/senml-json';
+import { seededRandom as random } from '../../support/seeded-random';
 
 const DEVICE: Record<number, [ResourceType, boolean?]> = {
   0: ['string'], 1: ['string'], 2: ['string'], 3: ['string'], 4: ['none'], 6: ['integer', true], 7: ['integer', true],
@@ -437,16 +438,6 @@ describe('SenML JSON encoding', () => {
   });
 });
 
-/** mulberry32: reproducible runs. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('SenML JSON fuzzing', () => {
   const SEEDS: unknown[] = [
