@@ -5,6 +5,7 @@ import type { ModelLookup, ResourceType } from '../lwm2m/model/types';
 import type { Entry } from '../lwm2m/node';
 import type { Lwm2mOperation } from '../lwm2m/operation';
 import { formatPath, fromIds, parsePath, pathIds, pathLevel, type LwM2mPath } from '../lwm2m/path';
+import { preferredFormat } from '../lwm2m/registration/preferred-format';
 import type { Registration } from '../lwm2m/registration/registration';
 import { loadSchema } from '../package-root';
 import { resourceTypeOf, valueFromJson, ValueError } from './value-json';
@@ -127,10 +128,9 @@ export class CommandParser {
     return data.contentFormat === undefined ? undefined : this.contentFormat(data, ContentFormat.TLV);
   }
 
-  /** Format for writes and creates: the device's announced one when we speak it, else TLV. */
+  /** Format for writes and creates: `data.contentFormat`, else the device's preferred one. */
   private writeFormat(data: JsonObject, reg: Registration): number {
-    const announced = reg.contentFormats.find((f) => f === ContentFormat.TLV || f === ContentFormat.OMA_JSON);
-    return this.contentFormat(data, announced ?? ContentFormat.TLV);
+    return this.contentFormat(data, preferredFormat(reg));
   }
 
   private operation(msgType: string, data: JsonObject, hex: boolean, reg: Registration): Lwm2mOperation {
