@@ -38,6 +38,11 @@ export class DeviceSession {
     (this.observationMap ??= new Map()).set(o.path, o);
   }
 
+  /** The active observations, in the order they were made. */
+  observationList(): Observation[] {
+    return this.observationMap ? [...this.observationMap.values()] : [];
+  }
+
   deleteObservation(path: string): void {
     this.observationMap?.delete(path);
   }

@@ -11,6 +11,7 @@ import type { Registration } from '../lwm2m/registration/registration';
 import { CommandError, CommandParser, requestPathOf, type DownlinkCommand, type JsonObject } from './command-parser';
 import { CommandExchange, type CommandExchangeHost } from './command-exchange';
 import { DeviceSession, type QueuedCommand } from './device-session';
+import { LOCAL_COMMANDS, answerLocalCommand } from './local-commands';
 import { createMountpointSplitter, createTopicMatcher, mountpointWildcard, renderMountpoint } from './mountpoint';
 import { commandAnswer, deregisterMessage, registerMessage, responseData, type ResponseData } from './uplink-messages';
 import { entriesToJson } from './value-json';
@@ -247,6 +248,10 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
     const session = this.byPrefix.get(split.prefix);
     if (!session) {
       this.answerError(split.prefix, fields, requestPathOf(command), '4.04', `endpoint is not registered (topic ${topic})`);
+      return;
+    }
+    if (typeof fields.msgType === 'string' && LOCAL_COMMANDS.has(fields.msgType) && typeof fields.data === 'object' && fields.data !== null) {
+      this.publish(session, 'response', commandAnswer(fields, fields.msgType, answerLocalCommand(fields.msgType, session)));
       return;
     }
     let cmd: DownlinkCommand;

@@ -1,0 +1,39 @@
+import { formatLink } from '../lwm2m/codec';
+import type { JsonObject } from './command-parser';
+import type { DeviceSession } from './device-session';
+import { responseData, type ResponseData } from './uplink-messages';
+
+/**
+ * Commands the gateway answers from what it holds, without a request to the device (so they work
+ * while a queue-mode device sleeps, and never wait behind the device's command queue):
+ * - `discover-all`: the object list of the registration, as links;
+ * - `observe-read-all`: the active observations, with the reqID of the observe that made each;
+ * - `observe-cancel-all`: forgets every observation and answers with their count. The cancellation
+ *   is reactive (RFC 7641 §3.6): the device's next notification of each is answered with RST.
+ */
+export const LOCAL_COMMANDS: ReadonlySet<string> = new Set(['discover-all', 'observe-read-all', 'observe-cancel-all']);
+
+export function answerLocalCommand(msgType: string, session: DeviceSession): ResponseData | JsonObject {
+  switch (msgType) {
+    case 'discover-all': {
+      const reg = session.reg;
+      const links = reg.objectList.map((uri) => formatLink({ uri, attributes: reg.linkAttributes?.[uri] ?? {} }));
+      return responseData(null, '2.05', { content: links });
+    }
+    case 'observe-read-all':
+      return { ...responseData(null, '2.05'), content: session.observationList().map(describeObservation) };
+    case 'observe-cancel-all': {
+      const count = session.observationList().length;
+      session.cancelObservations();
+      return { ...responseData(null, '2.02'), count };
+    }
+    default:
+      throw new Error(`not a local command: ${msgType}`);
+  }
+}
+
+function describeObservation(o: { path: string; fields: JsonObject }): JsonObject {
+  const entry: JsonObject = { path: o.path };
+  if (o.fields.reqID !== undefined) entry.reqID = o.fields.reqID;
+  return entry;
+}
