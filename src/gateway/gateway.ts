@@ -7,6 +7,7 @@ import type { Lwm2mServer } from '../lwm2m/lwm2m-server';
 import type { ModelLookup } from '../lwm2m/model/types';
 import { formatPath, parsePath } from '../lwm2m/path';
 import type { RegistrationCandidate } from '../lwm2m/registration/admission';
+import type { Entry } from '../lwm2m/node';
 import type { Registration } from '../lwm2m/registration/registration';
 import { CommandError, CommandParser, requestPathOf, type DownlinkCommand, type JsonObject } from './command-parser';
 import { CommandExchange, type CommandExchangeHost } from './command-exchange';
@@ -80,6 +81,7 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
     server.on('registered', (reg: Registration, replaced?: Registration) => this.onRegistered(reg, replaced));
     server.on('updated', (reg: Registration, carriedLinks: boolean) => this.onUpdated(reg, carriedLinks));
     server.on('deregistered', (reg: Registration, reason: string) => this.onDeregistered(reg, reason));
+    server.on('send', (reg: Registration, entries: Entry[]) => this.onSend(reg, entries));
     // Refusals never reach MQTT: a device that failed authentication has no topic of its own.
     server.on('refused', (c: RegistrationCandidate, code: string, reason: string) =>
       this.log.warn({ ep: c.endpoint, peer: `${c.peer.address}:${c.peer.port}`, code, reason }, 'registration refused'),
@@ -171,6 +173,15 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
     if (this.options.updateMsgPublishCondition === 'always' || carriedLinks) {
       this.publish(session, 'update', registerMessage(reg, 'update'));
     }
+    setImmediate(() => this.dispatch(session));
+  }
+
+  /** LwM2M Send: published on the send translator; the device is awake, so its queue may go. */
+  private onSend(reg: Registration, entries: Entry[]): void {
+    const session = this.sessions.get(reg.endpoint);
+    if (!session || session.reg !== reg) return;
+    session.touch();
+    this.publish(session, 'send', JSON.stringify({ msgType: 'send', data: { content: entriesToJson(entries) } }));
     setImmediate(() => this.dispatch(session));
   }
 

@@ -7,13 +7,15 @@ import type { Registration } from './registration/registration';
 import { RegistrationService, type RegistrationPolicy } from './registration/registration-service';
 import { RegistrationStore } from './registration/registration-store';
 import { buildCoapRequest } from './request-builder';
+import { handleSendRequest } from './send-request';
 
 const NOT_FOUND: CoapResponse = { code: '4.04', payload: Buffer.alloc(0) };
 
 /**
  * The LwM2M server: serves the Registration interface on one or more CoAP endpoints
  * (UDP, later DTLS) and sends downlink operations to registered clients through the
- * endpoint each one registered on. Re-emits `registered`, `updated`, `deregistered`, `refused`.
+ * endpoint each one registered on. Re-emits `registered`, `updated`, `deregistered`, `refused`;
+ * emits `send` (reg, entries) for an LwM2M Send (`POST /dp`).
  */
 export class Lwm2mServer extends EventEmitter {
   readonly store = new RegistrationStore();
@@ -44,6 +46,11 @@ export class Lwm2mServer extends EventEmitter {
   }
 
   private handleRequest(endpoint: CoapEndpoint, req: InboundRequest): CoapResponse | Promise<CoapResponse> {
+    if (req.uriPath.length === 1 && req.uriPath[0] === 'dp') {
+      const sent = handleSendRequest(req, this.store, this.model);
+      if (sent.reg && sent.entries) this.emit('send', sent.reg, sent.entries);
+      return sent.response;
+    }
     const res = this.registrations.handle(req, endpoint.transport.scheme);
     if (!res) return NOT_FOUND;
     if (res instanceof Promise) return res.then((r) => this.trackChannel(endpoint, req, r));

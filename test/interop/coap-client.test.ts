@@ -72,4 +72,16 @@ describe('libcoap peers (coap-client-openssl, coap-server-openssl)', () => {
     expect(ok.status).toBe(0);
     await h.probe.waitOn('lwm2m/after-bad/up/register');
   });
+
+  it('coap-client sends an LwM2M Send (POST /dp, SenML JSON) from its registered port: the send message reaches MQTT', async () => {
+    const port = await freeUdpPort();
+    const reg = await coapClient(['-m', 'post', '-p', String(port), '-A', '127.0.0.1', '-t', '40', '-e', '</3303/0>', `coap://127.0.0.1:${h.gw.udpPort}/rd?ep=libcoap-sender&lwm2m=1.1`]);
+    expect(reg.status).toBe(0);
+    await h.probe.waitOn('lwm2m/libcoap-sender/up/register');
+    const senml = JSON.stringify([{ bn: '/3303/0/', n: '5700', v: 23.5, bt: 1700000000 }]);
+    const sent = await coapClient(['-m', 'post', '-p', String(port), '-A', '127.0.0.1', '-t', '110', '-e', senml, '-v', '7', `coap://127.0.0.1:${h.gw.udpPort}/dp`]);
+    expect(sent.output).toMatch(/c:2\.04/);
+    const m = await h.probe.waitOn('lwm2m/libcoap-sender/up/send');
+    expect(m.json).toEqual({ msgType: 'send', data: { content: [{ path: '/3303/0/5700', value: 23.5, time: 1700000000 }] } });
+  });
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { CoapResponse, InboundRequest } from '../../coap';
+import { peerKey } from '../../transport/transport';
 import { CodecError } from '../codec/codec-error';
 import { parseLinkFormat } from '../codec';
 import { type Admission, type RegistrationAdmission, type RegistrationCandidate, checkIdentityBinding, sameIdentity } from './admission';
@@ -240,8 +241,10 @@ export class RegistrationService extends EventEmitter {
     // NAT rebinding: the device's address or port changed, follow it. The peer object is updated in
     // place because open exchanges (observations) hold it and must follow too.
     if (reg.peer.address !== req.peer.address || reg.peer.port !== req.peer.port) {
+      const oldKey = peerKey(reg.peer);
       reg.peer.address = req.peer.address;
       reg.peer.port = req.peer.port;
+      this.store.peerMoved(reg, oldKey);
     }
     reg.lastUpdate = Date.now();
     this.emit('updated', reg, parsed !== undefined);
