@@ -176,9 +176,60 @@ export class CommandParser {
         return this.write(data, hex, reg);
       case 'create':
         return this.create(data, hex, reg);
+      case 'read-composite':
+      case 'observe-composite':
+      case 'cancel-observe-composite':
+        return { type: msgType, path: {}, query: [], paths: this.compositePaths(data), accept: this.compositeAccept(data) };
+      case 'write-composite':
+        return { type: 'write-composite', path: {}, query: [], entries: this.compositeEntries(data, hex) };
       default:
         throw new CommandError(`unknown msgType "${msgType}"`);
     }
+  }
+
+  /** `data.paths` of a composite read or observe: absolute paths of objects, instances, resources or resource instances. */
+  private compositePaths(data: JsonObject): LwM2mPath[] {
+    const seen = new Set<string>();
+    const paths: LwM2mPath[] = [];
+    (data.paths as string[]).forEach((text, i) => {
+      const path = this.compositePath(text, `data.paths[${i}]`);
+      const key = formatPath(path);
+      if (seen.has(key)) return;
+      seen.add(key);
+      paths.push(path);
+    });
+    return paths;
+  }
+
+  private compositePath(text: string, where: string): LwM2mPath {
+    if (text.includes('?')) throw new CommandError(`${where}: a composite path cannot carry a query`);
+    const { path } = splitPath(text, where);
+    if (path.objectId === undefined) throw new CommandError(`${where} must name at least an object`);
+    return path;
+  }
+
+  /** Composite answers are SenML: JSON (the default) or CBOR. */
+  private compositeAccept(data: JsonObject): number {
+    const format = this.contentFormat(data, ContentFormat.SENML_JSON);
+    if (format !== ContentFormat.SENML_JSON && format !== ContentFormat.SENML_CBOR) {
+      throw new CommandError(`data.contentFormat of a composite operation must be SenML JSON (110) or SenML CBOR (112)`);
+    }
+    return format;
+  }
+
+  /** `data.content` of write-composite: one value per resource or resource instance, absolute paths. */
+  private compositeEntries(data: JsonObject, hex: boolean): Entry[] {
+    const seen = new Set<string>();
+    return (data.content as JsonObject[]).map((item, i) => {
+      const where = `data.content[${i}]`;
+      const path = this.compositePath(String(item.path), `${where}.path`);
+      const level = pathLevel(path);
+      if (level !== 'resource' && level !== 'resourceInstance') throw new CommandError(`${where}.path must be /O/I/R or /O/I/R/RI`);
+      const key = formatPath(path);
+      if (seen.has(key)) throw new CommandError(`${where}.path ${key} is given twice`);
+      seen.add(key);
+      return this.entry(path, item, hex, where);
+    });
   }
 
   private typeFor(path: LwM2mPath, typeName: unknown, where: string): ResourceType {

@@ -12,7 +12,10 @@ export interface Observation {
   /** The observe command's fields, echoed in every notification. */
   fields: JsonObject;
   reqPath: string | null;
+  /** The observation's key: the observed path, or `composite:` + the sorted paths of a composite observation. */
   path: string;
+  /** The paths of a composite observation (as given, normalised). */
+  paths?: string[];
 }
 
 /** What the gateway keeps per registered device: its topics, command queue and observations. */

@@ -3,11 +3,13 @@ import { isSuccessCode as isSuccess, type CoapResponse, type OutgoingExchange } 
 import { CodecError } from '../lwm2m/codec/codec-error';
 import { decodeEntries, formatLink, parseLinkFormat } from '../lwm2m/codec';
 import { ContentFormat } from '../lwm2m/codec/content-format';
+import { compositeObservationKey } from '../lwm2m/composite';
 import type { Lwm2mServer } from '../lwm2m/lwm2m-server';
 import type { ModelLookup } from '../lwm2m/model/types';
 import { formatPath, parsePath } from '../lwm2m/path';
 import type { RegistrationCandidate } from '../lwm2m/registration/admission';
 import type { Entry } from '../lwm2m/node';
+import type { Lwm2mOperation } from '../lwm2m/operation';
 import type { Registration } from '../lwm2m/registration/registration';
 import { CommandError, CommandParser, requestPathOf, type DownlinkCommand, type JsonObject } from './command-parser';
 import { CommandExchange, type CommandExchangeHost } from './command-exchange';
@@ -49,6 +51,20 @@ const EXPIRY_SWEEP_MS = 1000;
 /** Commands handled per event-loop turn when they arrive faster than they are handled. */
 const INBOX_SLICE = 32;
 const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** The key of the observation an observe-type operation makes or ends; undefined for other operations. */
+function observationKey(op: Lwm2mOperation): string | undefined {
+  switch (op.type) {
+    case 'observe':
+    case 'cancel-observe':
+      return formatPath(op.path);
+    case 'observe-composite':
+    case 'cancel-observe-composite':
+      return compositeObservationKey(op.paths);
+    default:
+      return undefined;
+  }
+}
 
 function drainInbox(gateway: Lwm2mMqttGateway): void {
   gateway.drainInbox();
@@ -332,10 +348,11 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
   private send(session: DeviceSession, cmd: DownlinkCommand, counted: boolean): void {
     const listener = new CommandExchange(this, session, cmd, counted);
     let op = cmd.op;
-    if (op.type === 'cancel-observe') {
-      // RFC 7641 §3.6: the deregistering GET carries the observation's token. The local exchange is
-      // forgotten first so that the token is free; a notification in between is answered by RST.
-      const key = formatPath(op.path);
+    if (op.type === 'cancel-observe' || op.type === 'cancel-observe-composite') {
+      // RFC 7641 §3.6: the deregistering GET (FETCH for a composite) carries the observation's token.
+      // The local exchange is forgotten first so that the token is free; a notification in between
+      // is answered by RST.
+      const key = observationKey(op) as string;
       const observation = session.observation(key);
       if (observation) {
         observation.exchange.cancel();
@@ -364,8 +381,8 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
 
   /** @internal */
   forgetObservation(session: DeviceSession, cmd: DownlinkCommand, exchange: OutgoingExchange | undefined): void {
-    if (cmd.op.type !== 'observe') return;
-    const key = formatPath(cmd.op.path);
+    if (cmd.op.type !== 'observe' && cmd.op.type !== 'observe-composite') return;
+    const key = observationKey(cmd.op) as string;
     if (session.observation(key)?.exchange === exchange) session.deleteObservation(key);
   }
 
@@ -398,20 +415,24 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
     switch (op.type) {
       case 'read':
       case 'discover':
-      case 'cancel-observe': {
+      case 'cancel-observe':
+      case 'read-composite':
+      case 'cancel-observe-composite': {
         this.publish(session, 'response', commandAnswer(cmd.fields, cmd.msgType, this.contentData(session, cmd, res)));
         return;
       }
-      case 'observe': {
+      case 'observe':
+      case 'observe-composite': {
         const data = this.contentData(session, cmd, res);
         if (isSuccess(res.code) && res.observe !== undefined && exchange) {
-          const key = formatPath(op.path);
+          const key = observationKey(op) as string;
           const previous = session.observation(key);
           if (previous && previous.exchange !== exchange) previous.exchange.cancel();
-          session.setObservation({ exchange, fields: cmd.fields, reqPath: cmd.reqPath, path: key });
+          const paths = op.type === 'observe-composite' ? op.paths.map(formatPath) : undefined;
+          session.setObservation({ exchange, fields: cmd.fields, reqPath: cmd.reqPath, path: key, paths });
         }
         const seqNum = res.observe !== undefined && res.observe > 0 ? res.observe : undefined;
-        this.publish(session, 'response', commandAnswer(cmd.fields, 'observe', data, seqNum));
+        this.publish(session, 'response', commandAnswer(cmd.fields, op.type, data, seqNum));
         return;
       }
       default:
@@ -425,8 +446,8 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
     const data = this.contentData(session, cmd, res);
     this.publish(session, 'notify', commandAnswer(cmd.fields, 'notify', data, res.observe));
     if (!isSuccess(res.code) || res.observe === undefined) {
-      const key = formatPath(cmd.op.path);
-      session.deleteObservation(key);
+      const key = observationKey(cmd.op);
+      if (key !== undefined) session.deleteObservation(key);
     }
   }
 }

@@ -32,8 +32,9 @@ export function answerLocalCommand(msgType: string, session: DeviceSession): Res
   }
 }
 
-function describeObservation(o: { path: string; fields: JsonObject }): JsonObject {
-  const entry: JsonObject = { path: o.path };
+/** `{path, reqID}` for an observation of one path, `{paths, reqID}` for a composite one. */
+function describeObservation(o: { path: string; paths?: string[]; fields: JsonObject }): JsonObject {
+  const entry: JsonObject = o.paths ? { paths: o.paths } : { path: o.path };
   if (o.fields.reqID !== undefined) entry.reqID = o.fields.reqID;
   return entry;
 }

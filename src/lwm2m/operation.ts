@@ -1,5 +1,5 @@
 import type { LwM2mPath } from './path';
-import type { Node } from './node';
+import type { Entry, Node } from './node';
 
 /** Downlink operations of the Device Management & Service Enablement and Information Reporting interfaces. */
 export type Lwm2mOperation =
@@ -11,6 +11,11 @@ export type Lwm2mOperation =
   | { type: 'create'; path: LwM2mPath; query: string[]; node: Node; format: number }
   | { type: 'delete'; path: LwM2mPath; query: string[] }
   | { type: 'observe'; path: LwM2mPath; query: string[]; accept?: number }
-  | { type: 'cancel-observe'; path: LwM2mPath; query: string[]; accept?: number; /** The observation's token (RFC 7641 §3.6). */ token?: Buffer };
+  | { type: 'cancel-observe'; path: LwM2mPath; query: string[]; accept?: number; /** The observation's token (RFC 7641 §3.6). */ token?: Buffer }
+  // Composite operations (TS Core 1.1 §6.3.8–§6.3.10) address the root: `path` is always `{}`.
+  | { type: 'read-composite'; path: LwM2mPath; query: string[]; paths: LwM2mPath[]; accept: number }
+  | { type: 'write-composite'; path: LwM2mPath; query: string[]; entries: Entry[] }
+  | { type: 'observe-composite'; path: LwM2mPath; query: string[]; paths: LwM2mPath[]; accept: number }
+  | { type: 'cancel-observe-composite'; path: LwM2mPath; query: string[]; paths: LwM2mPath[]; accept: number; token?: Buffer };
 
 export type Lwm2mOperationType = Lwm2mOperation['type'];

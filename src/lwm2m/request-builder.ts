@@ -1,5 +1,6 @@
 import type { CoapRequest } from '../coap';
 import { encodeNode } from './codec';
+import { encodeSenmlJsonEntries, encodeSenmlPathList } from './composite';
 import { ContentFormat } from './codec/content-format';
 import type { ModelLookup } from './model/types';
 import type { Lwm2mOperation } from './operation';
@@ -53,5 +54,30 @@ export function buildCoapRequest(op: Lwm2mOperation, alternatePath: string, mode
       return { method: 'GET', uriPath, uriQuery, accept: op.accept, observe: 0 };
     case 'cancel-observe':
       return { method: 'GET', uriPath, uriQuery, accept: op.accept, observe: 1, token: op.token };
+    case 'read-composite':
+      return { method: 'FETCH', uriPath, uriQuery, accept: op.accept, contentFormat: ContentFormat.SENML_JSON, payload: encodeSenmlPathList(op.paths) };
+    case 'write-composite':
+      return { method: 'iPATCH', uriPath, uriQuery, contentFormat: ContentFormat.SENML_JSON, payload: encodeSenmlJsonEntries(op.entries) };
+    case 'observe-composite':
+      return {
+        method: 'FETCH',
+        uriPath,
+        uriQuery,
+        accept: op.accept,
+        contentFormat: ContentFormat.SENML_JSON,
+        payload: encodeSenmlPathList(op.paths),
+        observe: 0,
+      };
+    case 'cancel-observe-composite':
+      return {
+        method: 'FETCH',
+        uriPath,
+        uriQuery,
+        accept: op.accept,
+        contentFormat: ContentFormat.SENML_JSON,
+        payload: encodeSenmlPathList(op.paths),
+        observe: 1,
+        token: op.token,
+      };
   }
 }

@@ -1,13 +1,13 @@
 /**
  * The LwM2M 1.1/1.2 content formats end to end: an MQTT read command asking for "senml+json",
- * "lwm2m+cbor" or "cbor" reaches the device as Accept, the device answers in that format and MQTT
+ * "senml+cbor", "lwm2m+cbor" or "cbor" reaches the device as Accept, the device answers in that format and MQTT
  * gets typed values.
  */
 import { ContentFormat } from '../../src/lwm2m/codec/content-format';
 import { startHarness, type Harness } from '../support/harness';
 import type { TestDevice } from '../support/test-device';
 
-describe('SenML JSON, LwM2M CBOR and CBOR answers through MQTT', () => {
+describe('SenML JSON, SenML CBOR, LwM2M CBOR and CBOR answers through MQTT', () => {
   let h: Harness;
   let d: TestDevice;
   beforeEach(async () => {
@@ -29,6 +29,8 @@ describe('SenML JSON, LwM2M CBOR and CBOR answers through MQTT', () => {
 
   it.each([
     ['senml+json', ContentFormat.SENML_JSON],
+    ['senml+cbor', ContentFormat.SENML_CBOR],
+    [112, ContentFormat.SENML_CBOR],
     ['lwm2m+cbor', ContentFormat.LWM2M_CBOR],
     [11544, ContentFormat.LWM2M_CBOR],
   ])('a read of an instance with contentFormat %j is asked with that Accept and decoded typed', async (contentFormat, accept) => {

@@ -42,6 +42,13 @@ export interface DeviceBehaviour {
   resourceFormat: number;
 }
 
+interface CompositeObservation {
+  token: Buffer;
+  peer: Peer;
+  paths: string[];
+  seq: number;
+}
+
 interface DeviceObservation {
   token: Buffer;
   peer: Peer;
@@ -72,6 +79,8 @@ export class TestDevice {
   readonly attributes = new Map<string, string[]>();
   readonly executed: { path: string; args: string }[] = [];
   readonly observations = new Map<string, DeviceObservation>();
+  /** Observe-Composite observations, keyed by their sorted paths joined with ','. */
+  readonly compositeObservations = new Map<string, CompositeObservation>();
   readonly behaviour: DeviceBehaviour = { silent: false, reset: false, resourceFormat: ContentFormat.TEXT };
   location: string[] = [];
   private readonly model = ObjectModel.withBuiltins();
@@ -158,6 +167,14 @@ export class TestDevice {
     this.coap.notify(o.peer, o.token, { ...res, observe: o.seq }, confirmable);
   }
 
+  /** Sends a notification for the composite observation of `paths` (any order) with the current values. */
+  notifyComposite(paths: string[], confirmable = false): void {
+    const o = this.compositeObservations.get(compositeKey(paths));
+    if (!o) throw new Error(`no composite observation of ${paths.join(',')}`);
+    o.seq += 1;
+    this.coap.notify(o.peer, o.token, { ...this.compositeContent(o.paths), observe: o.seq }, confirmable);
+  }
+
   set(path: string, value: Entry['value']): void {
     const e = this.values.get(path);
     if (!e) throw new Error(`no value at ${path}`);
@@ -176,12 +193,13 @@ export class TestDevice {
     return [...this.values.values()].filter((e) => e.path === path || e.path.startsWith(prefix));
   }
 
-  /** Reads asked for in SenML JSON, LwM2M CBOR (any level) or CBOR (one value) are answered in it. */
+  /** Reads asked for in SenML JSON, SenML CBOR, LwM2M CBOR (any level) or CBOR (one value) are answered in it. */
   private content(path: string, accept?: number): CoapResponse {
     const entries = this.under(path);
     if (entries.length === 0) return { code: '4.04', payload: Buffer.alloc(0) };
     const p = parsePath(path);
-    if (accept === ContentFormat.SENML_JSON || accept === ContentFormat.LWM2M_CBOR || (accept === ContentFormat.CBOR && entries.length === 1)) {
+    const anyLevel = accept === ContentFormat.SENML_JSON || accept === ContentFormat.SENML_CBOR || accept === ContentFormat.LWM2M_CBOR;
+    if (anyLevel || (accept === ContentFormat.CBOR && entries.length === 1)) {
       return { code: '2.05', contentFormat: accept, payload: encodeNode(accept, p, buildNode(p, entries), this.model) };
     }
     const level = pathLevel(p);
@@ -251,9 +269,53 @@ export class TestDevice {
         for (const e of entries) this.values.delete(e.path);
         return { code: '2.02', payload: empty };
       }
+      case 'FETCH':
+        return this.fetch(req);
+      case 'iPATCH':
+        return this.patch(req);
       default:
         return { code: '4.05', payload: empty };
     }
+  }
+
+  /** Read-Composite and Observe-Composite (TS Core 1.1 §6.3.8, §6.3.10): FETCH / with a SenML JSON path list. */
+  private fetch(req: InboundRequest): CoapResponse {
+    const empty = Buffer.alloc(0);
+    if (req.uriPath.length > 0) return { code: '4.05', payload: empty };
+    if (req.contentFormat !== ContentFormat.SENML_JSON) return { code: '4.15', payload: empty };
+    if (req.accept !== undefined && req.accept !== ContentFormat.SENML_JSON) return { code: '4.06', payload: empty };
+    const paths = senmlPathList(req.payload);
+    if (!paths) return { code: '4.00', payload: empty };
+    const key = compositeKey(paths);
+    const res = this.compositeContent(paths);
+    if (req.observe === 0 && res.code === '2.05') {
+      this.compositeObservations.set(key, { token: req.token, peer: req.peer, paths, seq: 1 });
+      return { ...res, observe: 1 };
+    }
+    if (req.observe === 1 && this.compositeObservations.get(key)?.token.equals(req.token)) this.compositeObservations.delete(key);
+    return res;
+  }
+
+  /** The values under each path, as SenML JSON records with absolute names; paths without a value are left out. */
+  private compositeContent(paths: string[]): CoapResponse {
+    const entries = paths.flatMap((p) => this.under(p));
+    if (entries.length === 0) return { code: '4.04', payload: Buffer.alloc(0) };
+    return { code: '2.05', contentFormat: ContentFormat.SENML_JSON, payload: Buffer.from(JSON.stringify(entries.map(senmlRecord))) };
+  }
+
+  /** Write-Composite (TS Core 1.1 §6.3.9): iPATCH / with SenML values. */
+  private patch(req: InboundRequest): CoapResponse {
+    const empty = Buffer.alloc(0);
+    if (req.uriPath.length > 0) return { code: '4.05', payload: empty };
+    if (req.contentFormat !== ContentFormat.SENML_JSON && req.contentFormat !== ContentFormat.SENML_CBOR) return { code: '4.15', payload: empty };
+    let entries: Entry[];
+    try {
+      entries = decodeEntries(req.contentFormat, req.payload, {}, this.model);
+    } catch {
+      return { code: '4.00', payload: empty };
+    }
+    for (const e of entries) this.values.set(e.path, e);
+    return { code: '2.04', payload: empty };
   }
 
   private write(p: ReturnType<typeof parsePath>, req: InboundRequest): CoapResponse {
@@ -263,5 +325,52 @@ export class TestDevice {
     }
     for (const e of entries) this.values.set(e.path, e);
     return { code: '2.04', payload: Buffer.alloc(0) };
+  }
+}
+
+function compositeKey(paths: string[]): string {
+  return [...paths].sort().join(',');
+}
+
+/** The names of a SenML JSON path list (records with `n`, and `bn`, only); undefined when it is not one. */
+function senmlPathList(payload: Buffer): string[] | undefined {
+  let records: unknown;
+  try {
+    records = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(records) || records.length === 0) return undefined;
+  let base = '';
+  const paths: string[] = [];
+  for (const r of records as Record<string, unknown>[]) {
+    if (typeof r !== 'object' || r === null) return undefined;
+    if (typeof r.bn === 'string') base = r.bn;
+    const name = base + (typeof r.n === 'string' ? r.n : '');
+    if (name === '') return undefined;
+    try {
+      paths.push(formatPath(parsePath(name)));
+    } catch {
+      return undefined;
+    }
+  }
+  return paths;
+}
+
+/** One SenML JSON record with an absolute name (RFC 8428; LwM2M value kinds). */
+function senmlRecord(e: Entry): Record<string, unknown> {
+  const v = e.value;
+  switch (e.type) {
+    case 'boolean':
+      return { n: e.path, vb: v };
+    case 'opaque':
+      return { n: e.path, vd: Buffer.isBuffer(v) ? v.toString('base64url') : '' };
+    case 'objlnk':
+      return { n: e.path, vlo: typeof v === 'object' && !Buffer.isBuffer(v) ? `${v.objectId}:${v.instanceId}` : String(v) };
+    case 'string':
+    case 'corelnk':
+      return { n: e.path, vs: String(v) };
+    default:
+      return { n: e.path, v: Number(v) };
   }
 }

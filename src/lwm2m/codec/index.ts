@@ -9,6 +9,7 @@ import { decodeLwm2mCborEntries, decodeLwm2mCborNode, encodeLwm2mCborNode } from
 import { buildNode, flattenNode } from './node-entries';
 import { decodeOmaJsonEntries, encodeOmaJsonNode } from './oma-json';
 import { decodeOpaqueNode, encodeOpaqueNode } from './opaque';
+import { decodeSenmlCborEntries, encodeSenmlCborNode } from './senml-cbor';
 import { decodeSenmlJsonEntries, encodeSenmlJsonNode } from './senml-json';
 import { decodeTextNode, encodeTextNode } from './text';
 import { decodeTlvNode, encodeTlvNode } from './tlv-node';
@@ -18,7 +19,7 @@ export { ContentFormat, contentFormatMediaType, contentFormatName, parseContentF
 export { formatLink, parseLinkFormat, type Link } from './link-format';
 export { buildNode, flattenNode } from './node-entries';
 
-/** Formats decodeNode/encodeNode handle; SenML CBOR is not implemented yet. */
+/** Formats decodeNode/encodeNode handle (every LwM2M one but CoRE link format, which has its own parser). */
 export function isSupportedFormat(format: number): boolean {
   switch (format) {
     case ContentFormat.TEXT:
@@ -28,6 +29,7 @@ export function isSupportedFormat(format: number): boolean {
     case ContentFormat.OMA_JSON:
     case ContentFormat.OMA_JSON_LEGACY:
     case ContentFormat.SENML_JSON:
+    case ContentFormat.SENML_CBOR:
     case ContentFormat.CBOR:
     case ContentFormat.LWM2M_CBOR:
       return true;
@@ -51,6 +53,8 @@ export function decodeNode(format: number, payload: Buffer, path: LwM2mPath, mod
       return timedNode(decodeOmaJsonEntries(payload, path, model), path, model);
     case ContentFormat.SENML_JSON:
       return timedNode(decodeSenmlJsonEntries(payload, path, model), path, model);
+    case ContentFormat.SENML_CBOR:
+      return timedNode(decodeSenmlCborEntries(payload, path, model), path, model);
     case ContentFormat.CBOR:
       return decodeCborValueNode(payload, path, model);
     case ContentFormat.LWM2M_CBOR:
@@ -62,7 +66,7 @@ export function decodeNode(format: number, payload: Buffer, path: LwM2mPath, mod
 
 /**
  * Decodes to entries with absolute paths ("/3/0/1", "/3/0/7/1"): flattenNode(decodeNode(..)),
- * except that OMA JSON and SenML JSON keep every timed value with its `time` (the node has room
+ * except that OMA JSON, SenML JSON and SenML CBOR keep every timed value with its `time` (the node has room
  * for one).
  */
 export function decodeEntries(format: number, payload: Buffer, path: LwM2mPath, model: ModelLookup): Entry[] {
@@ -71,6 +75,8 @@ export function decodeEntries(format: number, payload: Buffer, path: LwM2mPath, 
     entries = decodeOmaJsonEntries(payload, path, model);
   } else if (format === ContentFormat.SENML_JSON) {
     entries = decodeSenmlJsonEntries(payload, path, model);
+  } else if (format === ContentFormat.SENML_CBOR) {
+    entries = decodeSenmlCborEntries(payload, path, model);
   } else if (format === ContentFormat.LWM2M_CBOR) {
     // Its own entry walk: it also reads a payload for the root (Read-Composite, Send).
     return decodeLwm2mCborEntries(payload, path, model);
@@ -98,6 +104,8 @@ export function encodeNode(format: number, path: LwM2mPath, node: Node, model: M
       return encodeOmaJsonNode(path, node, model);
     case ContentFormat.SENML_JSON:
       return encodeSenmlJsonNode(path, node, model);
+    case ContentFormat.SENML_CBOR:
+      return encodeSenmlCborNode(path, node, model);
     case ContentFormat.CBOR:
       return encodeCborValueNode(path, node, model);
     case ContentFormat.LWM2M_CBOR:
@@ -107,7 +115,7 @@ export function encodeNode(format: number, path: LwM2mPath, node: Node, model: M
   }
 }
 
-/** The node for OMA JSON or SenML JSON entries: of several timed values of one path, the latest wins. */
+/** The node for OMA JSON or SenML (JSON, CBOR) entries: of several timed values of one path, the latest wins. */
 function timedNode(entries: Entry[], path: LwM2mPath, model: ModelLookup): Node {
   if (entries.length === 0 && pathLevel(path) === 'resource') {
     const { objectId, resourceId } = path as Required<Pick<LwM2mPath, 'objectId' | 'resourceId'>>;

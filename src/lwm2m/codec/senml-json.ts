@@ -12,6 +12,9 @@ import { parseTextValue } from './value-codec';
  * [{"bn":"/3/0/","n":"0","vs":"Open Mobile Alliance"},{"n":"7/0","v":3800},{"n":"13","v":1367491215}]
  * bn + n is an absolute LwM2M path; values are v (number), vs (string), vb (boolean),
  * vd (base64url bytes) or vlo (object link "O:I").
+ *
+ * The record model (SenmlRecord → entries, node → SenmlOutRecord) is shared with SenML CBOR
+ * (content format 112, senml-cbor.ts): each format only parses its records and writes its fields.
  */
 
 /** RFC 8428 §4.5.3: a resolved time below 2^28 is relative to the current time. */
@@ -20,14 +23,45 @@ export const SENML_RELATIVE_TIME_LIMIT = 2 ** 28;
 /** Seconds since the epoch, with fractions; decodeSenmlJsonEntries resolves relative times with it. */
 export type SenmlClock = () => number;
 
-const systemClock: SenmlClock = () => Date.now() / 1000;
+export const systemClock: SenmlClock = () => Date.now() / 1000;
 
-const VALUE_FIELDS = ['v', 'vs', 'vb', 'vd', 'vlo'] as const;
+/**
+ * One value field of a record, checked for its basic type by the format parser. `v` keeps
+ * whether the format said integer (a CBOR integer item; bigint beyond 2^53) — JSON never does.
+ */
+export type SenmlValue =
+  | { field: 'v'; value: number | bigint; integer: boolean }
+  | { field: 'vs'; value: string }
+  | { field: 'vb'; value: boolean }
+  | { field: 'vd'; value: Buffer }
+  | { field: 'vlo'; value: string };
+
+/** A parsed SenML record: the fields LwM2M uses (u, bu, s, bs, ut are ignored); `values` = every value field present. */
+export interface SenmlRecord {
+  bver?: number;
+  bn?: string;
+  bt?: number;
+  bv?: number;
+  n?: string;
+  t?: number;
+  values: SenmlValue[];
+}
+
+/** A record to write: bn on the first record of a multi-value payload, n, and the value by resource type. */
+export interface SenmlOutRecord {
+  bn?: string;
+  n: string;
+  type: ResourceType;
+  value: Value;
+}
+
 /** Absolute /O/I/R or /O/I/R/RI (range-checked by parsePath). */
 const ABSOLUTE_NAME = /^(?:\/\d{1,5}){1,4}$/;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 /** RFC 8428 §4.4: the highest SenML version this decoder understands. */
 const SENML_VERSION = 10;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 /**
  * Decodes to entries with absolute paths, keeping every record, several of one path included (a
@@ -44,6 +78,43 @@ export function decodeSenmlJsonEntries(payload: Buffer, path: LwM2mPath, model: 
     throw new CodecError(`invalid SenML JSON: ${(err as Error).message}`);
   }
   if (!Array.isArray(root)) throw new CodecError('SenML JSON needs an array of records');
+  const records = root.map((record: unknown, index) => parseJsonRecord(record, `SenML JSON record ${index}`));
+  return senmlRecordsToEntries(records, 'SenML JSON', path, model, now);
+}
+
+function parseJsonRecord(record: unknown, where: string): SenmlRecord {
+  if (!isRecord(record)) throw new CodecError(`${where} is not an object`);
+  // Fields ending in "_" must be understood (RFC 8428 §4.4): none is.
+  for (const key of Object.keys(record)) {
+    if (key.endsWith('_')) throw new CodecError(`${where} has the must-understand field "${key}"`);
+  }
+  const parsed: SenmlRecord = { values: [] };
+  if (record.bver !== undefined) parsed.bver = jsonNumber(record.bver, 'bver', where);
+  if (record.bn !== undefined) parsed.bn = jsonString(record.bn, 'bn', where);
+  if (record.bt !== undefined) parsed.bt = jsonNumber(record.bt, 'bt', where);
+  if (record.bv !== undefined) parsed.bv = jsonNumber(record.bv, 'bv', where);
+  if (record.n !== undefined) parsed.n = jsonString(record.n, 'n', where);
+  if (record.t !== undefined) parsed.t = jsonNumber(record.t, 't', where);
+  // Every value field present is kept: senmlRecordsToEntries wants exactly one.
+  if (record.v !== undefined) parsed.values.push({ field: 'v', value: jsonNumber(record.v, 'v', where), integer: false });
+  if (record.vs !== undefined) parsed.values.push({ field: 'vs', value: jsonString(record.vs, 'vs', where) });
+  if (record.vb !== undefined) {
+    if (typeof record.vb !== 'boolean') throw new CodecError(`${where}: "vb" is not a boolean`);
+    parsed.values.push({ field: 'vb', value: record.vb });
+  }
+  if (record.vd !== undefined) parsed.values.push({ field: 'vd', value: decodeBase64Url(jsonString(record.vd, 'vd', where), where) });
+  if (record.vlo !== undefined) {
+    if (typeof record.vlo !== 'string') throw new CodecError(`${where}: "vlo" is not "objectId:instanceId"`);
+    parsed.values.push({ field: 'vlo', value: record.vlo });
+  }
+  return parsed;
+}
+
+/**
+ * The entries of parsed SenML records (JSON or CBOR; `format` names it in errors) for the request
+ * path: the base-name, base-time, base-value and version rules of RFC 8428 and the LwM2M naming.
+ */
+export function senmlRecordsToEntries(records: SenmlRecord[], format: string, path: LwM2mPath, model: ModelLookup, now: SenmlClock): Entry[] {
   const requestPath = formatPath(path);
   const requestIds = [path.objectId, path.instanceId, path.resourceId, path.resourceInstanceId];
   let baseName = '';
@@ -52,48 +123,38 @@ export function decodeSenmlJsonEntries(payload: Buffer, path: LwM2mPath, model: 
   let nowSeconds: number | undefined;
 
   const entries: Entry[] = [];
-  for (let index = 0; index < root.length; index++) {
-    const record: unknown = root[index];
-    const where = `SenML JSON record ${index}`;
-    if (!isRecord(record)) throw new CodecError(`${where} is not an object`);
-    checkFields(record, where);
-    if (record.bn !== undefined) baseName = jsonString(record.bn, 'bn', where);
-    if (record.bt !== undefined) baseTime = jsonNumber(record.bt, 'bt', where);
-    if (record.bv !== undefined) baseValue = jsonNumber(record.bv, 'bv', where);
-    const name = baseName + (record.n === undefined ? '' : jsonString(record.n, 'n', where));
+  records.forEach((record, index) => {
+    const where = `${format} record ${index}`;
+    if (record.bver !== undefined) {
+      const version = record.bver;
+      if (!Number.isInteger(version) || version < 1 || version > SENML_VERSION) {
+        throw new CodecError(`${where}: SenML version ${version} is not supported`);
+      }
+    }
+    if (record.bn !== undefined) baseName = record.bn;
+    if (record.bt !== undefined) baseTime = record.bt;
+    if (record.bv !== undefined) baseValue = record.bv;
+    const name = baseName + (record.n ?? '');
     if (name === '') throw new CodecError(`${where} has no name (neither bn nor n)`);
     const entryPath = parseEntryPath(name, where);
     for (let i = 0; i < 4 && requestIds[i] !== undefined; i++) {
       if (entryPath[i] !== requestIds[i]) throw new CodecError(`${where}: ${name} is outside ${requestPath}`);
     }
-    const { type, value } = typedValue(record, declaredType(model, entryPath[0], entryPath[2]), baseValue, where);
+    const { type, value } = typedValue(record.values, declaredType(model, entryPath[0], entryPath[2]), baseValue, where);
     const entry: Entry = { path: '/' + entryPath.join('/'), type, value };
-    const t = record.t === undefined ? undefined : jsonNumber(record.t, 't', where);
-    if (baseTime !== undefined || t !== undefined) {
-      const time = (baseTime ?? 0) + (t ?? 0);
+    if (baseTime !== undefined || record.t !== undefined) {
+      const time = (baseTime ?? 0) + (record.t ?? 0);
+      if (!Number.isFinite(time)) throw new CodecError(`${where}: the time is not finite`);
       if (time < SENML_RELATIVE_TIME_LIMIT) nowSeconds ??= now();
       entry.time = time < SENML_RELATIVE_TIME_LIMIT ? (nowSeconds as number) + time : time;
     }
     entries.push(entry);
-  }
+  });
   return entries;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** bver must be a version we understand; fields ending in "_" must be understood (RFC 8428 §4.4). */
-function checkFields(record: Record<string, unknown>, where: string): void {
-  for (const key of Object.keys(record)) {
-    if (key.endsWith('_')) throw new CodecError(`${where} has the must-understand field "${key}"`);
-  }
-  if (record.bver !== undefined) {
-    const version = jsonNumber(record.bver, 'bver', where);
-    if (!Number.isInteger(version) || version < 1 || version > SENML_VERSION) {
-      throw new CodecError(`${where}: SenML version ${version} is not supported`);
-    }
-  }
 }
 
 function jsonNumber(value: unknown, field: string, where: string): number {
@@ -123,44 +184,57 @@ function parseEntryPath(name: string, where: string): number[] {
 
 /**
  * The value typed by the model; a value that does not fit the declared type, or an unknown
- * resource, is typed by its field: v float, vs string, vb boolean, vd opaque, vlo objlnk.
+ * resource, is typed by its field: v float (integer for a CBOR integer item), vs string,
+ * vb boolean, vd opaque, vlo objlnk.
  */
-function typedValue(record: Record<string, unknown>, declared: ResourceType | undefined, baseValue: number | undefined, where: string): TypedValue {
-  const fields = VALUE_FIELDS.filter((field) => record[field] !== undefined);
-  if (fields.length !== 1) {
-    const found = fields.length === 0 ? 'none' : fields.join(', ');
+function typedValue(values: SenmlValue[], declared: ResourceType | undefined, baseValue: number | undefined, where: string): TypedValue {
+  if (values.length !== 1) {
+    const found = values.length === 0 ? 'none' : values.map((v) => v.field).join(', ');
     throw new CodecError(`${where} needs exactly one of v, vs, vb, vd, vlo (has ${found})`);
   }
-  switch (fields[0]) {
-    case 'v': {
-      const n = jsonNumber(record.v, 'v', where) + (baseValue ?? 0);
-      if (!Number.isFinite(n)) throw new CodecError(`${where}: "v" is not finite`);
-      const integer = Number.isInteger(n);
-      if ((declared === 'integer' || declared === 'time') && integer) return { type: declared, value: safeInteger(n) };
-      if (declared === 'unsigned' && integer && n >= 0) return { type: declared, value: safeInteger(n) };
-      return { type: 'float', value: n };
-    }
+  const field = values[0];
+  switch (field.field) {
+    case 'v':
+      return numberValue(field.value, field.integer, declared, baseValue, where);
     case 'vs': {
-      const text = jsonString(record.vs, 'vs', where);
-      const value = declared === undefined ? undefined : parseTextValue(declared, text);
-      return value === undefined ? { type: 'string', value: text } : { type: declared as ResourceType, value };
+      const value = declared === undefined ? undefined : parseTextValue(declared, field.value);
+      return value === undefined ? { type: 'string', value: field.value } : { type: declared as ResourceType, value };
     }
     case 'vb':
-      if (typeof record.vb !== 'boolean') throw new CodecError(`${where}: "vb" is not a boolean`);
-      return { type: 'boolean', value: record.vb };
+      return { type: 'boolean', value: field.value };
     case 'vd':
-      return { type: 'opaque', value: decodeBase64Url(jsonString(record.vd, 'vd', where), where) };
+      return { type: 'opaque', value: field.value };
     case 'vlo': {
-      const link = typeof record.vlo === 'string' ? parseObjectLinkText(record.vlo) : undefined;
+      const link = parseObjectLinkText(field.value);
       if (link === undefined) throw new CodecError(`${where}: "vlo" is not "objectId:instanceId"`);
       return { type: 'objlnk', value: link };
     }
   }
 }
 
+/**
+ * v (+ bv): integer, time or unsigned when the model says so and the value is integral (JSON
+ * numbers and CBOR floats alike), float when the model says float; otherwise a CBOR integer
+ * item within int64 (uint64 for unsigned) stays an integer and anything else is a float.
+ */
+function numberValue(v: number | bigint, integer: boolean, declared: ResourceType | undefined, baseValue: number | undefined, where: string): TypedValue {
+  const n = baseValue === undefined ? v : Number(v) + baseValue;
+  if (typeof n === 'number' && !Number.isFinite(n)) throw new CodecError(`${where}: "v" is not finite`);
+  const integral = typeof n === 'bigint' || Number.isInteger(n);
+  if ((declared === 'integer' || declared === 'time') && integral) return { type: declared, value: exactInteger(n) };
+  if (declared === 'unsigned' && integral && n >= 0) return { type: declared, value: exactInteger(n) };
+  if (declared !== 'float' && integer && integral) {
+    const big = BigInt(n);
+    if (big >= INT64_MIN && big <= INT64_MAX) return { type: 'integer', value: exactInteger(n) };
+    if (big > INT64_MAX) return { type: 'unsigned', value: exactInteger(n) };
+  }
+  return { type: 'float', value: Number(n) };
+}
+
 /** Integers beyond 2^53 become bigint, as in every other format (JSON has already rounded them). */
-function safeInteger(n: number): number | bigint {
-  return Number.isSafeInteger(n) ? n : BigInt(n);
+function exactInteger(n: number | bigint): number | bigint {
+  if (typeof n === 'number') return Number.isSafeInteger(n) ? n : BigInt(n);
+  return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
 }
 
 /** base64url (RFC 4648 §5); RFC 8428 omits the padding, a correctly padded value is accepted too. */
@@ -177,21 +251,31 @@ function decodeBase64Url(text: string, where: string): Buffer {
 }
 
 /**
- * Encodes one record per resource (instance). A single value is named by its full path
- * ([{"n":"/3/0/9","v":100}]); several carry "bn" = the request path + "/" on the first record and
- * names relative to it ([{"bn":"/3/0/","n":"0","vs":".."},{"n":"7/0","v":3800}]); at the root no bn.
+ * The records for a node, one per resource (instance), typed by the model first. A single value
+ * is named by its full path ([{"n":"/3/0/9","v":100}]); several carry "bn" = the request path +
+ * "/" on the first record and names relative to it ([{"bn":"/3/0/","n":"0",..},{"n":"7/0",..}]);
+ * at the root no bn. `format` names the format in errors.
  */
-export function encodeSenmlJsonNode(path: LwM2mPath, node: Node, model: ModelLookup): Buffer {
+export function senmlNodeRecords(path: LwM2mPath, node: Node, model: ModelLookup, format: string): SenmlOutRecord[] {
   const entries = flattenNode(node, path);
   const exact = formatPath(path);
   const base = exact === '/' ? '' : exact + '/';
   const useBase = base !== '' && !entries.some((entry) => entry.path === exact);
-  const records = entries.map((entry, index) => {
+  return entries.map((entry, index) => {
     const ids = parseEntryPath(entry.path, 'entry');
     const type = declaredType(model, ids[0], ids[2]) ?? entry.type;
-    const bn = useBase && index === 0 ? `"bn":${JSON.stringify(base)},` : '';
-    const name = useBase ? entry.path.slice(base.length) : entry.path;
-    return `{${bn}"n":${JSON.stringify(name)},${senmlValueField(type, entry.value)}}`;
+    if (type === 'none') throw new CodecError(`${format} cannot carry a value of an executable resource`);
+    const record: SenmlOutRecord = { n: useBase ? entry.path.slice(base.length) : entry.path, type, value: entry.value };
+    if (useBase && index === 0) record.bn = base;
+    return record;
+  });
+}
+
+/** Encodes a node as SenML JSON records (see senmlNodeRecords). */
+export function encodeSenmlJsonNode(path: LwM2mPath, node: Node, model: ModelLookup): Buffer {
+  const records = senmlNodeRecords(path, node, model, 'SenML JSON').map((record) => {
+    const bn = record.bn === undefined ? '' : `"bn":${JSON.stringify(record.bn)},`;
+    return `{${bn}"n":${JSON.stringify(record.n)},${senmlValueField(record.type, record.value)}}`;
   });
   return Buffer.from(`[${records.join(',')}]`, 'utf8');
 }

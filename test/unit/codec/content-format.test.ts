@@ -38,12 +38,12 @@ describe('content formats', () => {
     expect(() => parseContentFormat(input)).toThrow(CodecError);
   });
 
-  it('supports text, opaque, TLV, OMA JSON (and their legacy numbers) and SenML JSON only', () => {
-    for (const format of [0, 42, 60, 11542, 11543, 1542, 1543, 110, 11544]) expect(isSupportedFormat(format)).toBe(true);
-    for (const format of [40, 112, 50]) expect(isSupportedFormat(format)).toBe(false);
+  it('supports text, opaque, TLV, OMA JSON (and their legacy numbers), SenML JSON and CBOR, CBOR and LwM2M CBOR only', () => {
+    for (const format of [0, 42, 60, 11542, 11543, 1542, 1543, 110, 112, 11544]) expect(isSupportedFormat(format)).toBe(true);
+    for (const format of [40, 50]) expect(isSupportedFormat(format)).toBe(false);
   });
 
-  it.each([112, 40, 50])('decode and encode of unsupported format %p throw CodecError', (format) => {
+  it.each([40, 50])('decode and encode of unsupported format %p throw CodecError', (format) => {
     const model = { resourceDefinition: () => undefined };
     const path = parsePath('/3/0/0');
     expect(() => decodeNode(format, Buffer.from('x'), path, model)).toThrow(/unsupported content format/);

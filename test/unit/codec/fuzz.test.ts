@@ -33,11 +33,19 @@ const JSON_SEEDS = [
   '{"e":[{"n":"1/2","v":22.4,"t":-5},{"n":"1/2","v":22.9,"t":-30}],"bt":25462634}',
   '[{"bn":"/3/0/","n":"0","vs":"Open Mobile Alliance"},{"n":"7/0","v":3800},{"n":"4","vb":true},{"n":"5","vlo":"3:0"},{"n":"6","vd":"AQID"},{"n":"13","v":1367491215,"t":-5}]',
 ];
+/** SenML CBOR: /3/0 with vs, v (int and float), vb, "vlo", vd and bn; a time series with bt/t. */
+const SENML_CBOR_SEEDS = [
+  hex('87a321652f332f302f00613003744f70656e204d6f62696c6520416c6c69616e6365a20063372f3002190ed8a200613404f5a200613563766c6f63333a30a20061360843010203a200613302fa3fc00000a200623133021a5182428f'),
+  hex('82 a4 21 6c 2f333330332f302f35373030 22 1a 0184876a 02 fb 4036666666666666 06 24 a2 02 fb 4036e66666666666 06 38 1d'),
+];
 const LINK_SEEDS = ['</>;rt="oma.lwm2m";ct=11543, </1/0>,</3/0>;ver=1.1', '</3/0/7>;dim=8;gt=50;lt=42.2,</3/0/4>;obs'];
 const PATHS: LwM2mPath[] = ['/', '/3', '/3/0', '/3/0/0', '/3/0/1', '/3/0/1/0', '/3/0/6', '/9999', '/9999/0', '/9999/0/1', '/2', '/66/1'].map(
   parsePath,
 );
-const FORMATS = [ContentFormat.TLV, ContentFormat.TEXT, ContentFormat.OPAQUE, ContentFormat.OMA_JSON, ContentFormat.SENML_JSON, ContentFormat.CBOR, ContentFormat.LWM2M_CBOR];
+const FORMATS = [
+  ContentFormat.TLV, ContentFormat.TEXT, ContentFormat.OPAQUE, ContentFormat.OMA_JSON, ContentFormat.SENML_JSON, ContentFormat.SENML_CBOR,
+  ContentFormat.CBOR, ContentFormat.LWM2M_CBOR,
+];
 
 function mutate(seed: Buffer, next: () => number): Buffer {
   const bytes = Buffer.from(seed);
@@ -74,9 +82,9 @@ function onlyCodecErrors(run: () => unknown, context: () => string): void {
 }
 
 describe('decoder fuzzing', () => {
-  it('TLV, text, opaque and JSON decoders throw only CodecError, and encode what they decode', () => {
+  it('TLV, text, opaque, JSON, SenML and CBOR decoders throw only CodecError, and encode what they decode', () => {
     const next = random(0x1e2f);
-    const seeds = [...TLV_SEEDS, ...JSON_SEEDS.map((s) => Buffer.from(s))];
+    const seeds = [...TLV_SEEDS, ...JSON_SEEDS.map((s) => Buffer.from(s)), ...SENML_CBOR_SEEDS];
     const runs = repeat(4000, 2500, () => {
       const payload = mutate(seeds[Math.floor(next() * seeds.length)], next);
       const path = PATHS[Math.floor(next() * PATHS.length)];
