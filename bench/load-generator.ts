@@ -89,8 +89,17 @@ function observeValue(seq: number): Buffer {
   return Buffer.from([(seq >>> 16) & 0xff, (seq >>> 8) & 0xff, seq & 0xff]);
 }
 
-/** A NON 2.05 notification template; Observe is the first option, 3 bytes long, right after the token. */
-export function observationFor(token: Buffer, seq: number): DeviceObservation {
+/** The Content-Format option value (RFC 7252 §3.2: minimal unsigned integer, 0 is empty). */
+function contentFormatValue(format: number): Buffer {
+  if (format === 0) return EMPTY;
+  return format < 256 ? Buffer.from([format]) : Buffer.from([format >> 8, format & 0xff]);
+}
+
+/**
+ * A NON 2.05 notification template; Observe is the first option, 3 bytes long, right after the
+ * token. By default text/plain "21.5"; `format` and `payload` give the same value in another format.
+ */
+export function observationFor(token: Buffer, seq: number, format = 0, payload: Buffer = READ_VALUE): DeviceObservation {
   const template = generate({
     confirmable: false,
     code: '2.05',
@@ -98,9 +107,9 @@ export function observationFor(token: Buffer, seq: number): DeviceObservation {
     token,
     options: [
       { name: 'Observe', value: observeValue(seq) },
-      { name: 'Content-Format', value: EMPTY },
+      { name: 'Content-Format', value: contentFormatValue(format) },
     ],
-    payload: READ_VALUE,
+    payload,
   });
   const observeOffset = 4 + token.length + 1;
   if (template[4 + token.length] !== 0x63) throw new Error('unexpected notification layout');

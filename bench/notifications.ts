@@ -10,6 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { type BenchContext, type CpuSpent, type TargetKind, addCpu, startCpuMeter, targetOf } from './context';
 import { type DeviceObservation, FIRST_OBSERVE, READ_PATH, type SimDevice, indexOfGatewayTopic, observationFor } from './load-generator';
 import { runWindowed } from './pacing';
+import { ContentFormat, encodeNode } from '../src/lwm2m/codec';
+import { ObjectModel } from '../src/lwm2m/model/object-model';
+import type { Node } from '../src/lwm2m/node';
+import { parsePath } from '../src/lwm2m/path';
 
 export interface NotificationResult {
   kind: TargetKind;
@@ -65,6 +69,25 @@ export interface Observed {
 /** The baseline has nothing to set up: every device gets a token of its own. */
 export function baselineObservations(devices: SimDevice[]): Observed[] {
   return devices.map((dev) => ({ dev, obs: observationFor(randomBytes(8), FIRST_OBSERVE) }));
+}
+
+/** The value every device notifies (/3303/0/5700 = 21.5), encoded in each format the comparison runs. */
+export const NOTIFICATION_FORMATS: ReadonlyArray<{ name: string; format: number }> = [
+  { name: 'TLV', format: ContentFormat.TLV },
+  { name: 'SenML CBOR', format: ContentFormat.SENML_CBOR },
+  { name: 'LwM2M CBOR', format: ContentFormat.LWM2M_CBOR },
+];
+
+/** The gateway's observations re-expressed in another content format (same tokens and sequence). */
+export function observationsInFormat(observed: Observed[], format: number): Observed[] {
+  const path = parsePath(READ_PATH);
+  const node: Node = { kind: 'single', id: path.resourceId as number, type: 'float', value: 21.5 };
+  const payload = encodeNode(format, path, node, ObjectModel.withBuiltins());
+  return observed.map(({ dev, obs }) => {
+    const again = observationFor(obs.token, obs.seq, format, payload);
+    // Share the sequence: every format's notifications must be newer than the previous ones.
+    return { dev, obs: Object.defineProperty(again, 'seq', { get: () => obs.seq, set: (v: number) => (obs.seq = v) }) };
+  });
 }
 
 /** The observations the gateway set up (observeDevices). */

@@ -33,7 +33,7 @@ import { type MemoryStep, measureMemory } from './memory';
 import { type MosquittoBroker, findMosquitto, startMosquitto } from './mosquitto';
 import { canPin, pinningPlan, pinToCpu } from './pinning';
 import { MqttProbe } from './mqtt-clients';
-import { type NotificationResult, type Observed, baselineObservations, combineNotifications, gatewayObservations, measureNotifications, observeDevices } from './notifications';
+import { NOTIFICATION_FORMATS, type NotificationResult, type Observed, baselineObservations, combineNotifications, observationsInFormat, gatewayObservations, measureNotifications, observeDevices } from './notifications';
 import { type ReadResult, measureReads } from './read-latency';
 import { type RegistrationResult, combineRegistrations, measureRegistrations } from './registrations';
 import { fmt, fmtBytes, fmtInt, fmtMs, formatTable, ratio, sleep } from './stats';
@@ -154,6 +154,8 @@ function gatewayYaml(mqttUrl: string, exchangeLifetime?: number): string {
 interface Results {
   registrations?: { gateway: RegistrationResult; baseline: RegistrationResult };
   notifications?: { gateway: NotificationResult; baseline: NotificationResult };
+  /** Gateway notifications/s per content format (TLV first: the reference of the ratios). */
+  notificationFormats?: { name: string; result: NotificationResult }[];
   reads: { gateway: ReadResult; baseline: ReadResult }[];
   memory?: MemoryStep[];
   dtls?: DtlsResults;
@@ -267,6 +269,20 @@ async function throughputParts(opts: Options, broker: MosquittoBroker, results: 
       }
     }
     results.notifications = { gateway: combineNotifications(rounds.gateway), baseline: combineNotifications(rounds.baseline) };
+
+    // The same notifications in TLV, SenML CBOR and LwM2M CBOR, alternating, against the gateway only.
+    log(`(b2) notification formats: ${NOTIFICATION_FORMATS.map((f) => f.name).join(', ')}, ${perRound} each per round, ${opts.rounds} rounds`);
+    const byFormat = NOTIFICATION_FORMATS.map((f) => ({ ...f, observed: observationsInFormat(observations.gateway, f.format), rounds: [] as NotificationResult[] }));
+    for (const f of byFormat) await measureNotifications(ctx, 'gateway', f.observed, Math.ceil(warmCount / 2), opts.notifyWindow);
+    for (let round = 0; round < opts.rounds; round++) {
+      const order = round % 2 === 0 ? byFormat : [...byFormat].reverse();
+      for (const f of order) {
+        const r = await measureNotifications(ctx, 'gateway', f.observed, perRound, opts.notifyWindow);
+        f.rounds.push(r);
+        log(`    ${f.name.padEnd(10)} ${fmtInt(r.perSecond)}/s (${r.received}/${r.sent})`);
+      }
+    }
+    results.notificationFormats = byFormat.map((f) => ({ name: f.name, result: combineNotifications(f.rounds) }));
   }
 
   const c = pool.counters;
@@ -328,6 +344,17 @@ function printResults(opts: Options, results: Results): void {
       details.push(`notifications ${x.kind.padEnd(8)}: ${x.received}/${x.sent} received in ${fmtMs(x.elapsedMs)} ms, lost ${x.lost}; CPU per notification: ${cpuPerOp(x.cpu, x.received)}`);
     }
     if (n.gateway.sample) details.push(`notification as published: ${n.gateway.sample}`);
+  }
+  const formats = results.notificationFormats;
+  if (formats && formats.length > 0) {
+    const reference = formats[0];
+    for (const f of formats.slice(1)) {
+      const q = ratio(f.result.perSecond, reference.result.perSecond);
+      rows.push([`notifications/s ${f.name} vs ${reference.name}`, fmtInt(f.result.perSecond), fmtInt(reference.result.perSecond), fmt(q), '-', '-']);
+    }
+    for (const f of formats) {
+      details.push(`notifications ${f.name.padEnd(10)}: ${f.result.received}/${f.result.sent} received in ${fmtMs(f.result.elapsedMs)} ms, lost ${f.result.lost}; CPU per notification: ${cpuPerOp(f.result.cpu, f.result.received)}${f.result.sample ? `; as published: ${f.result.sample}` : ''}`);
+    }
   }
   for (const { gateway: g, baseline: b } of results.reads) {
     const q50 = ratio(g.latency.p50, b.latency.p50);
