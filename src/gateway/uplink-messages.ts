@@ -14,7 +14,22 @@ export function registrationData(reg: Registration): JsonObject {
   data.lwm2m = reg.lwm2mVersion;
   data.alternatePath = reg.alternatePath;
   data.objectList = reg.objectList;
+  const versions = objectVersions(reg);
+  if (versions) data.objectVersions = versions;
   return data;
+}
+
+/**
+ * Object versions the device announced (`ver` on its object links, LwM2M 1.1 §6.2.1), e.g.
+ * {"/3": "1.1"}; absent when none: objectList itself carries no attributes (contract C).
+ */
+function objectVersions(reg: Registration): JsonObject | undefined {
+  if (!reg.linkAttributes) return undefined;
+  let versions: JsonObject | undefined;
+  for (const [uri, attributes] of Object.entries(reg.linkAttributes)) {
+    if (typeof attributes.ver === 'string') (versions ??= {})[uri] = attributes.ver;
+  }
+  return versions;
 }
 
 export function registerMessage(reg: Registration, msgType: 'register' | 'update'): JsonObject {

@@ -3,7 +3,11 @@
  * announced at register (`ct` on its root link) and its LwM2M version; data.contentFormat overrides.
  */
 import { ContentFormat } from '../../src/lwm2m/codec/content-format';
+import Ajv from 'ajv';
+import { loadSchema } from '../../src/package-root';
 import { startHarness, type Harness } from '../support/harness';
+
+const validUplink = new Ajv({ strict: false }).compile(loadSchema('uplink.schema.json'));
 
 describe('content format of writes per device', () => {
   let h: Harness;
@@ -37,5 +41,16 @@ describe('content format of writes per device', () => {
 
   it('data.contentFormat overrides the choice', async () => {
     expect(await writeFormatOf('over', '1.2', '</>;rt="oma.lwm2m";ct="11544 11542",</3/0>', { contentFormat: 'tlv' })).toBe(ContentFormat.TLV);
+  });
+
+  it('object versions announced with ver are published as objectVersions; objectList stays plain', async () => {
+    const d = await h.device({ endpoint: 'vers', lwm2m: '1.1', links: '</>;rt="oma.lwm2m";ct=110,</1/0>,</3>;ver=1.1,</3/0>,</3303>;ver=1.1,</3303/0>' });
+    expect((await d.register()).code).toBe('2.01');
+    const m = await h.probe.waitOn('lwm2m/vers/up/register');
+    expect(validUplink(m.json)).toBe(true);
+    expect(m.json.data).toMatchObject({ objectList: ['/1/0', '/3', '/3/0', '/3303', '/3303/0'], objectVersions: { '/3': '1.1', '/3303': '1.1' } });
+    const plain = await h.device({ endpoint: 'plainvers', links: '</3/0>' });
+    expect((await plain.register()).code).toBe('2.01');
+    expect((await h.probe.waitOn('lwm2m/plainvers/up/register')).json.data).not.toHaveProperty('objectVersions');
   });
 });
