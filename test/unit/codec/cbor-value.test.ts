@@ -3,7 +3,7 @@ import type { Node, Value } from '../../../src/lwm2m/node';
 import { parsePath } from '../../../src/lwm2m/path';
 import { CodecError } from '../../../src/lwm2m/codec/codec-error';
 import { decodeCborValueNode, encodeCborValueNode, readCbor } from '../../../src/lwm2m/codec/cbor-value';
-import { seededRandom as random } from '../../support/seeded-random';
+import { mutateBytes as mutate, randomBytes, seededRandom as random } from '../../support/seeded-random';
 
 /** /1024/0/R: one resource of every type; 9 is a multiple integer, 10 executable. */
 const TYPES: Record<number, [ResourceType, boolean?]> = {
@@ -197,29 +197,3 @@ describe('plain CBOR value (content format 60)', () => {
 });
 
 
-function randomBytes(next: () => number, length: number): Buffer {
-  return Buffer.from(Array.from({ length }, () => Math.floor(next() * 256)));
-}
-
-/** Flips, inserts, deletes or truncates a few bytes. */
-function mutate(next: () => number, seed: Buffer): Buffer {
-  const bytes = [...seed];
-  const edits = 1 + Math.floor(next() * 3);
-  for (let e = 0; e < edits; e++) {
-    const at = Math.floor(next() * (bytes.length + 1));
-    switch (Math.floor(next() * 4)) {
-      case 0:
-        if (bytes.length > 0) bytes[Math.min(at, bytes.length - 1)] = Math.floor(next() * 256);
-        break;
-      case 1:
-        bytes.splice(at, 0, Math.floor(next() * 256));
-        break;
-      case 2:
-        bytes.splice(at, 1);
-        break;
-      default:
-        bytes.length = Math.min(bytes.length, at);
-    }
-  }
-  return Buffer.from(bytes);
-}

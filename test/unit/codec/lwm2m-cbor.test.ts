@@ -4,7 +4,7 @@ import type { Node, Value } from '../../../src/lwm2m/node';
 import { parsePath } from '../../../src/lwm2m/path';
 import { CodecError } from '../../../src/lwm2m/codec/codec-error';
 import { decodeLwm2mCborEntries, decodeLwm2mCborNode, encodeLwm2mCborNode } from '../../../src/lwm2m/codec/lwm2m-cbor';
-import { seededRandom as random } from '../../support/seeded-random';
+import { mutateBytes as mutate, randomBytes, seededRandom as random } from '../../support/seeded-random';
 
 const DEVICE: Record<number, [ResourceType, boolean?]> = {
   0: ['string'], 1: ['string'], 2: ['string'], 3: ['string'], 4: ['none'], 6: ['integer', true], 7: ['integer', true],
@@ -268,29 +268,3 @@ describe('LwM2M CBOR (content format 11544)', () => {
 });
 
 
-function randomBytes(next: () => number, length: number): Buffer {
-  return Buffer.from(Array.from({ length }, () => Math.floor(next() * 256)));
-}
-
-/** Flips, inserts, deletes or truncates a few bytes. */
-function mutate(next: () => number, seed: Buffer): Buffer {
-  const bytes = [...seed];
-  const edits = 1 + Math.floor(next() * 3);
-  for (let e = 0; e < edits; e++) {
-    const at = Math.floor(next() * (bytes.length + 1));
-    switch (Math.floor(next() * 4)) {
-      case 0:
-        if (bytes.length > 0) bytes[Math.min(at, bytes.length - 1)] = Math.floor(next() * 256);
-        break;
-      case 1:
-        bytes.splice(at, 0, Math.floor(next() * 256));
-        break;
-      case 2:
-        bytes.splice(at, 1);
-        break;
-      default:
-        bytes.length = Math.min(bytes.length, at);
-    }
-  }
-  return Buffer.from(bytes);
-}
