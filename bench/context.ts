@@ -30,15 +30,19 @@ export interface CpuMeter {
   stop(): Promise<CpuSpent>;
 }
 
-export async function startCpuMeter(ctx: BenchContext, kind: TargetKind): Promise<CpuMeter> {
-  const target = targetOf(ctx, kind);
+export function startCpuMeter(ctx: BenchContext, kind: TargetKind): Promise<CpuMeter> {
+  return startProcessCpuMeter(targetOf(ctx, kind), ctx.brokerPid);
+}
+
+/** CPU of a target child, the broker and this process over a run. */
+export async function startProcessCpuMeter(target: ChildHandle, brokerPid: number): Promise<CpuMeter> {
   const t0 = await target.cpu();
-  const b0 = processCpuSeconds(ctx.brokerPid);
+  const b0 = processCpuSeconds(brokerPid);
   const l0 = process.cpuUsage();
   return {
     async stop() {
       const t1 = await target.cpu();
-      const b1 = processCpuSeconds(ctx.brokerPid);
+      const b1 = processCpuSeconds(brokerPid);
       const l1 = process.cpuUsage(l0);
       return {
         targetMs: (t1.user + t1.system - t0.user - t0.system) / 1000,

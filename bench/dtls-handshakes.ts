@@ -17,10 +17,9 @@
  */
 import dgram from 'node:dgram';
 import { type DtlsClient, type DtlsClientContext } from './dtls-client';
-import { type CpuSpent } from './context';
+import { type CpuSpent, startProcessCpuMeter } from './context';
 import type { ChildHandle } from './child';
 import { LOOPBACK } from './load-generator';
-import { processCpuSeconds } from './mosquitto';
 import { RECEIVE_FAILED, RECEIVE_HANDSHAKE_DONE, type DtlsContextOptions, type DtlsSession, type NativeDtls } from '../src/transport/dtls/native-binding';
 
 export type HandshakeKind = 'psk' | 'ecdhe';
@@ -49,24 +48,6 @@ export interface OpensslAloneResult {
   clientUs: number;
 }
 
-/** CPU of the gateway child, the broker and this process over a run (bench/context.ts without a BenchContext). */
-export async function startChildCpuMeter(child: ChildHandle, brokerPid: number): Promise<{ stop(): Promise<CpuSpent> }> {
-  const t0 = await child.cpu();
-  const b0 = processCpuSeconds(brokerPid);
-  const l0 = process.cpuUsage();
-  return {
-    async stop() {
-      const t1 = await child.cpu();
-      const b1 = processCpuSeconds(brokerPid);
-      const l1 = process.cpuUsage(l0);
-      return {
-        targetMs: (t1.user + t1.system - t0.user - t0.system) / 1000,
-        brokerMs: (b1 - b0) * 1000,
-        loadMs: (l1.user + l1.system) / 1000,
-      };
-    },
-  };
-}
 
 /** Opens `count` UDP sockets on 127.0.0.1 (ephemeral ports), 500 at a time. */
 export async function openSockets(count: number, recvBufferSize = 64 * 1024): Promise<dgram.Socket[]> {
@@ -195,7 +176,7 @@ export async function measureHandshakes(
   const sockets = await openSockets(total);
   let clients: DtlsClient[] = [];
   try {
-    const meter = await startChildCpuMeter(gateway, brokerPid);
+    const meter = await startProcessCpuMeter(gateway, brokerPid);
     const run = await driveHandshakes(sockets, contextOf, gateway.dtlsPort, concurrency, 10_000);
     const cpu = await meter.stop();
     clients = run.clients;

@@ -11,9 +11,9 @@
 import type dgram from 'node:dgram';
 import { generate, parse, type ParsedPacket } from 'coap-packet';
 import type { ChildHandle } from './child';
-import type { CpuSpent } from './context';
+import { type CpuSpent, startProcessCpuMeter } from './context';
+import { runNotificationRound } from './notifications';
 import { type DtlsClient, type DtlsClientContext } from './dtls-client';
-import { startChildCpuMeter } from './dtls-handshakes';
 import { type DeviceObservation, FIRST_OBSERVE, LOOPBACK, READ_PATH, observationFor } from './load-generator';
 import type { MqttProbe } from './mqtt-clients';
 import { runWindowed } from './pacing';
@@ -212,43 +212,18 @@ export async function measureLinkNotifications(
   const observed = devices.filter((d) => d.observation !== undefined);
   if (observed.length === 0) throw new Error(`${kind}: no observed device`);
   const prefix = `lwm2m/${kind}-`;
-  let received = 0;
-  let sample: string | undefined;
-  let kick = () => {};
-  probe.onMessage((topic, payload) => {
-    if (!topic.endsWith('/up/notify') || !topic.startsWith(prefix)) return;
-    received++;
-    if (sample === undefined) sample = `${topic} ${payload.toString()}`;
-    kick();
-  });
-  const meter = await startChildCpuMeter(gateway, brokerPid);
-  const run = runWindowed({
-    total,
-    window,
+  const round = await runNotificationRound({
+    probe,
+    counts: (topic) => topic.endsWith('/up/notify') && topic.startsWith(prefix),
+    sample: true,
     send: (i) => {
       const dev = observed[i % observed.length];
       dev.send(dev.notificationPacket());
     },
-    completed: () => received,
-    stallMs: 500,
-    drainMs: 1000,
-    deadlineMs: 90_000,
+    total,
+    window,
+    meter: await startProcessCpuMeter(gateway, brokerPid),
   });
-  kick = run.kick;
-  const result = await run.done;
-  probe.clearHandler();
-  const cpu = await meter.stop();
-  const elapsedMs = result.lastCompletionAt - result.startedAt;
-  return {
-    kind,
-    devices: observed.length,
-    sent: result.sent,
-    received: result.completed,
-    lost: result.sent - result.completed,
-    elapsedMs,
-    perSecond: (result.completed / elapsedMs) * 1000,
-    cpu,
-    sample,
-  };
+  return { kind, devices: observed.length, ...round };
 }
 

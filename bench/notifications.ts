@@ -7,7 +7,8 @@
  * kernel buffers do not overflow; a stalled window is written off as lost.
  */
 import { randomBytes } from 'node:crypto';
-import { type BenchContext, type CpuSpent, type TargetKind, addCpu, startCpuMeter, targetOf } from './context';
+import { type BenchContext, type CpuMeter, type CpuSpent, type TargetKind, addCpu, startCpuMeter, targetOf } from './context';
+import type { MqttProbe } from './mqtt-clients';
 import { type DeviceObservation, FIRST_OBSERVE, READ_PATH, type SimDevice, indexOfGatewayTopic, observationFor } from './load-generator';
 import { runWindowed } from './pacing';
 import { ContentFormat, encodeNode } from '../src/lwm2m/codec';
@@ -101,31 +102,49 @@ export async function measureNotifications(ctx: BenchContext, kind: TargetKind, 
   const { pool, probe } = ctx;
   const port = targetOf(ctx, kind).udpPort;
   if (observed.length === 0) throw new Error(`${kind}: no observed device`);
-  let received = 0;
-  let sample: string | undefined;
-  let kick = () => {};
-  if (kind === 'gateway') {
-    probe.onMessage((topic, payload) => {
-      if (!topic.endsWith('/up/notify')) return;
-      received++;
-      if (sample === undefined) sample = `${topic} ${payload.toString()}`;
-      kick();
-    });
-  } else {
-    probe.onMessage((topic) => {
-      if (!topic.startsWith('fwd/')) return;
-      received++;
-      kick();
-    });
-  }
-  const meter = await startCpuMeter(ctx, kind);
-  const run = runWindowed({
-    total,
-    window,
+  const round = await runNotificationRound({
+    probe,
+    counts: kind === 'gateway' ? (topic) => topic.endsWith('/up/notify') : (topic) => topic.startsWith('fwd/'),
+    sample: kind === 'gateway',
     send: (i) => {
       const { dev, obs } = observed[i % observed.length];
       pool.send(dev, pool.notificationPacket(dev, obs), port);
     },
+    total,
+    window,
+    meter: await startCpuMeter(ctx, kind),
+  });
+  return { kind, observed: observed.length, ...round };
+}
+
+/** One windowed notification run: what is sent, what the subscriber counts, and the CPU it took. */
+export interface NotificationRoundSpec {
+  probe: MqttProbe;
+  /** Whether a message on this topic is one of the notifications counted. */
+  counts(topic: string): boolean;
+  /** Keep the first counted message as a sample of what was published. */
+  sample: boolean;
+  send(i: number): void;
+  total: number;
+  window: number;
+  meter: CpuMeter;
+}
+
+/** Sends notifications in a closed loop (at most `window` unseen) and measures the rate the subscriber sees. */
+export async function runNotificationRound(spec: NotificationRoundSpec): Promise<NotificationRound> {
+  let received = 0;
+  let sample: string | undefined;
+  let kick = () => {};
+  spec.probe.onMessage((topic, payload) => {
+    if (!spec.counts(topic)) return;
+    received++;
+    if (spec.sample && sample === undefined) sample = `${topic} ${payload.toString()}`;
+    kick();
+  });
+  const run = runWindowed({
+    total: spec.total,
+    window: spec.window,
+    send: spec.send,
     completed: () => received,
     stallMs: 500,
     drainMs: 1000,
@@ -133,12 +152,10 @@ export async function measureNotifications(ctx: BenchContext, kind: TargetKind, 
   });
   kick = run.kick;
   const result = await run.done;
-  probe.clearHandler();
-  const cpu = await meter.stop();
+  spec.probe.clearHandler();
+  const cpu = await spec.meter.stop();
   const elapsedMs = result.lastCompletionAt - result.startedAt;
   return {
-    kind,
-    observed: observed.length,
     sent: result.sent,
     received: result.completed,
     lost: result.sent - result.completed,

@@ -180,7 +180,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
     if (session.established && isInitialClientHello(bytes)) return this.accept(bytes, address, port, key, session);
     // A replacement handshake runs beside the established session until it finishes: its
     // handshake and ChangeCipherSpec records go to it, application data and alerts to the old one.
-    const replacement = this.replacements.get(key);
+    const replacement = this.replacements.size > 0 ? this.replacements.get(key) : undefined;
     if (replacement && isHandshakeRecord(bytes)) return this.receive(replacement, bytes);
     this.receive(session, bytes);
   }
@@ -253,14 +253,17 @@ export class DtlsTransport extends EventEmitter implements Transport {
   }
 
   private deliver(session: PeerSession): void {
-    if (this.inbox.length === 0) return;
-    const plaintexts = this.inbox.splice(0);
-    // Application data only counts once the handshake has authenticated the peer.
-    if (!session.established) return;
-    for (const plaintext of plaintexts) {
-      const peer: Peer = { address: session.address, port: session.port, identity: session.identity };
-      this.emit('datagram', plaintext, peer);
+    const inbox = this.inbox;
+    if (inbox.length === 0) return;
+    // Application data only counts once the handshake has authenticated the peer. Emitting cannot
+    // refill the inbox: only a native receive does, and that runs from the socket alone.
+    if (session.established) {
+      for (let i = 0; i < inbox.length; i++) {
+        const peer: Peer = { address: session.address, port: session.port, identity: session.identity };
+        this.emit('datagram', inbox[i], peer);
+      }
     }
+    inbox.length = 0;
   }
 
   private established(session: PeerSession): void {

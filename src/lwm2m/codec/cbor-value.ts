@@ -1,8 +1,8 @@
 import type { ModelLookup, ResourceType } from '../model/types';
 import type { Node, TypedValue, Value } from '../node';
-import { formatPath, pathLevel, type LwM2mPath } from '../path';
+import { formatPath, type LwM2mPath } from '../path';
 import { CodecError } from './codec-error';
-import { declaredType } from './declared-type';
+import { declaredValueType, valueNode, valuePathLevel, valueToEncode } from './single-value';
 import { parseObjectLinkText, toBoolean, toBytes, toFloat, toInteger, toObjectLink, toText } from './value-coercion';
 
 /*
@@ -461,29 +461,17 @@ export function cborValueItem(type: ResourceType, value: Value): CborItem {
 
 /** Plain CBOR (content format 60): one resource or resource instance value, a single CBOR item. */
 export function decodeCborValueNode(payload: Buffer, path: LwM2mPath, model: ModelLookup): Node {
-  const level = pathLevel(path);
-  if (level !== 'resource' && level !== 'resourceInstance') {
-    throw new CodecError(`plain CBOR cannot carry ${formatPath(path)}: only a resource or resource instance`);
-  }
+  const level = valuePathLevel(path, 'plain CBOR');
   const item = readCbor(payload);
   if (item.kind === 'map' || item.kind === 'array') {
     throw new CodecError(`plain CBOR for ${formatPath(path)} must be a single value, not ${describeItem(item)}`);
   }
-  const resourceId = path.resourceId as number;
-  const declared = declaredType(model, path.objectId as number, resourceId);
-  const { type, value } = cborItemValue(item, declared, formatPath(path));
-  return level === 'resource'
-    ? { kind: 'single', id: resourceId, type, value }
-    : { kind: 'resourceInstance', id: path.resourceInstanceId as number, type, value };
+  const { type, value } = cborItemValue(item, declaredValueType(path, model), formatPath(path));
+  return valueNode(path, level, type, value);
 }
 
 /** Encodes a single resource or resource instance node as one CBOR item, typed by the model first. */
 export function encodeCborValueNode(path: LwM2mPath, node: Node, model: ModelLookup): Buffer {
-  if (node.kind !== 'single' && node.kind !== 'resourceInstance') {
-    throw new CodecError(`plain CBOR cannot carry a ${node.kind} node: only a single value`);
-  }
-  const resourceId = node.kind === 'single' ? node.id : path.resourceId;
-  const declared =
-    path.objectId !== undefined && resourceId !== undefined ? declaredType(model, path.objectId, resourceId) : undefined;
-  return writeCbor(cborValueItem(declared ?? node.type, node.value));
+  const { type, value } = valueToEncode(path, node, model, 'plain CBOR');
+  return writeCbor(cborValueItem(type, value));
 }
