@@ -1,4 +1,5 @@
 import type { ChildHandle } from './child';
+import { type MachineTicks, machineTicks, stealShare, ticksSince } from './machine-steal';
 import type { DevicePool } from './load-generator';
 import { processCpuSeconds } from './mosquitto';
 import type { MqttProbe } from './mqtt-clients';
@@ -24,6 +25,8 @@ export interface CpuSpent {
   targetMs: number;
   brokerMs: number;
   loadMs: number;
+  /** The whole machine's CPU ticks over the run, and those stolen by the hypervisor. */
+  machine: MachineTicks;
 }
 
 export interface CpuMeter {
@@ -39,6 +42,7 @@ export async function startProcessCpuMeter(target: ChildHandle, brokerPid: numbe
   const t0 = await target.cpu();
   const b0 = processCpuSeconds(brokerPid);
   const l0 = process.cpuUsage();
+  const m0 = machineTicks();
   return {
     async stop() {
       const t1 = await target.cpu();
@@ -48,6 +52,7 @@ export async function startProcessCpuMeter(target: ChildHandle, brokerPid: numbe
         targetMs: (t1.user + t1.system - t0.user - t0.system) / 1000,
         brokerMs: (b1 - b0) * 1000,
         loadMs: (l1.user + l1.system) / 1000,
+        machine: ticksSince(m0),
       };
     },
   };
@@ -56,9 +61,15 @@ export async function startProcessCpuMeter(target: ChildHandle, brokerPid: numbe
 /** "gateway 12.3 µs, broker 4.5 µs, load 6.7 µs per message" */
 export function cpuPerOp(cpu: CpuSpent, ops: number): string {
   const per = (ms: number) => (ops > 0 && Number.isFinite(ms) ? `${((ms * 1000) / ops).toFixed(1)} µs` : 'n/a');
-  return `target ${per(cpu.targetMs)}, broker ${per(cpu.brokerMs)}, load generator ${per(cpu.loadMs)}`;
+  const steal = stealShare(cpu.machine);
+  return `target ${per(cpu.targetMs)}, broker ${per(cpu.brokerMs)}, load generator ${per(cpu.loadMs)}${Number.isFinite(steal) ? `; machine CPU stolen ${(steal * 100).toFixed(0)}%` : ''}`;
 }
 
 export function addCpu(a: CpuSpent, b: CpuSpent): CpuSpent {
-  return { targetMs: a.targetMs + b.targetMs, brokerMs: a.brokerMs + b.brokerMs, loadMs: a.loadMs + b.loadMs };
+  return {
+    targetMs: a.targetMs + b.targetMs,
+    brokerMs: a.brokerMs + b.brokerMs,
+    loadMs: a.loadMs + b.loadMs,
+    machine: { total: a.machine.total + b.machine.total, steal: a.machine.steal + b.machine.steal },
+  };
 }

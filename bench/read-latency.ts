@@ -8,7 +8,7 @@
  */
 import { generate } from 'coap-packet';
 import { forwarderDownTopic } from './baseline-forwarder';
-import { type BenchContext, type CpuSpent, type TargetKind, startCpuMeter } from './context';
+import { type BenchContext, type CpuSpent, type TargetKind, addCpu, startCpuMeter } from './context';
 import { LOOPBACK, READ_PATH, type SimDevice } from './load-generator';
 import { runOpenLoop, waitUntil } from './pacing';
 import { type LatencySummary, summarize } from './stats';
@@ -25,6 +25,8 @@ export interface ReadResult {
   /** How late the load generator itself sent, p99 (ms): if large, the figures are the generator's. */
   sendLagP99: number;
   cpu: CpuSpent;
+  /** Round trips (ms) of the answered commands and send lags (ms), kept to pool rounds. */
+  samples: { latency: number[]; lag: number[] };
 }
 
 const READ_SEGMENTS = READ_PATH.split('/').filter((s) => s !== '');
@@ -110,5 +112,25 @@ export async function measureReads(ctx: BenchContext, kind: TargetKind, devices:
     latency: summarize(values),
     sendLagP99: summarize(lag).p99,
     cpu,
+    samples: { latency: values, lag },
+  };
+}
+
+/** The rounds of one target at one rate as one run: counts and CPU added, percentiles over all samples. */
+export function combineReads(rounds: ReadResult[]): ReadResult {
+  const latency = rounds.flatMap((r) => r.samples.latency);
+  const lag = rounds.flatMap((r) => r.samples.lag);
+  const sum = (f: (r: ReadResult) => number) => rounds.reduce((a, r) => a + f(r), 0);
+  return {
+    kind: rounds[0].kind,
+    rate: rounds[0].rate,
+    offered: sum((r) => r.offered),
+    answered: sum((r) => r.answered),
+    errors: sum((r) => r.errors),
+    lost: sum((r) => r.lost),
+    latency: summarize(latency),
+    sendLagP99: summarize(lag).p99,
+    cpu: rounds.map((r) => r.cpu).reduce(addCpu),
+    samples: { latency, lag },
   };
 }

@@ -44,6 +44,11 @@ export function fmtMs(value: number): string {
   return value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : value.toFixed(0);
 }
 
+/** 0.123 -> "12%"; NaN -> "n/a". */
+export function fmtPercent(share: number): string {
+  return Number.isFinite(share) ? `${(share * 100).toFixed(0)}%` : 'n/a';
+}
+
 export function fmtBytes(bytes: number): string {
   if (!Number.isFinite(bytes)) return 'n/a';
   if (Math.abs(bytes) >= 10 * 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;

@@ -6,6 +6,7 @@ import { sliceBlock2 } from './block2-slicer';
 import { ClientExchange, type ExchangeHost } from './client-exchange';
 import { EMPTY_CODE, METHOD_CODES, ResponseCode, codeClass, isSuccessCode, methodFromCode } from './codes';
 import { type CoapConfig, type CoapConfigInput, resolveCoapConfig } from './config';
+import { ChurnTable } from './churn-table';
 import { DedupCache } from './dedup-cache';
 import { type Expiring, ExpiringMap } from './expiring-map';
 import { type CoapMessage, decodeMessage, encodeEmpty, encodeMessage, findOption, isConfirmableHeader } from './message';
@@ -78,7 +79,7 @@ const INTERNAL_SERVER_ERROR: CoapResponse = { code: ResponseCode.InternalServerE
 export class CoapEndpoint extends EventEmitter {
   readonly config: CoapConfig;
   private handler: RequestHandler | undefined;
-  private readonly exchanges = new Map<string, ClientExchange>();
+  private readonly exchanges = new ChurnTable<ClientExchange>();
   private readonly retransmitter: Retransmitter<TransmissionContext>;
   private readonly dedup: DedupCache;
   private readonly block1: Block1Receiver;
@@ -184,7 +185,7 @@ export class CoapEndpoint extends EventEmitter {
     this.closed = true;
     this.transport.off('datagram', this.onDatagram);
     clearInterval(this.housekeeping);
-    for (const ex of [...this.exchanges.values()]) ex.cancel();
+    for (const ex of this.exchanges.values()) ex.cancel();
     this.exchanges.clear();
     this.retransmitter.clear();
     for (const tx of this.pendingReplies) if (tx.timer) clearTimeout(tx.timer);

@@ -1,4 +1,4 @@
-import { generate, parse } from 'coap-packet';
+import { parse } from 'coap-packet';
 import { EMPTY_CODE } from './codes';
 import type { CoapOption } from './options';
 
@@ -25,7 +25,7 @@ export class CoapFormatError extends Error {
 }
 
 export const MAX_TOKEN_LENGTH = 8;
-/** Largest UDP payload; coap-packet's own default (1280) would refuse non-block-wise large bodies. */
+/** Largest UDP payload. */
 const MAX_DATAGRAM_SIZE = 65507;
 const TYPE_BITS: Record<MessageType, number> = { CON: 0, NON: 1, ACK: 2, RST: 3 };
 const TYPE_BY_BITS: readonly MessageType[] = ['CON', 'NON', 'ACK', 'RST'];
@@ -44,22 +44,89 @@ export function encodeEmpty(type: 'ACK' | 'RST', messageId: number): Buffer {
   return buf;
 }
 
+/**
+ * Encodes a message (§3). Written here rather than through coap-packet's generate, which allocates a
+ * zero-filled buffer and a slice per option: on the downlink path that was 7 µs of a 76 µs read
+ * (bench --profile); this sizes the datagram first and writes it once. Options need not be sorted:
+ * they are written in ascending number, repeated options in their given order.
+ */
 export function encodeMessage(message: CoapMessage): Buffer {
-  if (message.token.length > MAX_TOKEN_LENGTH) throw new RangeError('token longer than 8 bytes');
-  return generate(
-    {
-      code: message.code,
-      messageId: message.messageId,
-      token: message.token,
-      confirmable: message.type === 'CON',
-      ack: message.type === 'ACK',
-      reset: message.type === 'RST',
-      // coap-packet sorts this array in place (stably); it is always built fresh for one message.
-      options: message.options.map((o) => ({ name: o.number, value: o.value })),
-      payload: message.payload,
-    },
-    MAX_DATAGRAM_SIZE,
-  );
+  const { token, payload } = message;
+  if (token.length > MAX_TOKEN_LENGTH) throw new RangeError('token longer than 8 bytes');
+  const options = inWireOrder(message.options);
+  const withPayload = payload.length > 0 && message.code !== EMPTY_CODE;
+  let length = 4 + token.length + (withPayload ? 1 + payload.length : 0);
+  let previous = 0;
+  for (let i = 0; i < options.length; i++) {
+    const { number, value } = options[i];
+    if (!(number >= 0 && number <= 0xffff)) throw new RangeError(`option number ${number} out of range`);
+    length += 1 + extensionLength(number - previous) + extensionLength(value.length) + value.length;
+    previous = number;
+  }
+  if (length > MAX_DATAGRAM_SIZE) throw new RangeError(`message of ${length} bytes exceeds the ${MAX_DATAGRAM_SIZE}-byte datagram limit`);
+
+  const buf = Buffer.allocUnsafe(length);
+  buf[0] = 0x40 | (TYPE_BITS[message.type] << 4) | token.length;
+  buf[1] = codeByte(message.code);
+  buf.writeUInt16BE(message.messageId, 2);
+  let pos = 4 + token.copy(buf, 4);
+  previous = 0;
+  for (let i = 0; i < options.length; i++) {
+    const { number, value } = options[i];
+    const delta = number - previous;
+    previous = number;
+    const head = pos++;
+    buf[head] = (nibble(delta) << 4) | nibble(value.length);
+    pos = writeExtension(buf, pos, delta);
+    pos = writeExtension(buf, pos, value.length);
+    pos += value.copy(buf, pos);
+  }
+  if (withPayload) {
+    buf[pos++] = 0xff;
+    payload.copy(buf, pos);
+  }
+  return buf;
+}
+
+function inWireOrder(options: CoapOption[]): readonly CoapOption[] {
+  for (let i = 1; i < options.length; i++) {
+    // Array.prototype.sort is stable: repeated options keep their order.
+    if (options[i].number < options[i - 1].number) return [...options].sort((a, b) => a.number - b.number);
+  }
+  return options;
+}
+
+/** The 4-bit delta/length field: the value itself up to 12, else 13 or 14 announcing 1 or 2 extension bytes. */
+function nibble(n: number): number {
+  return n < 13 ? n : n < 269 ? 13 : 14;
+}
+
+function extensionLength(n: number): number {
+  return n < 13 ? 0 : n < 269 ? 1 : 2;
+}
+
+function writeExtension(buf: Buffer, pos: number, n: number): number {
+  if (n < 13) return pos;
+  if (n < 269) {
+    buf[pos] = n - 13;
+    return pos + 1;
+  }
+  buf.writeUInt16BE(n - 269, pos);
+  return pos + 2;
+}
+
+const codeBytes = new Map<string, number>();
+
+/** "c.dd" -> the code byte (class << 5 | detail). */
+function codeByte(code: string): number {
+  let byte = codeBytes.get(code);
+  if (byte === undefined) {
+    const match = /^([0-7])\.([0-2][0-9]|3[01])$/.exec(code);
+    if (!match) throw new RangeError(`invalid CoAP code ${code}`);
+    byte = (Number(match[1]) << 5) | Number(match[2]);
+    codeBytes.set(code, byte);
+  }
+  return byte;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Peer } from '../transport/transport';
+import { ChurnTable } from './churn-table';
 
 export interface RetransmissionPolicy {
   ackTimeoutMs: number;
@@ -27,7 +28,7 @@ export class Transmission<C> {
  * retransmissions; then the transmission is given up. One timer per message in flight, always cleared.
  */
 export class Retransmitter<C> {
-  private readonly inFlight = new Map<string, Transmission<C>>();
+  private readonly inFlight = new ChurnTable<Transmission<C>>();
 
   constructor(
     private readonly policy: RetransmissionPolicy,

@@ -17,6 +17,7 @@ import { DeviceSession, type QueuedCommand } from './device-session';
 import { LOCAL_COMMANDS, answerLocalCommand } from './local-commands';
 import { createMountpointSplitter, createTopicMatcher, mountpointWildcard, renderMountpoint } from './mountpoint';
 import { commandAnswer, deregisterMessage, registerMessage, responseData, type ResponseData } from './uplink-messages';
+import { RingQueue } from './ring-queue';
 import { entriesToJson } from './value-json';
 
 export type Qos = 0 | 1 | 2;
@@ -43,6 +44,11 @@ export interface MqttLink {
   publish(topic: string, payload: string, qos: Qos): void;
   subscribe(topicFilter: string, qos: Qos): Promise<void>;
   onMessage(handler: (topic: string, payload: Buffer) => void): void;
+}
+
+interface MqttMessage {
+  topic: string;
+  payload: Buffer;
 }
 
 /** Objects that `auto_observe: true` leaves alone (security, server, access control, ... ). */
@@ -228,12 +234,11 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
   // MQTT delivers commands in TCP-sized chunks (hundreds at a time under load). Handling them in
   // slices lets device answers, read between slices, go out without waiting for the whole chunk:
   // measured at 5k reads/s, p90 went from 12-24 ms to about 3 ms.
-  private readonly inbox: [string, Buffer][] = [];
-  private inboxHead = 0;
+  private readonly inbox = new RingQueue<MqttMessage>();
   private inboxScheduled = false;
 
   private enqueueMqttMessage(topic: string, payload: Buffer): void {
-    this.inbox.push([topic, payload]);
+    this.inbox.push({ topic, payload });
     if (!this.inboxScheduled) {
       this.inboxScheduled = true;
       setImmediate(drainInbox, this);
@@ -242,23 +247,18 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
 
   /** @internal */
   drainInbox(): void {
-    const end = Math.min(this.inbox.length, this.inboxHead + INBOX_SLICE);
-    for (; this.inboxHead < end; this.inboxHead++) {
-      const [topic, payload] = this.inbox[this.inboxHead];
+    for (let n = 0; n < INBOX_SLICE; n++) {
+      const message = this.inbox.shift();
+      if (message === undefined) break;
       try {
-        this.onMqttMessage(topic, payload);
+        this.onMqttMessage(message.topic, message.payload);
       } catch (err) {
         // A bug must not stall every later command.
-        this.log.error({ topic, err: (err as Error).message }, 'command handling failed');
+        this.log.error({ topic: message.topic, err: (err as Error).message }, 'command handling failed');
       }
     }
-    if (this.inboxHead < this.inbox.length) {
-      setImmediate(drainInbox, this);
-      return;
-    }
-    this.inbox.length = 0;
-    this.inboxHead = 0;
-    this.inboxScheduled = false;
+    if (this.inbox.size > 0) setImmediate(drainInbox, this);
+    else this.inboxScheduled = false;
   }
 
   private onMqttMessage(topic: string, payload: Buffer): void {

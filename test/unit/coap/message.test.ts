@@ -13,7 +13,9 @@ import {
   szxForSize,
   type CoapMessage,
 } from '../../../src/coap';
+import { generate } from 'coap-packet';
 import { isConfirmableHeader } from '../../../src/coap/message';
+import { randomBytes, seededRandom } from '../../support/seeded-random';
 
 describe('message codec', () => {
   it('round-trips a request with options, token and payload', () => {
@@ -47,6 +49,83 @@ describe('message codec', () => {
     const decoded = decodeMessage(encodeMessage({ type, code: '2.05', messageId: 1, token: Buffer.alloc(0), options: [], payload: Buffer.alloc(0) }));
     expect(decoded).toMatchObject({ type, code: '2.05', messageId: 1, options: [] });
     expect(decoded.payload.length).toBe(0);
+  });
+
+  it('encodes the RFC 7252 appendix A exchanges byte for byte', () => {
+    // A.1/A.2: CON GET /temperature, MID 0x7d34, no token (then with token 0x20); ACK 2.05 "22.3 C".
+    const uriPath = [{ number: OptionNumber.UriPath, value: Buffer.from('temperature') }];
+    const get = { type: 'CON', code: '0.01', messageId: 0x7d34, options: uriPath, payload: Buffer.alloc(0) } as const;
+    expect(encodeMessage({ ...get, token: Buffer.alloc(0) }).toString('hex')).toBe('40017d34bb74656d7065726174757265');
+    expect(encodeMessage({ ...get, token: Buffer.from([0x20]) }).toString('hex')).toBe('41017d3420bb74656d7065726174757265');
+    const ack = encodeMessage({ type: 'ACK', code: '2.05', messageId: 0x7d34, token: Buffer.from([0x20]), options: [], payload: Buffer.from('22.3 C') });
+    expect(ack.toString('hex')).toBe('61457d3420ff32322e332043');
+  });
+
+  it('writes extended option deltas and lengths (13 and 269 boundaries) and sorts options stably', () => {
+    const value = (n: number) => Buffer.alloc(n, 0x61);
+    const bytes = encodeMessage({
+      type: 'NON',
+      code: '2.05',
+      messageId: 1,
+      token: Buffer.alloc(0),
+      options: [
+        { number: 2049, value: value(269) },
+        { number: 15, value: Buffer.from('b') },
+        { number: 12, value: value(13) },
+        { number: 15, value: Buffer.from('c') },
+      ],
+      payload: Buffer.alloc(0),
+    });
+    const header = bytes.subarray(0, 4).toString('hex');
+    expect(header).toBe('50450001');
+    // 12: delta 12, length 13 -> 0xcd 0x00; 15: delta 3 -> 0x31 'b', delta 0 -> 0x01 'c'; 2049: delta 2034 -> 14, length 269 -> 14: 0xee 0x06e5 0x0000
+    expect(bytes.subarray(4, 6).toString('hex')).toBe('cd00');
+    expect(bytes.subarray(19, 23).toString('hex')).toBe('31620163');
+    expect(bytes.subarray(23, 28).toString('hex')).toBe('ee06e50000');
+    expect(bytes.length).toBe(28 + 269);
+    expect(decodeMessage(bytes).options.map((o) => o.number)).toEqual([12, 15, 15, 2049]);
+  });
+
+  it('refuses what cannot be framed: a long token, a bad code, an option number above 65535', () => {
+    const base: CoapMessage = { type: 'CON', code: '0.01', messageId: 1, token: Buffer.alloc(0), options: [], payload: Buffer.alloc(0) };
+    expect(() => encodeMessage({ ...base, token: Buffer.alloc(9) })).toThrow(RangeError);
+    expect(() => encodeMessage({ ...base, code: '2.32' })).toThrow(RangeError);
+    expect(() => encodeMessage({ ...base, code: 'GET' })).toThrow(RangeError);
+    expect(() => encodeMessage({ ...base, options: [{ number: 65536, value: Buffer.alloc(0) }] })).toThrow(RangeError);
+  });
+
+  it('encodes 2,000 random messages exactly as coap-packet does', () => {
+    const next = seededRandom(7252);
+    const types = ['CON', 'NON', 'ACK', 'RST'] as const;
+    for (let i = 0; i < 2000; i++) {
+      const count = Math.floor(next() * 6);
+      const options = Array.from({ length: count }, () => ({
+        number: [1, 3, 11, 12, 14, 15, 17, 23, 27, 28, 60, 258, 2049, 65000][Math.floor(next() * 14)],
+        value: randomBytes(next, [0, 1, 5, 12, 13, 14, 100, 268, 269, 300][Math.floor(next() * 10)]),
+      }));
+      const message: CoapMessage = {
+        type: types[Math.floor(next() * 4)],
+        code: `${[0, 2, 4, 5][Math.floor(next() * 4)]}.0${1 + Math.floor(next() * 5)}`,
+        messageId: Math.floor(next() * 65536),
+        token: randomBytes(next, Math.floor(next() * 9)),
+        options,
+        payload: randomBytes(next, Math.floor(next() * 3) * 40),
+      };
+      const reference = generate(
+        {
+          code: message.code,
+          messageId: message.messageId,
+          token: message.token,
+          confirmable: message.type === 'CON',
+          ack: message.type === 'ACK',
+          reset: message.type === 'RST',
+          options: message.options.map((o) => ({ name: o.number, value: o.value })),
+          payload: message.payload,
+        },
+        65507,
+      );
+      expect(encodeMessage(message).toString('hex')).toBe(reference.toString('hex'));
+    }
   });
 
   it('encodes empty ACK and RST as four bytes', () => {
