@@ -7,22 +7,38 @@ export interface LwM2mPath {
 }
 
 const MAX_ID = 65535;
+const SLASH = 0x2f;
 
 /**
  * Parses "/3/0/1", "3/0/1", "/3/0/1/" (leading and trailing slash optional).
- * Throws an Error with a readable message for anything else.
+ * Throws an Error with a readable message for anything else. One pass, no regular expression:
+ * every downlink command goes through here.
  */
 export function parsePath(text: string): LwM2mPath {
-  const trimmed = text.trim().replace(/^\/+/, '').replace(/\/+$/, '');
-  if (trimmed === '') return {};
-  const parts = trimmed.split('/');
-  if (parts.length > 4) throw new Error(`invalid path "${text}": more than 4 levels`);
-  const ids = parts.map((p) => {
-    if (!/^\d{1,5}$/.test(p)) throw new Error(`invalid path "${text}": "${p}" is not an id`);
-    const n = Number(p);
-    if (n > MAX_ID) throw new Error(`invalid path "${text}": id ${n} exceeds ${MAX_ID}`);
-    return n;
-  });
+  const s = text.trim();
+  let start = 0;
+  let end = s.length;
+  while (start < end && s.charCodeAt(start) === SLASH) start++;
+  while (end > start && s.charCodeAt(end - 1) === SLASH) end--;
+  if (start === end) return {};
+  let levels = 1;
+  for (let i = start; i < end; i++) if (s.charCodeAt(i) === SLASH) levels++;
+  if (levels > 4) throw new Error(`invalid path "${text}": more than 4 levels`);
+  const ids: number[] = [];
+  let from = start;
+  while (from <= end) {
+    let to = from;
+    let id = 0;
+    for (; to < end; to++) {
+      const c = s.charCodeAt(to);
+      if (c === SLASH) break;
+      id = c >= 48 && c <= 57 ? id * 10 + (c - 48) : NaN;
+    }
+    if (to === from || to - from > 5 || Number.isNaN(id)) throw new Error(`invalid path "${text}": "${s.slice(from, to)}" is not an id`);
+    if (id > MAX_ID) throw new Error(`invalid path "${text}": id ${id} exceeds ${MAX_ID}`);
+    ids.push(id);
+    from = to + 1;
+  }
   return fromIds(ids);
 }
 
