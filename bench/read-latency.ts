@@ -9,6 +9,7 @@
 import { generate } from 'coap-packet';
 import { forwarderDownTopic } from './baseline-forwarder';
 import { type BenchContext, type CpuSpent, type TargetKind, addCpu, startCpuMeter } from './context';
+import { stealShare } from './machine-steal';
 import { LOOPBACK, READ_PATH, type SimDevice } from './load-generator';
 import { runOpenLoop, waitUntil } from './pacing';
 import { type LatencySummary, summarize } from './stats';
@@ -27,6 +28,8 @@ export interface ReadResult {
   cpu: CpuSpent;
   /** Round trips (ms) of the answered commands and send lags (ms), kept to pool rounds. */
   samples: { latency: number[]; lag: number[] };
+  /** p99 (ms) and share of the machine's CPU stolen by the hypervisor, per round. */
+  rounds: { p99: number; steal: number }[];
 }
 
 const READ_SEGMENTS = READ_PATH.split('/').filter((s) => s !== '');
@@ -113,6 +116,7 @@ export async function measureReads(ctx: BenchContext, kind: TargetKind, devices:
     sendLagP99: summarize(lag).p99,
     cpu,
     samples: { latency: values, lag },
+    rounds: [{ p99: summarize(values).p99, steal: stealShare(cpu.machine) }],
   };
 }
 
@@ -132,5 +136,6 @@ export function combineReads(rounds: ReadResult[]): ReadResult {
     sendLagP99: summarize(lag).p99,
     cpu: rounds.map((r) => r.cpu).reduce(addCpu),
     samples: { latency, lag },
+    rounds: rounds.flatMap((r) => r.rounds),
   };
 }

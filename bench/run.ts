@@ -381,7 +381,7 @@ function printResults(opts: Options, results: Results): void {
     ]);
     for (const x of [g, b]) {
       details.push(
-        `reads @${x.rate}/s ${x.kind.padEnd(8)}: ${x.answered}/${x.offered} answered, ${x.errors} errors, ${x.lost} lost; p50 ${fmtMs(x.latency.p50)} p90 ${fmtMs(x.latency.p90)} p99 ${fmtMs(x.latency.p99)} max ${fmtMs(x.latency.max)} ms; send lag p99 ${fmtMs(x.sendLagP99)} ms; CPU per read: ${cpuPerOp(x.cpu, x.answered)}`,
+        `reads @${x.rate}/s ${x.kind.padEnd(8)}: ${x.answered}/${x.offered} answered, ${x.errors} errors, ${x.lost} lost; p50 ${fmtMs(x.latency.p50)} p90 ${fmtMs(x.latency.p90)} p99 ${fmtMs(x.latency.p99)} max ${fmtMs(x.latency.max)} ms; send lag p99 ${fmtMs(x.sendLagP99)} ms; CPU per read: ${cpuPerOp(x.cpu, x.answered)}; rounds (p99 ms / CPU stolen): ${x.rounds.map((r) => `${fmtMs(r.p99)}/${fmtPercent(r.steal)}`).join(' ')}`,
       );
     }
   }
