@@ -6,18 +6,22 @@ import { declaredValueType, valueNode, valuePathLevel, valueToEncode } from './s
 import { parseObjectLinkText, toBoolean, toBytes, toFloat, toInteger, toObjectLink, toText } from './value-coercion';
 
 /*
- * CBOR (RFC 8949) as LwM2M uses it: the plain CBOR format (content format 60, TS Core 1.1
- * §7.4.6: one resource or resource instance value) and the value leaves of LwM2M CBOR (11544,
- * TS Core 1.2 §7.4.7, see lwm2m-cbor.ts).
+ * CBOR (RFC 8949) as LwM2M uses it: the plain CBOR format (content format 60, TS Core 1.1.1
+ * and 1.2 §7.4.3: one resource or resource instance value) and the value leaves of LwM2M CBOR
+ * (11544, TS Core 1.2 §7.4.4, see lwm2m-cbor.ts).
  *
  * A small reader and writer of our own rather than cbor-x: the codecs need the CBOR major type
  * of every item (cbor-x decodes 1.0 and 1 alike, tag 1 to a Date, and encodes an integral float
  * as an integer), strict rejection of trailing bytes and malformed items with a CodecError, and
- * the exact preferred-serialization bytes on output.
+ * exact, deterministic bytes on output (see writeCbor).
  *
- * Value mapping (TS Core table "CBOR data types"):
+ * Value mapping (TS Core 1.2 Table C.2 "Data Type Mapping", column "CBOR, LwM2M CBOR, and SenML
+ * CBOR Formats"; Time there: "an unsigned integer or a date/time string, as defined in Section
+ * 2.4.1 of [RFC7049]", whose numeric form is tag 1 around the seconds: written here as Anjay
+ * writes it, C1 18 18 = 24; the table is quoted in OMA_LwM2M_for_Developers issue #537):
  *   integer → major 0/1 (int64)        unsigned → major 0 (uint64)
- *   float → major 7 float (half, single, double; an integer is accepted for a float resource)
+ *   float → major 7 float (half, single, double; an integer, or a decimal fraction (tag 4,
+ *           RFC 8949 §3.4.4, which Anjay's decoder accepts too), is accepted for a float resource)
  *   boolean → simple false/true        string, corelnk → text string
  *   opaque → byte string               objlnk → text string "O:I"
  *   time → tag 1 (epoch seconds) around an integer; decoding accepts a bare integer too (and
@@ -213,7 +217,12 @@ function halfToNumber(half: number): number {
   return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
 }
 
-/** Preferred serialization: shortest heads, floats as single precision when that is exact. */
+/**
+ * Shortest heads (preferred serialization, RFC 8949 §4.2.2); floats as single precision when that
+ * is exact, else double — never half precision (the same widths as Anjay's encoder: 100000.0 →
+ * FA 47C35000, 1.1 → FB 3FF199999999999A), so this is not the full preferred serialization of
+ * floats; decoding accepts all three widths.
+ */
 export function writeCbor(item: CborItem): Buffer {
   const chunks: Buffer[] = [];
   write(item, chunks);
@@ -362,6 +371,7 @@ export function cborItemValue(item: CborItem, declared: ResourceType | undefined
     case 'float':
       if (item.kind === 'float') return { type: declared, value: item.value };
       if (item.kind === 'uint' || item.kind === 'nint') return { type: declared, value: Number(item.value) };
+      if (isDecimalFraction(item)) return { type: declared, value: decimalFraction(item) };
       throw mismatch();
     case 'boolean':
       if (item.kind === 'bool') return { type: declared, value: item.value };
@@ -399,6 +409,7 @@ function untypedValue(item: CborItem, where: string): TypedValue {
     case 'bytes':
       return { type: 'opaque', value: item.value };
     case 'tag': {
+      if (isDecimalFraction(item)) return { type: 'float', value: decimalFraction(item) };
       const seconds = timeSeconds(item);
       if (seconds === undefined) throw new CodecError(`${where}: unsupported CBOR ${describeItem(item)} value`);
       return { type: 'time', value: seconds };
@@ -406,6 +417,20 @@ function untypedValue(item: CborItem, where: string): TypedValue {
     default:
       throw new CodecError(`${where}: ${describeItem(item)} is not an LwM2M value`);
   }
+}
+
+const TAG_DECIMAL_FRACTION = 4n;
+
+/** RFC 8949 §3.4.4: tag 4 around [exponent, mantissa], both integers (bignum mantissas are not accepted). */
+export function isDecimalFraction(item: CborItem): item is Extract<CborItem, { kind: 'tag' }> {
+  if (item.kind !== 'tag' || item.tag !== TAG_DECIMAL_FRACTION || item.item.kind !== 'array' || item.item.items.length !== 2) return false;
+  return item.item.items.every((part) => part.kind === 'uint' || part.kind === 'nint');
+}
+
+/** mantissa × 10^exponent, correctly rounded to a double (4([-1, 45]) = 4.5). */
+export function decimalFraction(item: Extract<CborItem, { kind: 'tag' }>): number {
+  const [exponent, mantissa] = (item.item as Extract<CborItem, { kind: 'array' }>).items as Array<Extract<CborItem, { kind: 'uint' | 'nint' }>>;
+  return Number(`${mantissa.value}e${exponent.value}`);
 }
 
 /** Seconds of a time value: tag 1 around an integer (or integral float), or a bare integer. */

@@ -14,16 +14,18 @@ import { cborInteger, cborItemValue, cborValueItem, readCbor, writeCbor, type Cb
 import { declaredType } from './declared-type';
 
 /*
- * LwM2M CBOR (content format 11544, OMA TS Core 1.2 §7.4.7): a tree of CBOR maps keyed by path
- * segments, e.g. a Read of /3/0:
+ * LwM2M CBOR (content format 11544, OMA TS Core 1.2 §7.4.4): a tree of CBOR maps keyed by path
+ * segments, e.g. a Read of /3/0 (an illustration, not a spec example):
  *   {3: {0: {0: "Open Mobile Alliance", 7: {0: 3800, 1: 5000}, 13: 1(1367491215)}}}
  * A key is an id or an array of ids covering several levels at once ({[3, 0]: {0: ..}}); keys
  * nest down to the value leaves (see cbor-value.ts for the value mapping).
  *
- * Paths are absolute: the top-level map is the root "/", as in the spec's examples and in client
- * implementations (Anjay starts its path stack at the root). A payload whose paths lie outside the
- * request path is refused, never reinterpreted relative to it (that would make {3: ..} for a
- * request /3/0 ambiguous). Encoding nests one map per level from the root, without array keys.
+ * Paths are absolute: TS Core 1.2 §7.4.4 says "Except when used for a Write or Create operation, the
+ * IDs inside the top-level payload MUST start with the Object ID", and client implementations read
+ * Write payloads from the root too (Anjay: {[13, 26, 1]: 42} for a Write on /13/26/1). A payload
+ * whose paths lie outside the request path is refused, never reinterpreted relative to it (that
+ * would make {3: ..} for a request /3/0 ambiguous). Encoding nests one map per level from the root,
+ * without array keys, as Anjay does ({3: {3: {3: 25}}} for a Read of /3/3/3).
  *
  * An empty map stands for an empty object, instance or multiple resource; a map at the resource
  * instance level, a leaf above the resource level, null and undefined are refused.

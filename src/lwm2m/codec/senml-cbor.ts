@@ -1,7 +1,7 @@
 import type { ModelLookup, ResourceType } from '../model/types';
 import type { Entry, Node, Value } from '../node';
 import type { LwM2mPath } from '../path';
-import { cborInteger, cborValueItem, readCbor, writeCbor, type CborItem } from './cbor-value';
+import { cborInteger, cborValueItem, decimalFraction, isDecimalFraction, readCbor, writeCbor, type CborItem } from './cbor-value';
 import { CodecError } from './codec-error';
 import {
   senmlNodeRecords,
@@ -14,21 +14,26 @@ import {
 import { toFloat } from './value-coercion';
 
 /*
- * SenML CBOR (content format 112, RFC 8428 §6) as LwM2M 1.1 uses it (OMA TS Core 1.1 §7.4.5):
- * the records of SenML JSON (senml-json.ts, whose record → entries and node → records code this
- * shares) as a CBOR array of maps keyed by the RFC 8428 §6 integer labels:
+ * SenML CBOR (content format 112, RFC 8428 §6) as LwM2M uses it (OMA TS Core 1.1 §7.4.5, 1.1.1
+ * §7.4.6, 1.2 §7.4.7): the records of SenML JSON (senml-json.ts, whose record → entries and node →
+ * records code this shares) as a CBOR array of maps keyed by the RFC 8428 §6 Table 4 integer labels:
  *   bver -1, bn -2, bt -3, bu -4, bv -5, bs -6, n 0, u 1, v 2, vs 3, vb 4, s 5, t 6, ut 7, vd 8.
- * LwM2M's object link "vlo" has no integer label: the IANA SenML Labels registry entry OMA made
- * for it gives the CBOR label as the text string "vlo", so that is the one text label accepted.
+ * LwM2M's object link "vlo" has no integer label (RFC 8428 §6: "any extensions will use string map
+ * keys"); TS Core 1.1.1 §7.4.6: "The object links use a string map key "vlo" also in SenML CBOR
+ * representation" — so the text string "vlo" is the one text label accepted.
  *
  * Values: v is a CBOR integer or float (the major type types a value the model does not type:
  * integer item → integer, float item → float), vs a text string, vb a boolean, vd a byte string
  * (raw bytes, not base64), vlo a text string "O:I". bt, bv, t and bver are integers or floats.
+ * RFC 8428 §6 also allows a decimal fraction (CBOR tag 4, [exponent, mantissa]) wherever SenML
+ * JSON has a number (v, bt, t, bv), and TS Core 1.2 (Table C.2) represents a Time value in the CBOR
+ * formats as in RFC 7049 §2.4.1, i.e. tag 1 around the number of seconds — which is how clients
+ * such as Anjay write the v of a Time resource ({2: 1(1000000)}): both are accepted on input.
  *
  * Strictness: the payload is one CBOR array (readCbor refuses trailing and malformed bytes) of
  * maps; a text label spelling a SenML field that has an integer label ("n", "v", ..) is refused,
  * as is a text label ending in "_" (must-understand, RFC 8428 §4.4), a label of another CBOR type,
- * a label twice in one record and a value of the wrong CBOR type (tags included). Unknown
+ * a label twice in one record and a value of the wrong CBOR type (other tags included). Unknown
  * integer or other text labels are ignored, like unknown fields in SenML JSON; so are u, bu, s,
  * bs and ut, whatever their values.
  */
@@ -43,6 +48,7 @@ const FIELD_BY_LABEL = new Map<bigint, Field>(
   (Object.entries(SENML_CBOR_LABELS) as Array<[Field, number]>).map(([field, label]) => [BigInt(label), field]),
 );
 const VLO = 'vlo';
+const TAG_EPOCH = 1n;
 
 /** Decodes to entries exactly as decodeSenmlJsonEntries does (base name/time/value, time series, typing). */
 export function decodeSenmlCborEntries(payload: Buffer, path: LwM2mPath, model: ModelLookup, now: SenmlClock = systemClock): Entry[] {
@@ -78,15 +84,21 @@ function parseCborRecord(item: CborItem, where: string): SenmlRecord {
       case 'n':
         record[field] = cborText(value, what, where);
         break;
-      case 'v':
-        if (value.kind === 'uint' || value.kind === 'nint') {
-          record.values.push({ field, value: exactInteger(value.value), integer: true });
-        } else if (value.kind === 'float') {
-          record.values.push({ field, value: value.value, integer: false });
+      case 'v': {
+        // Tag 1 (epoch-based time) around the number: a Time value.
+        const time = value.kind === 'tag' && value.tag === TAG_EPOCH;
+        const number = time ? value.item : value;
+        if (number.kind === 'uint' || number.kind === 'nint') {
+          record.values.push({ field, value: exactInteger(number.value), integer: true, time });
+        } else if (number.kind === 'float') {
+          record.values.push({ field, value: number.value, integer: false, time });
+        } else if (!time && isDecimalFraction(number)) {
+          record.values.push({ field, value: decimalFraction(number), integer: false });
         } else {
           throw new CodecError(`${where}: ${what} is not a number`);
         }
         break;
+      }
       case 'vs':
       case 'vlo':
         record.values.push({ field, value: cborText(value, what, where) });
@@ -126,6 +138,7 @@ function fieldOf(key: CborItem, where: string): Field | undefined {
 function cborNumber(item: CborItem, what: string, where: string): number {
   if (item.kind === 'uint' || item.kind === 'nint') return Number(item.value);
   if (item.kind === 'float') return item.value;
+  if (isDecimalFraction(item)) return decimalFraction(item);
   throw new CodecError(`${where}: ${what} is not a number`);
 }
 

@@ -8,8 +8,9 @@ import { parseObjectLinkText, toBoolean, toBytes, toFloat, toInteger, toObjectLi
 import { parseTextValue } from './value-codec';
 
 /*
- * SenML JSON (content format 110, RFC 8428) as LwM2M 1.1 uses it (OMA TS Core 1.1 §7.4.4):
- * [{"bn":"/3/0/","n":"0","vs":"Open Mobile Alliance"},{"n":"7/0","v":3800},{"n":"13","v":1367491215}]
+ * SenML JSON (content format 110, RFC 8428) as LwM2M uses it (OMA TS Core 1.1 §7.4.4, 1.1.1 §7.4.5,
+ * 1.2 §7.4.6; the Read /3/0 example of Table 7.4.4-2 begins):
+ * [{"bn":"/3/0/","n":"0","vs":"Open Mobile Alliance"},{"n":"1","vs":"Lightweight M2M Client"},..]
  * bn + n is an absolute LwM2M path; values are v (number), vs (string), vb (boolean),
  * vd (base64url bytes) or vlo (object link "O:I").
  *
@@ -27,10 +28,11 @@ export const systemClock: SenmlClock = () => Date.now() / 1000;
 
 /**
  * One value field of a record, checked for its basic type by the format parser. `v` keeps
- * whether the format said integer (a CBOR integer item; bigint beyond 2^53) — JSON never does.
+ * whether the format said integer (a CBOR integer item; bigint beyond 2^53) — JSON never does —
+ * and whether it said time (SenML CBOR: CBOR tag 1 around the number, see senml-cbor.ts).
  */
 export type SenmlValue =
-  | { field: 'v'; value: number | bigint; integer: boolean }
+  | { field: 'v'; value: number | bigint; integer: boolean; time?: boolean }
   | { field: 'vs'; value: string }
   | { field: 'vb'; value: boolean }
   | { field: 'vd'; value: Buffer }
@@ -195,7 +197,7 @@ function typedValue(values: SenmlValue[], declared: ResourceType | undefined, ba
   const field = values[0];
   switch (field.field) {
     case 'v':
-      return numberValue(field.value, field.integer, declared, baseValue, where);
+      return numberValue(field.value, field.integer, field.time === true, declared, baseValue, where);
     case 'vs': {
       const value = declared === undefined ? undefined : parseTextValue(declared, field.value);
       return value === undefined ? { type: 'string', value: field.value } : { type: declared as ResourceType, value };
@@ -215,13 +217,23 @@ function typedValue(values: SenmlValue[], declared: ResourceType | undefined, ba
 /**
  * v (+ bv): integer, time or unsigned when the model says so and the value is integral (JSON
  * numbers and CBOR floats alike), float when the model says float; otherwise a CBOR integer
- * item within int64 (uint64 for unsigned) stays an integer and anything else is a float.
+ * item within int64 (uint64 for unsigned) stays an integer, a tagged time (`time`) is a time and
+ * anything else is a float.
  */
-function numberValue(v: number | bigint, integer: boolean, declared: ResourceType | undefined, baseValue: number | undefined, where: string): TypedValue {
+function numberValue(
+  v: number | bigint,
+  integer: boolean,
+  time: boolean,
+  declared: ResourceType | undefined,
+  baseValue: number | undefined,
+  where: string,
+): TypedValue {
   const n = baseValue === undefined ? v : Number(v) + baseValue;
   if (typeof n === 'number' && !Number.isFinite(n)) throw new CodecError(`${where}: "v" is not finite`);
   const integral = typeof n === 'bigint' || Number.isInteger(n);
+  if (time && !integral) throw new CodecError(`${where}: "v" tagged as a time is not a whole number of seconds`);
   if ((declared === 'integer' || declared === 'time') && integral) return { type: declared, value: exactInteger(n) };
+  if (time && (declared === undefined || declared === 'none')) return { type: 'time', value: exactInteger(n) };
   if (declared === 'unsigned' && integral && n >= 0) return { type: declared, value: exactInteger(n) };
   if (declared !== 'float' && integer && integral) {
     const big = BigInt(n);

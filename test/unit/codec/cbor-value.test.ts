@@ -28,6 +28,9 @@ const single = (id: number, type: ResourceType, value: Value): Node => ({ kind: 
  * A CBOR head byte is major type << 5 | additional information: < 24 the value itself, 24/25/26/27
  * a 1/2/4/8-byte argument following. Major 0 uint, 1 negative (-1 - n), 2 bytes, 3 text, 6 tag,
  * 7 simple/float (F4 false, F5 true, F9 half, FA single, FB double).
+ * Hand-checked vectors (RFC 8949 §3); the TS Core does not give CBOR bytes for format 60. The value
+ * mapping is that of TS Core 1.2 Table C.2 (time: RFC 7049 §2.4.1, i.e. tag 1), and the widths are
+ * those of Anjay-lite's encoder (see the cross-check below).
  */
 const VECTORS: Array<[string, number, string, Value, string]> = [
   ['integer 5: major 0, value in the head', 1, '05', 5, 'integer'],
@@ -54,6 +57,28 @@ describe('plain CBOR value (content format 60)', () => {
     expect(encode(`/1024/0/${resourceId}`, node)).toBe(hex(bytes).toString('hex'));
   });
 
+  /*
+   * AVSystem Anjay-lite tests/anj/io/cbor_encoder.c (content format 60): the bytes that client writes
+   * for each value, which our encoder writes too (integers shortest, time as tag 1, floats single
+   * when exact else double, object links as "O:I" text).
+   */
+  it.each([
+    [1, 0, '00'], [1, 24, '18 18'], [1, 1000, '19 03E8'], [1, 65536, '1A 00010000'], [1, 4294967296, '1B 0000000100000000'],
+    [1, 2n ** 63n - 1n, '1B 7FFFFFFFFFFFFFFF'], [1, -1, '20'], [1, -25, '38 18'], [1, -257, '39 0100'], [1, -1000, '39 03E7'],
+    [1, -(2n ** 63n), '3B 7FFFFFFFFFFFFFFF'],
+    [6, 24, 'C1 18 18'], [6, 4294967295, 'C1 1A FFFFFFFF'],
+    [4, true, 'F5'], [4, false, 'F4'],
+    [3, -0, 'FA 80000000'], [3, 100000, 'FA 47C35000'], [3, 1.1, 'FB 3FF199999999999A'], [3, 1e300, 'FB 7E37E43C8800759C'],
+    [3, -4.1, 'FB C010666666666666'],
+    [7, { objectId: 0, instanceId: 0 }, '63 303A30'], [7, { objectId: 2137, instanceId: 1 }, '66 323133373A31'],
+    [7, { objectId: 0, instanceId: 60001 }, '67 303A3630303031'],
+    [0, '', '60'], [0, 'DZBORG:DD', '69 445A424F52473A4444'], [5, hex('01020304'), '44 01020304'],
+  ] as Array<[number, Value, string]>)('Anjay-lite vector: resource %i = %p → %s', (resourceId, value, bytes) => {
+    const type = TYPES[resourceId][0];
+    expect(encode(`/1024/0/${resourceId}`, single(resourceId, type, value))).toBe(hex(bytes).toString('hex'));
+    expect(decode(hex(bytes), `/1024/0/${resourceId}`)).toEqual(single(resourceId, type, value));
+  });
+
   it('decodes other spellings: half floats, an integer for a float, a bare integer or tagged float for time', () => {
     expect(decode(hex('F9 3E00'), '/1024/0/3')).toEqual(single(3, 'float', 1.5)); // half: 0 01111 1000000000
     expect(decode(hex('F9 7C00'), '/1024/0/3')).toEqual(single(3, 'float', Infinity));
@@ -64,6 +89,13 @@ describe('plain CBOR value (content format 60)', () => {
     expect(decode(hex('18 18'), '/1024/0/1')).toEqual(single(1, 'integer', 24)); // 24 needs a 1-byte argument
     expect(decode(hex('5F 41 01 42 0203 FF'), '/1024/0/5')).toEqual(single(5, 'opaque', hex('010203'))); // chunked
     expect(decode(hex('7F 61 61 62 6263 FF'), '/1024/0/0')).toEqual(single(0, 'string', 'abc'));
+    // Decimal fractions (RFC 8949 §3.4.4: tag 4 around [exponent, mantissa]): 273.15 and -0.5.
+    expect(decode(hex('C4 82 21 19 6AB3'), '/1024/0/3')).toEqual(single(3, 'float', 273.15));
+    expect(decode(hex('C4 82 20 24'), '/1024/0/3')).toEqual(single(3, 'float', -0.5));
+    expect(decode(hex('C4 82 21 19 6AB3'), '/1024/0/3', noModel)).toEqual(single(3, 'float', 273.15));
+    expect(() => decode(hex('C4 82 21 19 6AB3'), '/1024/0/1')).toThrow(CodecError); // not for an integer
+    expect(() => decode(hex('C4 83 21 01 02'), '/1024/0/3')).toThrow(CodecError); // three elements
+    expect(() => decode(hex('C4 82 21 F9 3E00'), '/1024/0/3')).toThrow(CodecError); // float mantissa
   });
 
   it('types values of unknown resources by their CBOR major type', () => {

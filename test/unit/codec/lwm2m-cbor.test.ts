@@ -33,7 +33,11 @@ const encode = (path: string, node: Node, m: ModelLookup = model): Buffer => enc
 const cborx = new Encoder({ mapsAsObjects: false, useRecords: false, tagUint8Array: false });
 const m = (...entries: Array<[unknown, unknown]>): Map<unknown, unknown> => new Map(entries);
 
-// The Device object instance of the spec's Read /3/0 examples (TS Core 1.1/1.2 §7.4).
+/*
+ * The Device object instance of the example client: the values of TS Core 1.1 Table 7.4.4-2 (the
+ * SenML JSON Read /3/0, see senml-json.test.ts). TS Core 1.2 §7.4.4 (LwM2M CBOR) has no Device
+ * example: this LwM2M CBOR form of it is ours, checked against the rules, not against spec bytes.
+ */
 const DEVICE_RESOURCES = m(
   [0, 'Open Mobile Alliance'], [1, 'Lightweight M2M Client'], [2, '345000123'], [3, '1.0'],
   [6, m([0, 1], [1, 5])], [7, m([0, 3800], [1, 5000])], [8, m([0, 125], [1, 900])], [9, 100], [10, 15],
@@ -48,7 +52,7 @@ const DEVICE_ENTRIES: [string, string, unknown][] = [
 ];
 
 /*
- * {3: {0: {0: "Open Mobile Alliance", 7: {0: 3800, 1: 5000}, 13: 1(1367491215)}}}, by hand:
+ * Not a spec example. {3: {0: {0: "Open Mobile Alliance", 7: {0: 3800, 1: 5000}, 13: 1(1367491215)}}}, by hand:
  *   A1 03                 map(1), key 3
  *   A1 00                 map(1), key 0
  *   A3                    map(3)
@@ -111,7 +115,77 @@ describe('LwM2M CBOR (content format 11544)', () => {
     expect(decode(hex('A1 03 A1 00 A1 0D 1A 5182428F'), '/3/0/13')).toEqual({ kind: 'single', id: 13, type: 'time', value: 1367491215 });
   });
 
-  /* {1024: {0: {R: v}}} = A1 19 0400 A1 00 A1 <R> <value>: 1024 is a uint16 key (19 0400). */
+  /*
+   * The LwM2M CBOR section of TS Core 1.2 (§7.4.4; "section 7.4.4.4" in the issue) serializes two
+   * Server object instances; OMA_LwM2M_for_Developers issue #545 quotes the map of the first verbatim:
+   *   A7 00 18 65 01 1A 00015180 02 19 012C 03 19 1770 05 1A 00015180 06 F5 07 61 55
+   *   = {0: 101, 1: 86400, 2: 300, 3: 6000, 5: 86400, 6: true, 7: "U"}
+   * (the levels above it are not quoted: {1: {0: ..}} around it here is ours).
+   */
+  const SERVER_INSTANCE = 'A7 00 18 65 01 1A 00015180 02 19 012C 03 19 1770 05 1A 00015180 06 F5 07 61 55';
+
+  it('the Server instance of the TS Core 1.2 §7.4.4 example: decodes, and is exactly what the encoder writes', () => {
+    const bytes = hex(`A1 01 A1 00 ${SERVER_INSTANCE}`);
+    expect(entries(bytes, '/1/0', noModel)).toEqual([
+      ['/1/0/0', 'integer', 101], ['/1/0/1', 'integer', 86400], ['/1/0/2', 'integer', 300], ['/1/0/3', 'integer', 6000],
+      ['/1/0/5', 'integer', 86400], ['/1/0/6', 'boolean', true], ['/1/0/7', 'string', 'U'],
+    ]);
+    const node = decode(bytes, '/1/0', noModel);
+    expect(encode('/1/0', node, noModel).toString('hex')).toBe(bytes.toString('hex'));
+    expect(encode('/1', decode(bytes, '/1', noModel), noModel).toString('hex')).toBe(bytes.toString('hex'));
+  });
+
+  /*
+   * AVSystem Anjay tests/core/io/lwm2m_cbor_in.c (and Anjay-lite tests/anj/io/lwm2m_cbor_in.c): the
+   * same Write on /13/26/1 (= 42) or /13/26 (1 = 42, 2 = 21) spelt with nested maps, array keys and
+   * indefinite lengths; the paths start at the Object ID even for a Write.
+   */
+  it.each([
+    ['{[13, 26, 1]: 42}', 'A1 83 0D 18 1A 01 18 2A', '/13/26/1'],
+    ['{_ [_ 13, 26, 1]: 42}', 'BF 9F 0D 18 1A 01 FF 18 2A FF', '/13/26/1'],
+    ['{13: {26: {1: 42}}}', 'A1 0D A1 18 1A A1 01 18 2A', '/13/26/1'],
+    ['{[13]: {[26]: {[1]: 42}}}', 'A1 81 0D A1 81 18 1A A1 81 01 18 2A', '/13/26/1'],
+    ['{_ [_ 13]: {_ [_ 26]: {_ [_ 1]: 42}}}', 'BF 9F 0D FF BF 9F 18 1A FF BF 9F 01 FF 18 2A FF FF FF', '/13/26/1'],
+    ['{[13, 26]: {1: 42, 2: 21}}', 'A1 82 0D 18 1A A2 01 18 2A 02 15', '/13/26'],
+    ['{[13, 26, 1]: 42, [13, 26, 2]: 21}', 'A2 83 0D 18 1A 01 18 2A 83 0D 18 1A 02 15', '/13/26'],
+    ['{[13, 26]: {1: 42}, [13, 26, 2]: 21}', 'A2 82 0D 18 1A A1 01 18 2A 83 0D 18 1A 02 15', '/13/26'],
+    ['{[13, 26, 1]: 42, [13, 26]: {[2]: 21}}', 'A2 83 0D 18 1A 01 18 2A 82 0D 18 1A A1 81 02 15', '/13/26'],
+  ])('Anjay vector %s', (_diagnostic, bytes, path) => {
+    const expected: [string, string, unknown][] = [['/13/26/1', 'integer', 42]];
+    if (path === '/13/26') expected.push(['/13/26/2', 'integer', 21]);
+    expect(entries(hex(bytes), path, noModel)).toEqual(expected);
+  });
+
+  it('encodes as Anjay-lite does, with definite lengths: {13: {26: {1: 42}}}, and its all-types notification', () => {
+    // Anjay-lite writes the same nesting with indefinite maps (BF .. FF); the items are the same.
+    expect(encode('/13/26/1', { kind: 'single', id: 1, type: 'integer', value: 42 }, noModel).toString('hex')).toBe('a10da1181aa101182a');
+    /*
+     * Anjay-lite tests/anj/io/lwm2m_cbor_encoder.c, encoded_entries (without the external-data entry):
+     * {8: {8: {0: 25, 1: 100, 2: 1(3), 3: "X"*50, 4: h'44'*50, 5: false, 6: "17:18", 7: 1.1}}}
+     */
+    const x50 = Buffer.alloc(50, 'X').toString('hex');
+    const d50 = Buffer.alloc(50, 'D').toString('hex');
+    const items = `00 18 19 01 18 64 02 C1 03 03 78 32 ${x50} 04 58 32 ${d50} 05 F4 06 65 31373A3138 07 FB 3FF199999999999A`;
+    const anjay = hex(`BF 08 BF 08 BF ${items} FF FF FF`);
+    const types: Record<number, [ResourceType, boolean?]> = { 0: ['integer'], 1: ['unsigned'], 2: ['time'], 3: ['string'], 4: ['opaque'], 5: ['boolean'], 6: ['objlnk'], 7: ['float'] };
+    const object8: ModelLookup = {
+      resourceDefinition: (objectId, resourceId) => {
+        const def = objectId === 8 ? types[resourceId] : undefined;
+        return def && { id: resourceId, name: 'r', operations: 'RW', multiple: false, mandatory: false, type: def[0] };
+      },
+    };
+    expect(entries(anjay, '/8/8', object8)).toEqual([
+      ['/8/8/0', 'integer', 25], ['/8/8/1', 'unsigned', 100], ['/8/8/2', 'time', 3], ['/8/8/3', 'string', 'X'.repeat(50)],
+      ['/8/8/4', 'opaque', Buffer.alloc(50, 'D')], ['/8/8/5', 'boolean', false], ['/8/8/6', 'objlnk', { objectId: 17, instanceId: 18 }],
+      ['/8/8/7', 'float', 1.1],
+    ]);
+    expect(encode('/8/8', decode(anjay, '/8/8', object8), object8)).toEqual(hex(`A1 08 A1 08 A8 ${items}`));
+  });
+
+  /*
+   * {1024: {0: {R: v}}} = A1 19 0400 A1 00 A1 <R> <value>: 1024 is a uint16 key (19 0400). The value
+   * items are those of cbor-value.test.ts (cross-checked there against Anjay-lite's CBOR encoder).
+   */
   const VECTORS: Array<[number, string, ResourceType, Value]> = [
     [0, '63 616263', 'string', 'abc'], // text(3)
     [1, '24', 'integer', -5], // major 1, n = 4
@@ -130,6 +204,11 @@ describe('LwM2M CBOR (content format 11544)', () => {
     const node = decode(bytes, `/1024/0/${resourceId}`);
     expect(node).toEqual({ kind: 'single', id: resourceId, type, value: decoded });
     expect(encode(`/1024/0/${resourceId}`, node).toString('hex')).toBe(bytes.toString('hex'));
+  });
+
+  it('decodes a decimal fraction (tag 4) for a float, as Anjay does', () => {
+    // {3303: {0: {5700: 4([-1, 215])}}} = 21.5
+    expect(entries(hex('A1 19 0CE7 A1 00 A1 19 1644 C4 82 20 18 D7'), '/3303/0/5700')).toEqual([['/3303/0/5700', 'float', 21.5]]);
   });
 
   it('types unknown resources by CBOR major type', () => {

@@ -6,6 +6,7 @@ import { CodecError, ContentFormat, decodeEntries, decodeNode, encodeNode, isSup
 import { readCbor, writeCbor, type CborItem } from '../../../src/lwm2m/codec/cbor-value';
 import { decodeSenmlCborEntries, SENML_CBOR_LABELS } from '../../../src/lwm2m/codec/senml-cbor';
 import { seededRandom as random } from '../../support/seeded-random';
+import { OBJLNK_TABLE, RFC_MEASUREMENTS } from './senml-examples';
 import { senmlTestModel } from './senml-test-model';
 
 const model = senmlTestModel;
@@ -61,7 +62,12 @@ afterEach(() => {
   jest.restoreAllMocks();
 });
 
-// OMA TS LwM2M Core 1.1 §7.4.4 examples (the same as senml-json.test.ts), which §7.4.5 carries in CBOR.
+/*
+ * The SenML JSON examples of senml-json.test.ts (OMA TS Core 1.1 §7.4.4 Tables 7.4.4-2..4 as
+ * transcribed by eclipse-wakaama/wakaama tests/data_senml_json_tests.c; RFC 8428 §5), which the
+ * SenML CBOR section (1.1 §7.4.5, 1.1.1 §7.4.6, 1.2 §7.4.7) carries with the RFC 8428 §6 labels.
+ */
+// Table 7.4.4-2 (Read /3/0).
 const DEVICE_SENML: JsonRecord[] = [
   { bn: '/3/0/', n: '0', vs: 'Open Mobile Alliance' },
   { n: '1', vs: 'Lightweight M2M Client' },
@@ -80,12 +86,15 @@ const DEVICE_SENML: JsonRecord[] = [
   { n: '14', vs: '+02:00' },
   { n: '16', vs: 'U' },
 ];
+// Not a spec table: leshan LwM2mNodeDecoderTest.senml_json_decode_multiple_resource.
 const MULTIPLE_SENML: JsonRecord[] = [{ bn: '/3/0/7/', n: '0', v: 3800 }, { n: '1', v: 5000 }];
+// Table 7.4.4-3 (historical Temperature values of /72/1/2).
 const TIME_SERIES: JsonRecord[] = [
-  { bn: '/3303/0/5700', bt: 25462634, v: 22.4, t: -5 },
-  { v: 22.9, t: -30 },
-  { v: 24.1, t: -50 },
+  { bn: '/72/', bt: 25462634, n: '1/2', v: 22.4, t: -5 },
+  { n: '1/2', v: 22.9, t: -30 },
+  { n: '1/2', v: 24.1, t: -50 },
 ];
+// The /66 records of Table 7.4.4-4 with bn changing per instance (as wakaama's senml_json_test_17).
 const OBJLNK_SENML: JsonRecord[] = [
   { bn: '/66/0/', n: '0', vs: 'myService1' },
   { n: '1', vs: 'Internet.15.234' },
@@ -94,21 +103,10 @@ const OBJLNK_SENML: JsonRecord[] = [
   { n: '1', vs: 'Internet.15.235' },
   { n: '2', vlo: '65535:65535' },
 ];
-// RFC 8428 §5 examples on LwM2M paths.
 const RFC_SENML: Array<[string, JsonRecord[], string]> = [
   ['§5.1.1 single datapoint with a unit', [{ n: '/3303/0/5700', u: 'Cel', v: 23.1 }], '/3303/0/5700'],
-  ['§5.1.2 multiple datapoints', [{ bn: '/3316/0/', n: '5700', u: 'V', v: 120.1 }, { n: '5701', vs: 'V' }, { bn: '/3317/0/', n: '5700', u: 'A', v: 1.2 }], '/'],
-  [
-    '§5.1.3 multiple measurements',
-    [
-      { bn: '/3316/0/', bt: 1.276020076001e9, bu: 'A', bver: 5, n: '5700', u: 'V', v: 120.1 },
-      { bn: '/3317/0/', n: '5700', t: -5, v: 1.2 },
-      { n: '5700', t: -4, v: 1.3 },
-      { n: '5700', t: -1, v: 1.6 },
-      { n: '5700', v: 1.7 },
-    ],
-    '/',
-  ],
+  ['§5.1.2 multiple datapoints', [{ bn: '/', n: '3316/0/5700', u: 'V', v: 120.1 }, { n: '3317/0/5700', u: 'A', v: 1.2 }], '/'],
+  ['§5.1.2 multiple measurements (the §6 CBOR example)', RFC_MEASUREMENTS, '/'],
   ['§5.1.5 multiple data types', [{ bn: '/4242/0/', n: '0', u: 'Cel', v: 23.1 }, { n: '1', vs: 'Machine Room' }, { n: '2', vb: false }, { n: '3', vd: 'aGkgCg' }], '/4242/0'],
   ['base value', [{ bn: '/3303/0/', bv: 20, n: '5700', v: 1.5 }, { n: '5701', vs: 'Cel' }], '/3303/0'],
   ['relative time without bt', [{ n: '/3303/0/5700', v: 21, t: -5 }, { n: '/3303/0/5700', v: 22 }], '/3303/0/5700'],
@@ -122,6 +120,7 @@ describe('SenML CBOR in the codec facade', () => {
     for (const name of ['senml+cbor', 'senml-cbor', 'SENML_CBOR', 'application/senml+cbor', '112']) expect(parseContentFormat(name)).toBe(112);
   });
 
+  // RFC 8428 §6 Table 4 (and §4.3 Table 1), checked against the RFC text; "vlo" has none (a text key).
   it('has the RFC 8428 §6 integer labels', () => {
     expect(SENML_CBOR_LABELS).toEqual({ bver: -1, bn: -2, bt: -3, bu: -4, bv: -5, bs: -6, n: 0, u: 1, v: 2, vs: 3, vb: 4, s: 5, t: 6, ut: 7, vd: 8 });
   });
@@ -134,7 +133,8 @@ describe('SenML CBOR in the codec facade', () => {
  * 0xF4/0xF5 false/true, 0xFA single float, 0xFB double float.
  */
 describe('SenML CBOR: hand-checked bytes', () => {
-  // TS Core §7.4.4 Read of the multiple resource /3/0/7, [{bn:"/3/0/7/",n:"0",v:3800},{n:"1",v:5000}].
+  // The multiple resource /3/0/7, [{bn:"/3/0/7/",n:"0",v:3800},{n:"1",v:5000}] (leshan's SenML JSON
+  // example, not a spec table), hand-checked.
   const MULTIPLE_HEX = [
     '82', //                 array of 2 records
     'a3', //                 record 0: map of 3 pairs
@@ -157,35 +157,94 @@ describe('SenML CBOR: hand-checked bytes', () => {
     expect(x([[-2, '/3/0/7/'], [0, '0'], [2, 3800]], [[0, '1'], [2, 5000]])).toEqual(bytes);
   });
 
-  // The time series of Temperature /3303/0/5700 (TS Core §7.4.4 Notify): bt relative (< 2^28), t negative, v doubles.
+  // Table 7.4.4-3 in SenML CBOR, byte for byte as eclipse-wakaama/wakaama tests/data_senml_cbor_tests.c
+  // (senml_cbor_test_2, "From Table 7.4.4-3") has it: bt relative (< 2^28), t negative, v doubles.
   const TIME_SERIES_HEX = [
     '83', //                          array of 3 records
-    'a4', //                          record 0: map of 4 pairs
-    '21 6c 2f333330332f302f35373030', // bn → text(12) "/3303/0/5700"
+    'a5', //                          record 0: map of 5 pairs
+    '21 64 2f37322f', //              -2 (bn, 0x21 = -1-1) → text(4) "/72/"
     '22 1a 0184876a', //              -3 (bt, 0x22 = -1-2) → uint with a 4-byte argument 0x0184876A = 25462634
-    '02 fb 4036666666666666', //      v → double 22.4 (22.4 is not exact in single precision)
+    '00 63 312f32', //                0 (n) → text(3) "1/2"
+    '02 fb 4036666666666666', //      2 (v) → double 22.4 (22.4 is not exact in single precision)
     '06 24', //                       6 (t) → 0x24 = major 1, n 4: -5
-    'a2', //                          record 1
+    'a3', //                          record 1: map of 3 pairs
+    '00 63 312f32', //                n → "1/2"
     '02 fb 4036e66666666666', //      v → 22.9
     '06 38 1d', //                    t → major 1 with a 1-byte argument 0x1D = 29: -30
-    'a2', //                          record 2
+    'a3', //                          record 2
+    '00 63 312f32', //                n → "1/2"
     '02 fb 403819999999999a', //      v → 24.1
     '06 38 31', //                    t → 0x31 = 49: -50
   ].join(' ');
 
-  it('the time-series example: every record kept, time = now + bt + t', () => {
+  it('the time-series example (Table 7.4.4-3): every record kept, time = now + bt + t', () => {
     const bytes = hex(TIME_SERIES_HEX);
-    expect(entriesOf(bytes, '/3303')).toEqual([
-      { path: '/3303/0/5700', type: 'float', value: 22.4, time: NOW + 25462629 },
-      { path: '/3303/0/5700', type: 'float', value: 22.9, time: NOW + 25462604 },
-      { path: '/3303/0/5700', type: 'float', value: 24.1, time: NOW + 25462584 },
+    expect(bytes.toString('hex')).toBe(
+      '83a521642f37322f221a0184876a0063312f3202fb40366666666666660624a30063312f3202fb4036e6666666666606381da30063312f3202fb403819999999999a063831',
+    );
+    expect(entriesOf(bytes, '/72')).toEqual([
+      { path: '/72/1/2', type: 'float', value: 22.4, time: NOW + 25462629 },
+      { path: '/72/1/2', type: 'float', value: 22.9, time: NOW + 25462604 },
+      { path: '/72/1/2', type: 'float', value: 24.1, time: NOW + 25462584 },
     ]);
-    expect(nodeOf(bytes, '/3303/0/5700')).toEqual({ kind: 'single', id: 5700, type: 'float', value: 22.4 });
+    expect(nodeOf(bytes, '/72/1/2')).toEqual({ kind: 'single', id: 2, type: 'float', value: 22.4 });
     expect(toCbor(TIME_SERIES, true)).toEqual(bytes);
     expect(decodeSenmlCborEntries(bytes, {}, model, () => 1000)[1].time).toBe(1000 + 25462604);
   });
 
-  // An object link, an opaque value, a boolean and a float: "vlo" is a text label, vd raw bytes.
+  // Table 7.4.4-2 in SenML CBOR, byte for byte as eclipse-leshan/leshan leshan-core/src/test/java/org/
+  // eclipse/leshan/core/senml/cbor/AbstractSenMLTest.java (givenSenMLCborExample, "Read /3/0") and
+  // wakaama's senml_cbor_test_1 ("From Table 7.4.4-2") have it: 0x90 = array of 16, bn, n, value.
+  const DEVICE_HEX =
+    '90a321652f332f302f00613003744f70656e204d6f62696c6520416c6c69616e6365a200613103764c696768747765696768' +
+    '74204d324d20436c69656e74a20061320369333435303030313233a20061330363312e30a20063362f300201a20063362f310205a20063372f' +
+    '3002190ed8a20063372f3102191388a20063382f3002187da20063382f3102190384a2006139021864a200623130020fa2006431312f300200' +
+    'a200623133021a5182428fa20062313403662b30323a3030a200623136036155';
+
+  it('the Device example (Table 7.4.4-2): decodes, and is exactly what the encoder writes', () => {
+    const bytes = hex(DEVICE_HEX);
+    expect(entriesOf(bytes, '/3/0')).toEqual(jsonEntriesOf(DEVICE_SENML, '/3/0'));
+    expect(encode('/3/0', nodeOf(bytes, '/3/0'))).toEqual(bytes);
+    expect(toCbor(DEVICE_SENML, true)).toEqual(bytes);
+  });
+
+  // Table 7.4.4-4 in SenML CBOR, byte for byte as wakaama's senml_cbor_test_3 has it: "vlo" is the
+  // text label 63 766c6f, the links text strings, 65/0/2 the integer 1 (02 01).
+  const OBJLNK_TABLE_HEX =
+    '8ca321612f006836352f302f302f3063766c6f6436363a30a2006836352f302f302f3163766c6f6436363a31a2006636352f302f31036d3836' +
+    '3133383030373535353030a2006636352f302f320201a2006636362f302f30036a6d795365727669636531a2006636362f302f31036f496e74' +
+    '65726e65742e31352e323334a2006636362f302f3263766c6f6436373a30a2006636362f312f30036a6d795365727669636532a2006636362f' +
+    '312f31036f496e7465726e65742e31352e323335a2006636362f312f3263766c6f6b36353533353a3635353335a2006636372f302f30036b38' +
+    '352e37362e37362e3834a2006636372f302f31036d38352e37362e3235352e323535';
+
+  it('the object link example (Table 7.4.4-4): decodes as the SenML JSON does', () => {
+    const bytes = hex(OBJLNK_TABLE_HEX);
+    expect(bytes.length).toBe(262);
+    expect(toCbor(OBJLNK_TABLE, true)).toEqual(bytes);
+    const entries = entriesOf(bytes, '/');
+    expect(entries).toEqual(jsonEntriesOf(OBJLNK_TABLE, '/').map((e) => (e.path === '/65/0/2' ? { ...e, type: 'integer' } : e)));
+    expect(entries.filter((e) => e.type === 'objlnk').map((e) => e.value)).toEqual([
+      { objectId: 66, instanceId: 0 }, { objectId: 66, instanceId: 1 }, { objectId: 67, instanceId: 0 }, { objectId: 65535, instanceId: 65535 },
+    ]);
+  });
+
+  // OMA_LwM2M_for_Developers issue #484 (an OMA DMSE answer on how TS Core 1.1.1 §7.4.6 "The object
+  // links use a string map key "vlo" also in SenML CBOR representation" is meant):
+  // [{"n":"/65/0/0/0","vlo":"66:0"}] in SenML CBOR is 81 A2 00 69 "/65/0/0/0" 63 "vlo" 64 "66:0".
+  it('the vlo example of OMA_LwM2M_for_Developers#484: decodes, and is exactly what the encoder writes', () => {
+    const bytes = hex('81 a2 00 69 2f36352f302f302f30 63 766c6f 64 36363a30');
+    expect(entriesOf(bytes, '/65/0/0')).toEqual([{ path: '/65/0/0/0', type: 'objlnk', value: { objectId: 66, instanceId: 0 } }]);
+    expect(encode('/65/0/0/0', { kind: 'resourceInstance', id: 0, type: 'objlnk', value: { objectId: 66, instanceId: 0 } })).toEqual(bytes);
+  });
+
+  // leshan LwM2mNodeDecoderTest.senml_cbor_decode_opaque_resource and SenMLCborSerializerTest:
+  // [{-2: "/0/0/3", 8: h'ABCDEF'}], a single value named by bn alone (as Table 7.4.4-5 does).
+  it('the opaque example of leshan: a single value named by bn alone', () => {
+    expect(entriesOf(hex('81a221662f302f302f330843abcdef'), '/0/0/3')).toEqual([{ path: '/0/0/3', type: 'opaque', value: hex('abcdef') }]);
+  });
+
+  // Not a spec example: an object link, an opaque value, a boolean and a float; "vlo" is a text label
+  // as in the OMA_LwM2M_for_Developers#484 example below, vd raw bytes (RFC 8428 §6).
   const TYPES_HEX = [
     '84', //                          array of 4 records
     'a3 21 68 2f313032342f302f', //   map(3): bn → text(8) "/1024/0/"
@@ -211,35 +270,65 @@ describe('SenML CBOR: hand-checked bytes', () => {
     expect(encode('/1024/0', instance)).toEqual(bytes);
   });
 
-  // RFC 8428 §6 shows the §5.1.2 "Multiple Datapoints" example in CBOR (from memory: bn
-  // "urn:dev:ow:10e2073a0108006:", 27 bytes). Its names are not LwM2M paths, so the LwM2M decoder
-  // refuses it; the bytes are checked against the RFC structure, and the same records on LwM2M
-  // paths decode.
+  // RFC 8428 §6: "a dump of the CBOR example for the same sensor measurement as in Section 5.1.2"
+  // (the second §5.1.2 example, 7 records), byte for byte from the RFC text (0x00c3 = 195 bytes).
+  // Its 1.5 is a half float (f9 3e00), its bt a double, bver 5, bu "A" (-4 = 0x23), t 0 on the last.
   const RFC_HEX = [
-    '82 a4', //                                                   array(2), map(4)
-    '21 78 1b 75726e3a6465763a6f773a3130653230373361303130383030363a', // bn → text(27, 1-byte length 0x1B)
-    '00 67 766f6c74616765', //                                    n → "voltage"
-    '01 61 56', //                                                1 (u) → "V"
-    '02 fb 405e066666666666', //                                  v → 120.1
-    'a3 00 67 63757272656e74', //                                 map(3), n → "current"
-    '01 61 41', //                                                u → "A"
-    '02 fb 3ff3333333333333', //                                  v → 1.2
+    '87 a7 21 78 1b 75 72 6e 3a 64 65 76 3a 6f 77 3a',
+    '31 30 65 32 30 37 33 61 30 31 30 38 30 30 36 3a',
+    '22 fb 41 d3 03 a1 5b 00 10 62 23 61 41 20 05 00',
+    '67 76 6f 6c 74 61 67 65 01 61 56 02 fb 40 5e 06',
+    '66 66 66 66 66 a3 00 67 63 75 72 72 65 6e 74 06',
+    '24 02 fb 3f f3 33 33 33 33 33 33 a3 00 67 63 75',
+    '72 72 65 6e 74 06 23 02 fb 3f f4 cc cc cc cc cc',
+    'cd a3 00 67 63 75 72 72 65 6e 74 06 22 02 fb 3f',
+    'f6 66 66 66 66 66 66 a3 00 67 63 75 72 72 65 6e',
+    '74 06 21 02 f9 3e 00 a3 00 67 63 75 72 72 65 6e',
+    '74 06 20 02 fb 3f f9 99 99 99 99 99 9a a3 00 67',
+    '63 75 72 72 65 6e 74 06 00 02 fb 3f fb 33 33 33',
+    '33 33 33',
   ].join(' ');
 
-  it('RFC 8428 §6 example: the structure, refused for its non-LwM2M names; the same on LwM2M paths decodes', () => {
+  it('RFC 8428 §6 example: the structure of its diagnostic notation; refused for its names, decoded on LwM2M names', () => {
     const bytes = hex(RFC_HEX);
-    const rfc = [
-      [[-2, 'urn:dev:ow:10e2073a0108006:'], [0, 'voltage'], [1, 'V'], [2, 120.1]],
-      [[0, 'current'], [1, 'A'], [2, 1.2]],
-    ] as Array<Array<[number, unknown]>>;
-    expect(x(...rfc)).toEqual(bytes);
-    expect(readCbor(bytes).kind).toBe('array');
+    expect(bytes.length).toBe(0xc3);
+    // [{-2: "urn:dev:ow:10e2073a0108006:", -3: 1276020076.001, -4: "A", -1: 5, 0: "voltage", 1: "V", 2: 120.1},
+    //  {0: "current", 6: -5, 2: 1.2}, {0: "current", 6: -4, 2: 1.3}, {0: "current", 6: -3, 2: 1.4},
+    //  {0: "current", 6: -2, 2: 1.5}, {0: "current", 6: -1, 2: 1.6}, {0: "current", 6: 0, 2: 1.7}]
+    const current = (t: number, v: number): CborItem => ({ kind: 'map', entries: [[int(0), text('current')], [int(6), int(t)], [int(2), { kind: 'float', value: v }]] });
+    const diagnostic: CborItem = {
+      kind: 'array',
+      items: [
+        {
+          kind: 'map',
+          entries: [
+            [int(-2), text('urn:dev:ow:10e2073a0108006:')], [int(-3), { kind: 'float', value: 1276020076.001 }], [int(-4), text('A')],
+            [int(-1), int(5)], [int(0), text('voltage')], [int(1), text('V')], [int(2), { kind: 'float', value: 120.1 }],
+          ],
+        },
+        current(-5, 1.2), current(-4, 1.3), current(-3, 1.4), current(-2, 1.5), current(-1, 1.6), current(0, 1.7),
+      ],
+    };
+    const item = readCbor(bytes);
+    expect(item).toEqual(diagnostic);
+    // Our writer gives the same bytes but for 1.5, which it writes in single precision (fa 3fc00000).
+    expect(writeCbor(item).toString('hex')).toBe(RFC_HEX.replace(/\s+/g, '').replace('02f93e00', '02fa3fc00000'));
     expect(() => entriesOf(bytes, '/')).toThrow('is not an absolute LwM2M path');
-    const lwm2m = x([[-2, '/3316/0/'], [0, '5700'], [1, 'V'], [2, 120.1]], [[0, '5701'], [1, 'A'], [2, 1.2]]);
-    expect(entriesOf(lwm2m, '/')).toEqual([
-      { path: '/3316/0/5700', type: 'float', value: 120.1 },
-      { path: '/3316/0/5701', type: 'float', value: 1.2 },
+    // The same items with the names mapped to LwM2M paths (senml-json.test.ts): every field decodes.
+    const names: Record<string, string> = { 'urn:dev:ow:10e2073a0108006:': '/', voltage: '3316/0/5700', current: '3317/0/5700' };
+    const renamed = structuredClone(item) as Extract<CborItem, { kind: 'array' }>;
+    for (const record of renamed.items as Array<Extract<CborItem, { kind: 'map' }>>) {
+      for (const entry of record.entries) {
+        if (entry[1].kind === 'text' && names[entry[1].value] !== undefined) entry[1] = text(names[entry[1].value]);
+      }
+    }
+    const entries = entriesOf(writeCbor(renamed), '/');
+    expect(entries).toEqual(jsonEntriesOf(RFC_MEASUREMENTS, '/'));
+    expect(entries.map((e) => [e.path, e.value])).toEqual([
+      ['/3316/0/5700', 120.1], ['/3317/0/5700', 1.2], ['/3317/0/5700', 1.3], ['/3317/0/5700', 1.4], ['/3317/0/5700', 1.5],
+      ['/3317/0/5700', 1.6], ['/3317/0/5700', 1.7],
     ]);
+    [0, -5, -4, -3, -2, -1, 0].forEach((dt, i) => expect(entries[i].time).toBeCloseTo(1276020076.001 + dt, 3));
   });
 });
 
@@ -311,6 +400,40 @@ describe('SenML CBOR decoding: the SenML JSON examples', () => {
     expect(entriesOf(x([[0, '/1024/0/0'], [2, -7]]), '/1024/0')).toEqual([{ path: '/1024/0/0', type: 'integer', value: -7 }]);
   });
 
+  // TS Core 1.2 Table C.2 (quoted in OMA_LwM2M_for_Developers#537): a Time value in the CBOR formats
+  // is "an unsigned integer or a date/time string, as defined in Section 2.4.1 of [RFC7049]"; Anjay
+  // writes a Time resource in SenML CBOR as {2: 1(seconds)} — these bytes are Anjay-lite's
+  // tests/anj/io/senml_cbor_encoder.c "time" vector for /77/77/77/77 = 1000000.
+  it('accepts a Time value under CBOR tag 1 (Anjay writes them so)', () => {
+    const anjay = hex('81 a2 00 6c 2f37372f37372f37372f3737 02 c1 1a 000f4240');
+    expect(entriesOf(anjay, '/77')).toEqual([{ path: '/77/77/77/77', type: 'time', value: 1000000 }]);
+    expect(nodeOf(anjay, '/77/77/77/77')).toEqual({ kind: 'resourceInstance', id: 77, type: 'time', value: 1000000 });
+    // Typed by the model: a time resource, and (leniently) an integer one.
+    expect(entriesOf(hex('81 a2 00 69 2f313032342f302f36 02 c1 1a 5182428f'), '/1024/0')).toEqual([{ path: '/1024/0/6', type: 'time', value: 1367491215 }]);
+    expect(entriesOf(hex('81 a2 00 69 2f313032342f302f35 02 c1 05'), '/1024/0')).toEqual([{ path: '/1024/0/5', type: 'integer', value: 5 }]);
+    // An integral float under tag 1 too; encoding writes a plain integer (leshan does the same).
+    expect(entriesOf(hex('81 a2 00 69 2f313032342f302f36 02 c1 fb 41d46090a3c00000'), '/1024/0')[0].value).toBe(1367491215);
+    expect(encode('/1024/0/6', { kind: 'single', id: 6, type: 'time', value: 1367491215 }).toString('hex')).toBe('81a200692f313032342f302f36021a5182428f');
+  });
+
+  // Anjay-lite's "single_send_record_with_all_fields" vector: bt a single float (22 fa 47c35000 = 100000,
+  // relative: below 2^28), n "/3/3/3", v 25.
+  it('decodes Anjay\'s Send record with a single-precision base time', () => {
+    expect(entriesOf(hex('81 a3 00 66 2f332f332f33 22 fa 47c35000 02 18 19'), '/')).toEqual([{ path: '/3/3/3', type: 'integer', value: 25, time: NOW + 100000 }]);
+  });
+
+  // RFC 8428 §6: "For JSON Numbers, the CBOR representation can use integers, floating-point
+  // numbers, or decimal fractions (CBOR Tag 4)". 4([-1, 45]) = 4.5 is Anjay's lwm2m_cbor_in vector.
+  it('accepts decimal fractions (tag 4) for v, t, bt and bv', () => {
+    expect(entriesOf(hex('81 a2 00 69 2f313032342f302f31 02 c4 82 20 18 2d'), '/1024/0')).toEqual([{ path: '/1024/0/1', type: 'float', value: 4.5 }]);
+    expect(entriesOf(hex('81 a2 00 69 2f343234322f302f31 02 c4 82 20 18 2d'), '/4242/0')).toEqual([{ path: '/4242/0/1', type: 'float', value: 4.5 }]);
+    // t 4([-1, -50]) = -5 on bt 4([-3, 1276020076001]) = 1276020076.001; bv 4([1, 2]) = 20 added to v 1.5.
+    const payload = hex('81 a5 00 6c 2f333330332f302f35373030 22 c4 82 22 1b 0000012918b92de1 06 c4 82 20 38 31 24 c4 82 01 02 02 f9 3e00');
+    const [entry] = entriesOf(payload, '/3303/0/5700');
+    expect(entry).toMatchObject({ path: '/3303/0/5700', type: 'float', value: 21.5 });
+    expect(entry.time).toBeCloseTo(1276020076.001 - 5, 3);
+  });
+
   it('decodes an empty array: an empty multiple resource, object or instance', () => {
     expect(nodeOf(hex('80'), '/3/0/6')).toEqual({ kind: 'multiple', id: 6, type: 'integer', instances: new Map() });
     expect(nodeOf(hex('80'), '/3')).toEqual({ kind: 'object', id: 3, instances: new Map() });
@@ -324,10 +447,11 @@ describe('SenML CBOR ≡ SenML JSON for the same records', () => {
     ['the Device instance at the root', DEVICE_SENML, '/'],
     ['the multiple resource', MULTIPLE_SENML, '/3/0/7'],
     ['a resource instance', [{ n: '/3/0/7/1', v: 5000 }], '/3/0/7/1'],
-    ['the time series', TIME_SERIES, '/3303/0/5700'],
-    ['the time series at the object', TIME_SERIES, '/3303'],
+    ['the time series', TIME_SERIES, '/72/1/2'],
+    ['the time series at the object', TIME_SERIES, '/72'],
     ['absolute times', [{ bn: '/3303/0/5700', bt: 1367491215, v: 24.1, t: -50 }, { v: 22.9, t: -30 }, { v: 22.4, t: 0 }], '/3303/0/5700'],
     ['the object links', OBJLNK_SENML, '/66'],
+    ['the object links of Table 7.4.4-4', OBJLNK_TABLE, '/'],
     ...RFC_SENML,
   ];
 
@@ -337,7 +461,7 @@ describe('SenML CBOR ≡ SenML JSON for the same records', () => {
     if (path !== '/') expect(nodeOf(cbor, path)).toEqual(jsonNodeOf(records, path));
   });
 
-  it.each(CASES.filter(([name]) => !['unknown resources', 'model typing'].includes(name)))(
+  it.each(CASES.filter(([name]) => !['unknown resources', 'model typing', 'the object links of Table 7.4.4-4'].includes(name)))(
     '%s: alike with integral numbers as CBOR integers too (the model types them)',
     (_name, records, path) => {
       expect(entriesOf(toCbor(records, true), path)).toEqual(jsonEntriesOf(records, path));
@@ -346,7 +470,7 @@ describe('SenML CBOR ≡ SenML JSON for the same records', () => {
 });
 
 describe('SenML CBOR encoding', () => {
-  it('encodes the Device instance as the spec example (bn "/3/0/" first), read back by cbor-x as the same records', () => {
+  it('encodes the Device instance as the spec example (Table 7.4.4-2, bn "/3/0/" first), read back by cbor-x as the same records', () => {
     const node = nodeOf(toCbor(DEVICE_SENML, true), '/3/0');
     const bytes = encode('/3/0', node);
     expect(bytes).toEqual(toCbor(DEVICE_SENML, true));
@@ -465,7 +589,14 @@ describe('SenML CBOR rejections', () => {
     ['v a text string', r([0, '/3/0/9'], [2, '100']), '/3/0'],
     ['v a boolean', r([0, '/3/0/9'], [2, true]), '/3/0'],
     ['v a byte string', r([0, '/3/0/9'], [2, Buffer.from([1])]), '/3/0'],
-    ['v a tagged integer', hex('81 a2 00 66 2f332f302f39 02 c1 01'), '/3/0'],
+    ['v under tag 24', hex('81 a2 00 66 2f332f302f39 02 d8 18 01'), '/3/0'],
+    ['v a tagged time string (tag 0)', hex('81 a2 00 66 2f332f302f39 02 c0 61 31'), '/3/0'],
+    ['v a time tag around a text string', hex('81 a2 00 66 2f332f302f39 02 c1 61 31'), '/3/0'],
+    ['v a time tag around a fraction', hex('81 a2 00 69 2f313032342f302f36 02 c1 fb 3ff8000000000000'), '/1024/0'],
+    ['v a decimal fraction of one item', hex('81 a2 00 66 2f332f302f39 02 c4 81 01'), '/3/0'],
+    ['v a decimal fraction with a float mantissa', hex('81 a2 00 66 2f332f302f39 02 c4 82 20 fa 3fc00000'), '/3/0'],
+    ['v a decimal fraction beyond a double', hex('81 a2 00 66 2f332f302f39 02 c4 82 19 0400 01'), '/3/0'],
+    ['bt a time tag', hex('81 a3 00 66 2f332f302f39 22 c1 01 02 01'), '/3/0'],
     ['v null', hex('81 a2 00 66 2f332f302f39 02 f6'), '/3/0'],
     ['v NaN', hex('81 a2 00 66 2f332f302f39 02 f9 7e00'), '/3/0'],
     ['v infinite', hex('81 a2 00 66 2f332f302f39 02 fa 7f800000'), '/3/0'],
@@ -505,11 +636,11 @@ describe('SenML CBOR rejections', () => {
 
 describe('SenML CBOR fuzzing', () => {
   const SEED_RECORDS: Array<[JsonRecord[], string]> = [
-    [DEVICE_SENML, '/3/0'], [TIME_SERIES, '/3303/0/5700'], [OBJLNK_SENML, '/66'], [RFC_SENML[3][1], '/4242/0'], [MULTIPLE_SENML, '/3/0/7'],
+    [DEVICE_SENML, '/3/0'], [TIME_SERIES, '/72/1/2'], [OBJLNK_SENML, '/66'], [RFC_SENML[3][1], '/4242/0'], [MULTIPLE_SENML, '/3/0/7'],
   ];
   const SEEDS: Array<[CborItem, LwM2mPath]> = SEED_RECORDS.map(([records, path], i) => [readCbor(toCbor(records, i % 2 === 0)), parsePath(path)]);
   const LABELS: CborItem[] = [-1, -2, -3, -5, 0, 1, 2, 3, 4, 6, 8, 9, -7].map(int).concat([text('vlo'), text('n'), text('x_'), text('u')]);
-  const PATHS: LwM2mPath[] = ['/', '/3', '/3/0', '/3/0/7', '/3/0/7/0', '/3/0/9', '/3303/0/5700', '/66', '/5/0/0', '/1024/0', '/4242/0'].map(parsePath);
+  const PATHS: LwM2mPath[] = ['/', '/3', '/3/0', '/3/0/7', '/3/0/7/0', '/3/0/9', '/72/1/2', '/3303/0/5700', '/66', '/5/0/0', '/1024/0', '/4242/0'].map(parsePath);
 
   function randomItem(next: () => number, depth = 0): CborItem {
     const pick = <T>(list: T[]): T => list[Math.floor(next() * list.length)];

@@ -4,6 +4,7 @@ import { parsePath, type LwM2mPath } from '../../../src/lwm2m/path';
 import { CodecError, ContentFormat, decodeEntries, decodeNode, encodeNode, isSupportedFormat, parseContentFormat } from '../../../src/lwm2m/codec';
 import { decodeSenmlJsonEntries } from '../../../src/lwm2m/codec/senml-json';
 import { seededRandom as random } from '../../support/seeded-random';
+import { OBJLNK_TABLE, RFC_MEASUREMENTS } from './senml-examples';
 import { senmlTestModel } from './senml-test-model';
 
 const model = senmlTestModel;
@@ -24,8 +25,17 @@ afterEach(() => {
   jest.restoreAllMocks();
 });
 
-// OMA TS LwM2M Core 1.1 §7.4.4 (SenML JSON), the Read of Device object instance /3/0 example
-// (the table right after the TLV/JSON Device examples; the last resource is Supported Binding, 16).
+/*
+ * Sources of the examples below:
+ * - OMA TS Core 1.1 (OMA-TS-LightweightM2M_Core-V1_1-20180710-A) §7.4.4 SenML JSON, Tables 7.4.4-2
+ *   to 7.4.4-8 (1.1.1: §7.4.5, 1.2: §7.4.6), as transcribed verbatim by eclipse-wakaama/wakaama
+ *   tests/data_senml_json_tests.c (senml_json_test_1..7, which name each table) and, for Table
+ *   7.4.4-2, by eclipse-leshan/leshan leshan-core/src/test/java/org/eclipse/leshan/core/node/codec/
+ *   LwM2mNodeDecoderTest.java (senml_json_decode_device_object_instance).
+ * - RFC 8428 §5 and §6, from the RFC text (core-wg/senml-spec rfc8428.txt).
+ */
+
+// Table 7.4.4-2 (Read /3/0, the Device object of the example client), byte for byte.
 const DEVICE_SENML = [
   { bn: '/3/0/', n: '0', vs: 'Open Mobile Alliance' },
   { n: '1', vs: 'Lightweight M2M Client' },
@@ -71,7 +81,7 @@ describe('SenML JSON in the codec facade', () => {
 });
 
 describe('SenML JSON decoding: OMA TS Core 1.1 §7.4.4 examples', () => {
-  it('decodes the Device object instance read example ("bn":"/3/0/") typed by the model', () => {
+  it('decodes the Device object instance read example (Table 7.4.4-2, "bn":"/3/0/") typed by the model', () => {
     expect(entriesOf(DEVICE_SENML, '/3/0')).toEqual(DEVICE_ENTRIES);
     const node = nodeOf(DEVICE_SENML, '/3/0');
     expect(node.kind).toBe('instance');
@@ -87,8 +97,9 @@ describe('SenML JSON decoding: OMA TS Core 1.1 §7.4.4 examples', () => {
     expect(nodeOf(DEVICE_SENML, '/3')).toEqual({ kind: 'object', id: 3, instances: new Map([[0, nodeOf(DEVICE_SENML, '/3/0')]]) });
   });
 
-  // §7.4.4, the Read of a multiple-instance resource (Available Power Sources /3/0/6 … Power Source Voltage /3/0/7).
-  it('decodes the multiple-resource example with /3/0/7/0.. names', () => {
+  // Not one of the spec's tables (those have no multiple-resource Read): the same payload as leshan's
+  // LwM2mNodeDecoderTest.senml_json_decode_multiple_resource, Power Source Voltage /3/0/7 of Table 7.4.4-2.
+  it('decodes a multiple resource with bn "/3/0/7/" and instance names', () => {
     const payload = [{ bn: '/3/0/7/', n: '0', v: 3800 }, { n: '1', v: 5000 }];
     expect(entriesOf(payload, '/3/0/7')).toEqual([
       { path: '/3/0/7/0', type: 'integer', value: 3800 },
@@ -100,29 +111,31 @@ describe('SenML JSON decoding: OMA TS Core 1.1 §7.4.4 examples', () => {
     expect(entriesOf([{ n: '/3/0/7/0', v: 3800 }, { n: '/3/0/7/1', v: 5000 }], '/3/0/7')).toEqual(entriesOf(payload, '/3/0/7'));
   });
 
-  // §7.4.4, the Notify with timestamped values of Temperature /3303/0/5700 (the OMA JSON historical
-  // example of LwM2M 1.0 §6.4.4 written as SenML). Its bt 25462634 is below 2^28, so by RFC 8428
-  // §4.5.3 the times are relative to now: the decoder resolves them against the clock.
+  // Table 7.4.4-3: a notification with historical representations of a Temperature Resource,
+  // /72/1/2 in the spec's example. Its bt 25462634 is below 2^28, so by RFC 8428 §4.5.3 the times
+  // are relative to now: the decoder resolves them against the clock. /72/1/2 is not in the model:
+  // v is a float.
   const TIME_SERIES = [
-    { bn: '/3303/0/5700', bt: 25462634, v: 22.4, t: -5 },
-    { v: 22.9, t: -30 },
-    { v: 24.1, t: -50 },
+    { bn: '/72/', bt: 25462634, n: '1/2', v: 22.4, t: -5 },
+    { n: '1/2', v: 22.9, t: -30 },
+    { n: '1/2', v: 24.1, t: -50 },
   ];
 
-  it('keeps every record of the time-series example in the entries, time = bt + t (relative: + now)', () => {
-    expect(entriesOf(TIME_SERIES, '/3303')).toEqual([
-      { path: '/3303/0/5700', type: 'float', value: 22.4, time: NOW + 25462629 },
-      { path: '/3303/0/5700', type: 'float', value: 22.9, time: NOW + 25462604 },
-      { path: '/3303/0/5700', type: 'float', value: 24.1, time: NOW + 25462584 },
+  it('keeps every record of the time-series example (Table 7.4.4-3) in the entries, time = bt + t (relative: + now)', () => {
+    expect(entriesOf(TIME_SERIES, '/72')).toEqual([
+      { path: '/72/1/2', type: 'float', value: 22.4, time: NOW + 25462629 },
+      { path: '/72/1/2', type: 'float', value: 22.9, time: NOW + 25462604 },
+      { path: '/72/1/2', type: 'float', value: 24.1, time: NOW + 25462584 },
     ]);
   });
 
   it('keeps the latest record of a time series in the node', () => {
-    expect(nodeOf(TIME_SERIES, '/3303/0/5700')).toEqual({ kind: 'single', id: 5700, type: 'float', value: 22.4 });
-    const node = nodeOf(TIME_SERIES, '/3303');
-    expect(node.kind === 'object' && node.instances.get(0)?.resources.get(5700)).toEqual({ kind: 'single', id: 5700, type: 'float', value: 22.4 });
+    expect(nodeOf(TIME_SERIES, '/72/1/2')).toEqual({ kind: 'single', id: 2, type: 'float', value: 22.4 });
+    const node = nodeOf(TIME_SERIES, '/72');
+    expect(node.kind === 'object' && node.instances.get(1)?.resources.get(2)).toEqual({ kind: 'single', id: 2, type: 'float', value: 22.4 });
   });
 
+  // Not a spec example: absolute times on the IPSO Temperature Sensor Value.
   it('keeps absolute times (>= 2^28) as they are', () => {
     const payload = [
       { bn: '/3303/0/5700', bt: 1367491215, v: 24.1, t: -50 },
@@ -134,9 +147,34 @@ describe('SenML JSON decoding: OMA TS Core 1.1 §7.4.4 examples', () => {
     expect(entriesOf([{ n: '/3303/0/5700', v: 1, t: 1.5e9 }], '/')).toEqual([{ path: '/3303/0/5700', type: 'float', value: 1, time: 1.5e9 }]);
   });
 
-  // §7.4.4, Read of object 66 (LWM2M Server-like object with an Object Link, the "vlo" example):
-  // bn changes from one instance to the next.
-  it('decodes the object link (vlo) example', () => {
+  // Table 7.4.4-4 (senml-examples.ts): the Object Link example of objects 65, 66 and 67, bn "/"
+  // and names relative to it. The entries of its object 66:
+  const OBJLNK_66_ENTRIES = [
+    { path: '/66/0/0', type: 'string', value: 'myService1' },
+    { path: '/66/0/1', type: 'string', value: 'Internet.15.234' },
+    { path: '/66/0/2', type: 'objlnk', value: { objectId: 67, instanceId: 0 } },
+    { path: '/66/1/0', type: 'string', value: 'myService2' },
+    { path: '/66/1/1', type: 'string', value: 'Internet.15.235' },
+    { path: '/66/1/2', type: 'objlnk', value: { objectId: 65535, instanceId: 65535 } },
+  ];
+
+  it('decodes the object link (vlo) example of Table 7.4.4-4', () => {
+    expect(entriesOf(OBJLNK_TABLE, '/')).toEqual([
+      { path: '/65/0/0/0', type: 'objlnk', value: { objectId: 66, instanceId: 0 } },
+      { path: '/65/0/0/1', type: 'objlnk', value: { objectId: 66, instanceId: 1 } },
+      { path: '/65/0/1', type: 'string', value: '8613800755500' },
+      { path: '/65/0/2', type: 'float', value: 1 },
+      ...OBJLNK_66_ENTRIES,
+      { path: '/67/0/0', type: 'string', value: '85.76.76.84' },
+      { path: '/67/0/1', type: 'string', value: '85.76.255.255' },
+    ]);
+    // A request on /66 refuses the records of /65 and /67.
+    expect(() => entriesOf(OBJLNK_TABLE, '/66')).toThrow('is outside /66');
+  });
+
+  // The /66 records of Table 7.4.4-4 with bn changing from one instance to the next (as wakaama's
+  // senml_json_test_17 "adapted from Table 7.4.4-4").
+  it('decodes the object link example with bn changing between instances', () => {
     const payload = [
       { bn: '/66/0/', n: '0', vs: 'myService1' },
       { n: '1', vs: 'Internet.15.234' },
@@ -145,51 +183,73 @@ describe('SenML JSON decoding: OMA TS Core 1.1 §7.4.4 examples', () => {
       { n: '1', vs: 'Internet.15.235' },
       { n: '2', vlo: '65535:65535' },
     ];
-    expect(entriesOf(payload, '/66')).toEqual([
-      { path: '/66/0/0', type: 'string', value: 'myService1' },
-      { path: '/66/0/1', type: 'string', value: 'Internet.15.234' },
-      { path: '/66/0/2', type: 'objlnk', value: { objectId: 67, instanceId: 0 } },
-      { path: '/66/1/0', type: 'string', value: 'myService2' },
-      { path: '/66/1/1', type: 'string', value: 'Internet.15.235' },
-      { path: '/66/1/2', type: 'objlnk', value: { objectId: 65535, instanceId: 65535 } },
-    ]);
+    expect(entriesOf(payload, '/66')).toEqual(OBJLNK_66_ENTRIES);
     const node = nodeOf(payload, '/66');
     expect(node.kind === 'object' && [...node.instances.keys()]).toEqual([0, 1]);
   });
-});
 
-describe('SenML JSON decoding: RFC 8428 §5 examples on LwM2M paths', () => {
-  // §5.1.1 Single Datapoint: [{"n":"urn:dev:ow:10e2073a01080063","u":"Cel","v":23.1}]; "u" is ignored.
-  it('single datapoint with a unit', () => {
-    expect(entriesOf([{ n: '/3303/0/5700', u: 'Cel', v: 23.1 }], '/3303/0/5700')).toEqual([{ path: '/3303/0/5700', type: 'float', value: 23.1 }]);
+  // Table 7.4.4-5 (Read /3/0/0): a single Resource named by bn alone. The table misses a closing
+  // quote, which wakaama's transcription (senml_json_test_4) corrects, as here.
+  it('decodes the single resource example of Table 7.4.4-5 (bn, no n)', () => {
+    const payload = '[{"bn":"/3/0/0","vs":"Open Mobile Alliance"}]';
+    expect(entriesOf(payload, '/3/0/0')).toEqual([{ path: '/3/0/0', type: 'string', value: 'Open Mobile Alliance' }]);
+    expect(nodeOf(payload, '/3/0/0')).toEqual({ kind: 'single', id: 0, type: 'string', value: 'Open Mobile Alliance' });
   });
 
-  // §5.1.2 Multiple Datapoints: bn + n for voltage and current.
+  // Table 7.4.4-7 (Read-Composite response) and Table 7.4.4-8 (Write-Composite request): absolute
+  // names in n, no bn; spaced as wakaama transcribes them (senml_json_test_6, _7). /1/0/1, /3311 and
+  // /3308 are not in the model.
+  it('decodes the composite examples of Tables 7.4.4-7 and 7.4.4-8', () => {
+    const read = '[{"n":"/3/0/0", "vs":"Open Mobile Alliance"},{"n" :"/3/0/9", "v":95},{"n":"/1/0/1", "v":86400}]';
+    expect(entriesOf(read, '/')).toEqual([
+      { path: '/3/0/0', type: 'string', value: 'Open Mobile Alliance' },
+      { path: '/3/0/9', type: 'integer', value: 95 },
+      { path: '/1/0/1', type: 'float', value: 86400 },
+    ]);
+    const write = '[{"n":"/3311/0/5850", "vb":false},{"n":"/3311/1/5850", "vb":false},{"n":"/3311/2/5851", "v":20},{"n":"/3308/0/5900", "v":18}]';
+    expect(entriesOf(write, '/')).toEqual([
+      { path: '/3311/0/5850', type: 'boolean', value: false },
+      { path: '/3311/1/5850', type: 'boolean', value: false },
+      { path: '/3311/2/5851', type: 'float', value: 20 },
+      { path: '/3308/0/5900', type: 'float', value: 18 },
+    ]);
+  });
+});
+
+/*
+ * The RFC 8428 §5.1 examples with their names mapped to LwM2M paths and everything else kept:
+ * "urn:dev:ow:10e2073a0108006:" (bn) → "/", "voltage" → "3316/0/5700" (IPSO Voltage, Sensor Value),
+ * "current" → "3317/0/5700" (IPSO Current), the 1-wire sensor → /3303/0/5700, "temp", "label", "open",
+ * "nfv-reader" → /4242/0/0..3. The RFC's own names are not LwM2M paths and are refused.
+ */
+describe('SenML JSON decoding: RFC 8428 §5 examples on LwM2M paths', () => {
+  // §5.1.1 Single Data Point: [{"n":"urn:dev:ow:10e2073a01080063","u":"Cel","v":23.1}]; "u" is ignored.
+  it('single datapoint with a unit', () => {
+    expect(entriesOf([{ n: '/3303/0/5700', u: 'Cel', v: 23.1 }], '/3303/0/5700')).toEqual([{ path: '/3303/0/5700', type: 'float', value: 23.1 }]);
+    expect(() => entriesOf([{ n: 'urn:dev:ow:10e2073a01080063', u: 'Cel', v: 23.1 }], '/')).toThrow('is not an absolute LwM2M path');
+  });
+
+  // §5.1.2 Multiple Data Points, first example:
+  // [{"bn":"urn:dev:ow:10e2073a01080063:","n":"voltage","u":"V","v":120.1},{"n":"current","u":"A","v":1.2}]
   it('multiple datapoints under one bn', () => {
-    const payload = [{ bn: '/3316/0/', n: '5700', u: 'V', v: 120.1 }, { n: '5701', vs: 'V' }, { bn: '/3317/0/', n: '5700', u: 'A', v: 1.2 }];
+    const payload = [{ bn: '/', n: '3316/0/5700', u: 'V', v: 120.1 }, { n: '3317/0/5700', u: 'A', v: 1.2 }];
     expect(entriesOf(payload, '/')).toEqual([
       { path: '/3316/0/5700', type: 'float', value: 120.1 },
-      { path: '/3316/0/5701', type: 'string', value: 'V' },
       { path: '/3317/0/5700', type: 'float', value: 1.2 },
     ]);
   });
 
-  // §5.1.3 Multiple Measurements: bt, bu, bver and relative t on the following records.
+  // §5.1.2 Multiple Data Points, second example (senml-examples.ts).
   it('multiple measurements: bt applies to the following records, t relative to it', () => {
-    const payload = [
-      { bn: '/3316/0/', bt: 1.276020076001e9, bu: 'A', bver: 5, n: '5700', u: 'V', v: 120.1 },
-      { bn: '/3317/0/', n: '5700', t: -5, v: 1.2 },
-      { n: '5700', t: -4, v: 1.3 },
-      { n: '5700', t: -1, v: 1.6 },
-      { n: '5700', v: 1.7 },
-    ];
+    const payload = RFC_MEASUREMENTS;
     const entries = entriesOf(payload, '/');
     expect(entries.map((e) => [e.path, e.value])).toEqual([
-      ['/3316/0/5700', 120.1], ['/3317/0/5700', 1.2], ['/3317/0/5700', 1.3], ['/3317/0/5700', 1.6], ['/3317/0/5700', 1.7],
+      ['/3316/0/5700', 120.1], ['/3317/0/5700', 1.2], ['/3317/0/5700', 1.3], ['/3317/0/5700', 1.4], ['/3317/0/5700', 1.5],
+      ['/3317/0/5700', 1.6], ['/3317/0/5700', 1.7],
     ]);
     const times = entries.map((e) => e.time as number);
-    [0, -5, -4, -1, 0].forEach((dt, i) => expect(times[i]).toBeCloseTo(1.276020076001e9 + dt, 3));
-    expect(nodeOf(payload.slice(1).map((r, i) => (i === 0 ? { ...r, bt: 1.276020076001e9 } : r)), '/3317/0/5700')).toEqual({
+    [0, -5, -4, -3, -2, -1, 0].forEach((dt, i) => expect(times[i]).toBeCloseTo(1.276020076001e9 + dt, 3));
+    expect(nodeOf(payload.slice(1).map((r, i) => (i === 0 ? { ...r, bn: '/', bt: 1.276020076001e9 } : r)), '/3317/0/5700')).toEqual({
       kind: 'single', id: 5700, type: 'float', value: 1.7,
     });
   });
@@ -339,13 +399,18 @@ describe('SenML JSON rejections', () => {
 });
 
 describe('SenML JSON encoding', () => {
-  it('encodes the Device instance as the spec example: bn "/3/0/" on the first record', () => {
+  it('encodes the Device instance as the spec example (Table 7.4.4-2), byte for byte: bn "/3/0/" on the first record', () => {
     const node = nodeOf(DEVICE_SENML, '/3/0');
     const text = encode('/3/0', node);
-    expect(JSON.parse(text)).toEqual(DEVICE_SENML);
+    expect(text).toBe(JSON.stringify(DEVICE_SENML));
+    expect(text.startsWith('[{"bn":"/3/0/","n":"0","vs":"Open Mobile Alliance"},{"n":"1","vs":"Lightweight M2M Client"},')).toBe(true);
     expect(nodeOf(text, '/3/0')).toEqual(node);
   });
 
+  // A single value is named by n alone. Table 7.4.4-5 names its single Resource by bn alone
+  // ([{"bn":"/3/0/0","vs":..}]), Table 7.4.4-7 and the SenML CBOR object link example of
+  // OMA_LwM2M_for_Developers#484 by n alone: both resolve to the same name (RFC 8428 §4.5.1) and
+  // both decode (see the Table 7.4.4-5 test above).
   it('encodes an object, a multiple resource, a single value and a resource instance', () => {
     expect(encode('/3', nodeOf([{ n: '/3/0/9', v: 100 }], '/3'))).toBe('[{"bn":"/3/","n":"0/9","v":100}]');
     expect(encode('/3/0/7', { kind: 'multiple', id: 7, type: 'integer', instances: new Map([[0, 3800], [1, 5000]]) })).toBe(
