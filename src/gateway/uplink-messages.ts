@@ -72,11 +72,95 @@ function echoedFieldsJson(fields: JsonObject): string {
 /**
  * An answer to a command, serialised: every top-level field echoed, `data` replaced, msgType as
  * given, and `seqNum` for observe answers and notifications. The echoed part is cached only for
- * those (an observation's notifications all share it); a one-off answer is stringified directly.
+ * those (an observation's notifications all share it); a one-off answer's is stringified directly.
  */
 export function commandAnswer(fields: JsonObject, msgType: unknown, data: ResponseData | JsonObject, seqNum?: number): string {
-  if (seqNum === undefined) return JSON.stringify({ ...fields, msgType, data });
-  const echo = echoedFieldsJson(fields);
-  const type = msgType === undefined ? '' : `"msgType":${JSON.stringify(msgType)},`;
-  return `{${echo}${echo === '' ? '' : ','}${type}"seqNum":${seqNum},"data":${JSON.stringify(data)}}`;
+  const echo = seqNum === undefined ? echoedJson(fields) : echoedFieldsJson(fields);
+  const type = msgType === undefined ? '' : `"msgType":${scalarJson(msgType) ?? JSON.stringify(msgType)},`;
+  const seq = seqNum === undefined ? '' : `"seqNum":${seqNum},`;
+  return `{${echo}${echo === '' ? '' : ','}${type}${seq}"data":${dataJson(data)}}`;
+}
+
+/** The echoed fields as JSON members ("reqID":1,...), written field by field (see dataJson). */
+function echoedJson(fields: JsonObject): string {
+  let out = '';
+  for (const key in fields) {
+    if (key === 'msgType' || key === 'data' || key === 'seqNum') continue;
+    const value = fields[key];
+    if (value === undefined) continue;
+    out += `${out === '' ? '' : ','}${quoteJson(key)}:${scalarJson(value) ?? JSON.stringify(value)}`;
+  }
+  return out;
+}
+
+/**
+ * `data` as JSON. The usual answer, {reqPath, code, codeMsg, content: [{path, value, time?}]}, is
+ * written here: on Node 20 JSON.stringify took 1.4 µs for it, a tenth of the gateway's CPU per
+ * notification; anything else goes through JSON.stringify. Same keys, same order, same text.
+ */
+function dataJson(data: ResponseData | JsonObject): string {
+  const keys = Object.keys(data);
+  const n = keys.length;
+  if (!(n === 3 || n === 4) || keys[0] !== 'reqPath' || keys[1] !== 'code' || keys[2] !== 'codeMsg' || (n === 4 && keys[3] !== 'content')) {
+    return JSON.stringify(data);
+  }
+  const { reqPath, code, codeMsg, content } = data as ResponseData;
+  if (typeof code !== 'string' || typeof codeMsg !== 'string' || (reqPath !== null && typeof reqPath !== 'string')) return JSON.stringify(data);
+  let out = `{"reqPath":${reqPath === null ? 'null' : quoteJson(reqPath)},"code":${quoteJson(code)},"codeMsg":${quoteJson(codeMsg)}`;
+  if (n === 4) {
+    const entries = contentJson(content);
+    if (entries === undefined) return JSON.stringify(data);
+    out += `,"content":${entries}`;
+  }
+  return out + '}';
+}
+
+/** The content entries as JSON, undefined when they are not all plain {path, value, time?} entries. */
+function contentJson(content: unknown): string | undefined {
+  if (!Array.isArray(content)) return undefined;
+  let out = '[';
+  for (let i = 0; i < content.length; i++) {
+    const e = content[i] as JsonContentEntry;
+    if (typeof e !== 'object' || e === null || typeof e.path !== 'string') return undefined;
+    const value = scalarJson(e.value);
+    if (value === undefined) return undefined;
+    const keys = e.time === undefined ? 2 : 3;
+    if (Object.keys(e).length !== keys) return undefined;
+    if (i > 0) out += ',';
+    out += `{"path":${quoteJson(e.path)},"value":${value}`;
+    if (e.time !== undefined) {
+      const time = scalarJson(e.time);
+      if (typeof e.time !== 'number' || time === undefined) return undefined;
+      out += `,"time":${time}`;
+    }
+    out += '}';
+  }
+  return out + ']';
+}
+
+/**
+ * A string as JSON.stringify writes it. Each JSON.stringify call costs ~0.4 µs here whatever its
+ * argument, so the usual string (no quote, backslash, control character or surrogate) is quoted
+ * directly.
+ */
+function quoteJson(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(text);
+  }
+  return `"${text}"`;
+}
+
+/** As JSON.stringify writes a string, number or boolean (non-finite numbers as null); undefined for anything else. */
+function scalarJson(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'string':
+      return quoteJson(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    default:
+      return undefined;
+  }
 }
