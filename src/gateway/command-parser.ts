@@ -62,7 +62,7 @@ export function requestPathOf(command: unknown): string | null {
   if (typeof data !== 'object' || data === null) return null;
   const d = data as JsonObject;
   const p = typeof d.path === 'string' ? d.path : typeof d.basePath === 'string' ? d.basePath : null;
-  if (p === null) return null;
+  if (p === null) return typeof d.key === 'string' ? d.key : null; // a command by key (lwm2m.keys) names its key
   const q = p.indexOf('?');
   return q < 0 ? p : p.slice(0, q);
 }
@@ -97,7 +97,7 @@ export class CommandParser {
     const ttl = typeof mheaders?.ttl === 'number' ? mheaders.ttl : DEFAULT_TTL;
     const msgType = fields.msgType;
     const op = this.operation(msgType, data, hex, reg);
-    return { fields, msgType, reqPath: requestPathOf(fields) ?? (typeof data.key === 'string' ? data.key : null), op, ttl };
+    return { fields, msgType, reqPath: requestPathOf(fields), op, ttl };
   }
 
   private target(data: JsonObject): SplitPath {
