@@ -489,6 +489,19 @@ export function defineMqttContractSuite(kind: BrokerKind, devices: DeviceTranspo
         expect(d.requests.map((r) => r.uriPath.join('/'))).toEqual(['3/0/0', '3/0/1']);
       });
 
+      it('LwM2M 1.1 announces queue mode with the Q query flag (b=U): commands wait for its update', async () => {
+        h = await startHarnessFor('lwm2m:\n  qmode_time_window: 1\n');
+        const d = await registered('sleepy11', { lwm2m: '1.1', binding: 'U', query: ['Q'] });
+        await sleep(1300);
+        const from = h.probe.mark();
+        await h.probe.publish('lwm2m/sleepy11/dn', { reqID: 102, msgType: 'read', data: { path: '/3/0/0' } });
+        await sleep(500);
+        expect(d.requests).toHaveLength(0);
+        expect((await d.update()).code).toBe('2.04');
+        const r = await h.probe.waitOn('lwm2m/sleepy11/up/resp', { reqID: 102 }, 5000, from);
+        expect(r.json.data).toMatchObject({ code: '2.05' });
+      });
+
       it('commands waiting for a sleeping device pass to its new registration when it re-registers', async () => {
         h = await startHarnessFor('lwm2m:\n  qmode_time_window: 1\n');
         const d = await registered('reboot', { binding: 'UQ' });
