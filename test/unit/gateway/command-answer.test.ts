@@ -33,7 +33,7 @@ describe('commandAnswer', () => {
       const content = Array.from({ length: Math.floor(next() * 3) }, () =>
         next() < 0.3 ? { path: pick(strings), value: scalars(), time: next() * 1e9 } : { path: `/3/0/${i}`, value: scalars() },
       );
-      const data = pick<unknown>([
+      const data = pick<() => unknown>([
         () => responseData(pick([null, '/3/0', pick(strings)]), pick(['2.05', '4.04']), { content: content as never }),
         () => responseData('/3/0', '2.04'),
         () => responseData('/3/0', '4.00', { error: pick(strings) }),
