@@ -6,6 +6,7 @@ import { CodecError, ContentFormat, decodeEntries, decodeNode, encodeNode, isSup
 import { readCbor, writeCbor, type CborItem } from '../../../src/lwm2m/codec/cbor-value';
 import { decodeSenmlCborEntries, SENML_CBOR_LABELS } from '../../../src/lwm2m/codec/senml-cbor';
 import { seededRandom as random } from '../../support/seeded-random';
+import { fuzzFormat } from './format-fuzz';
 import { OBJLNK_TABLE, RFC_MEASUREMENTS } from './senml-examples';
 import { senmlTestModel } from './senml-test-model';
 
@@ -692,27 +693,7 @@ describe('SenML CBOR fuzzing', () => {
 
   it('5,000 random and mutated payloads: only CodecError, and what decodes re-encodes and decodes again', () => {
     const next = random(0x5e112);
-    let decoded = 0;
-    for (let i = 0; i < 5000; i++) {
-      const [payload, path] = mutate(next);
-      const context = `payload ${payload.toString('hex')} path ${JSON.stringify(path)}`;
-      const only = (run: () => void) => {
-        try {
-          run();
-        } catch (err) {
-          if (!(err instanceof CodecError)) throw new Error(`${context}: threw ${String(err)}`);
-        }
-      };
-      only(() => {
-        decodeEntries(SENML_CBOR, payload, path, model);
-      });
-      only(() => {
-        const node = decodeNode(SENML_CBOR, payload, path, model);
-        decoded++;
-        const again = decodeNode(SENML_CBOR, encodeNode(SENML_CBOR, path, node, model), path, model);
-        expect(again.kind).toBe(node.kind);
-      });
-    }
+    const decoded = fuzzFormat(SENML_CBOR, 5000, () => mutate(next), model, (payload) => payload.toString('hex'));
     expect(decoded).toBeGreaterThan(50);
   });
 });

@@ -4,6 +4,7 @@ import { parsePath, type LwM2mPath } from '../../../src/lwm2m/path';
 import { CodecError, ContentFormat, decodeEntries, decodeNode, encodeNode, isSupportedFormat, parseContentFormat } from '../../../src/lwm2m/codec';
 import { decodeSenmlJsonEntries } from '../../../src/lwm2m/codec/senml-json';
 import { seededRandom as random } from '../../support/seeded-random';
+import { fuzzFormat } from './format-fuzz';
 import { OBJLNK_TABLE, RFC_MEASUREMENTS } from './senml-examples';
 import { senmlTestModel } from './senml-test-model';
 
@@ -537,28 +538,8 @@ describe('SenML JSON fuzzing', () => {
 
   it('5,000 random and mutated payloads: only CodecError, and what decodes re-encodes and decodes again', () => {
     const next = random(0x5e41);
-    let decoded = 0;
-    for (let i = 0; i < 5000; i++) {
-      const payload = mutate(next);
-      const path = PATHS[Math.floor(next() * PATHS.length)];
-      const context = `payload ${payload.toString()} path ${JSON.stringify(path)}`;
-      const only = (run: () => void) => {
-        try {
-          run();
-        } catch (err) {
-          if (!(err instanceof CodecError)) throw new Error(`${context}: threw ${String(err)}`);
-        }
-      };
-      only(() => {
-        decodeEntries(SENML, payload, path, model);
-      });
-      only(() => {
-        const node = decodeNode(SENML, payload, path, model);
-        decoded++;
-        const again = decodeNode(SENML, encodeNode(SENML, path, node, model), path, model);
-        expect(again.kind).toBe(node.kind);
-      });
-    }
+    const draw = (): [Buffer, LwM2mPath] => [mutate(next), PATHS[Math.floor(next() * PATHS.length)]];
+    const decoded = fuzzFormat(SENML, 5000, draw, model, (payload) => payload.toString());
     expect(decoded).toBeGreaterThan(50);
   });
 });
