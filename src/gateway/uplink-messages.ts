@@ -58,12 +58,10 @@ export function responseData(reqPath: string | null, code: string, extra?: Parti
 // an observation): serialised once, not on each publish.
 const echoCache = new WeakMap<JsonObject, string>();
 
-function echoedFieldsJson(fields: JsonObject): string {
+function cachedEchoedJson(fields: JsonObject): string {
   let json = echoCache.get(fields);
   if (json === undefined) {
-    const echoed: JsonObject = {};
-    for (const key of Object.keys(fields)) if (key !== 'msgType' && key !== 'data' && key !== 'seqNum') echoed[key] = fields[key];
-    json = JSON.stringify(echoed).slice(1, -1);
+    json = echoedJson(fields);
     echoCache.set(fields, json);
   }
   return json;
@@ -75,7 +73,7 @@ function echoedFieldsJson(fields: JsonObject): string {
  * those (an observation's notifications all share it); a one-off answer's is stringified directly.
  */
 export function commandAnswer(fields: JsonObject, msgType: unknown, data: ResponseData | JsonObject, seqNum?: number): string {
-  const echo = seqNum === undefined ? echoedJson(fields) : echoedFieldsJson(fields);
+  const echo = seqNum === undefined ? echoedJson(fields) : cachedEchoedJson(fields);
   const type = msgType === undefined ? '' : `"msgType":${scalarJson(msgType) ?? JSON.stringify(msgType)},`;
   const seq = seqNum === undefined ? '' : `"seqNum":${seqNum},`;
   return `{${echo}${echo === '' ? '' : ','}${type}${seq}"data":${dataJson(data)}}`;
