@@ -24,7 +24,12 @@ export interface DtlsTransportOptions {
   sessionTimeoutMs: number;
   /** Sessions beyond this are refused after the cookie exchange. */
   maxSessions: number;
-  /** A handshake not finished after this long is dropped. Default 30 s. */
+  /**
+   * A handshake not finished after this long is dropped, and so is an established session that has
+   * carried no application data this long after its handshake (until its first record a session
+   * stays on OpenSSL at ~33 KB, see the addon's compaction; a device sends its Register at once).
+   * Default 30 s.
+   */
   handshakeTimeoutMs?: number;
   mtu?: number;
 }
@@ -45,6 +50,10 @@ interface PeerSession {
   pskEntry?: PskEntry;
   lastActivity: number;
   startedAt: number;
+  /** When the handshake finished (0 before). */
+  establishedAt: number;
+  /** Whether any application data has come through since. */
+  carriedData: boolean;
   timer?: NodeJS.Timeout;
 }
 
@@ -82,6 +91,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
   /** Plaintexts decrypted during a native call, emitted once it returned (no re-entry into OpenSSL). */
   private readonly inbox: Buffer[] = [];
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly handshakeTimeoutMs: number;
   private closed = false;
   private readonly counters = { handshakes: 0, handshakeFailures: 0, cookieExchanges: 0, dropped: 0 };
 
@@ -108,7 +118,8 @@ export class DtlsTransport extends EventEmitter implements Transport {
     });
     socket.on('message', (bytes, rinfo) => this.onDatagram(bytes, rinfo.address, rinfo.port));
     socket.on('error', (err) => this.emit('error', err));
-    const sweepMs = Math.max(100, Math.min(5_000, options.sessionTimeoutMs / 4));
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    const sweepMs = Math.max(100, Math.min(5_000, options.sessionTimeoutMs / 4, this.handshakeTimeoutMs / 4));
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), sweepMs);
     this.sweepTimer.unref();
   }
@@ -222,7 +233,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
       return;
     }
     const now = Date.now();
-    const session: PeerSession = { id, key, address, port, handle: result, established: false, lastActivity: now, startedAt: now };
+    const session: PeerSession = { id, key, address, port, handle: result, established: false, lastActivity: now, startedAt: now, establishedAt: 0, carriedData: false };
     this.byId.set(id, session);
     if (previous) {
       // A client that restarted (RFC 6347 §4.2.8). A valid cookie alone proves little (a captured
@@ -258,6 +269,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
     // Application data only counts once the handshake has authenticated the peer. Emitting cannot
     // refill the inbox: only a native receive does, and that runs from the socket alone.
     if (session.established) {
+      session.carriedData = true;
       for (let i = 0; i < inbox.length; i++) {
         const peer: Peer = { address: session.address, port: session.port, identity: session.identity };
         this.emit('datagram', inbox[i], peer);
@@ -268,6 +280,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
 
   private established(session: PeerSession): void {
     session.established = true;
+    session.establishedAt = Date.now();
     if (this.replacements.get(session.key) === session) {
       this.replacements.delete(session.key);
       const previous = this.byKey.get(session.key);
@@ -331,10 +344,14 @@ export class DtlsTransport extends EventEmitter implements Transport {
 
   private sweep(now: number): void {
     const idleBefore = now - this.options.sessionTimeoutMs;
-    const handshakeBefore = now - (this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
+    const handshakeBefore = now - this.handshakeTimeoutMs;
     for (const session of this.byId.values()) {
-      if (session.established ? session.lastActivity < idleBefore : session.startedAt < handshakeBefore) {
-        this.end(session, session.established ? 'idle' : 'failed', session.established ? '' : 'handshake timed out', session.established);
+      if (!session.established) {
+        if (session.startedAt < handshakeBefore) this.end(session, 'failed', 'handshake timed out', false);
+      } else if (!session.carriedData && session.establishedAt < handshakeBefore) {
+        this.end(session, 'idle', 'no application data since the handshake', true);
+      } else if (session.lastActivity < idleBefore) {
+        this.end(session, 'idle', '', true);
       }
     }
   }

@@ -213,6 +213,20 @@ describe('DtlsTransport', () => {
     expect(server.stats().sessions).toBe(0);
   });
 
+  it('closes a session that carries no application data within the handshake timeout; one that did stays', async () => {
+    await start({ handshakeTimeoutMs: 400 });
+    const active = await pskClient('dev-1', KEYS['dev-1'].key);
+    active.send(gateway(), Buffer.from('register'));
+    await waitFor(() => received[0]);
+    const silent = await pskClient('dev-2', KEYS['dev-2'].key);
+    const closed = new Promise<string>((resolve) => silent.once('closed', resolve));
+    expect(await closed).toBe('closed by the gateway');
+    expect(ended.map((e) => e.reason)).toEqual(['idle']);
+    expect(server.stats().sessions).toBe(1);
+    active.send(gateway(), Buffer.from('update'));
+    expect((await waitFor(() => received[1])).bytes.toString()).toBe('update');
+  });
+
   it('a peer close_notify ends the session', async () => {
     await start();
     const client = await pskClient('dev-1', KEYS['dev-1'].key);
