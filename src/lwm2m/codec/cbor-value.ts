@@ -85,7 +85,7 @@ class CborReader {
       case 2:
         return { kind: 'bytes', value: this.take(this.length(argument)) };
       case 3:
-        return { kind: 'text', value: this.text(this.take(this.length(argument))) };
+        return { kind: 'text', value: this.text(this.view(this.length(argument))) };
       case 4: {
         // Every item takes at least one byte: a count beyond the payload is malformed.
         const count = this.length(argument);
@@ -153,11 +153,11 @@ class CborReader {
       case 23:
         return { kind: 'undefined' };
       case 25:
-        return { kind: 'float', value: halfToNumber(this.take(2).readUInt16BE(0)) };
+        return { kind: 'float', value: halfToNumber(this.buffer.readUInt16BE(this.advance(2))) };
       case 26:
-        return { kind: 'float', value: this.take(4).readFloatBE(0) };
+        return { kind: 'float', value: this.buffer.readFloatBE(this.advance(4)) };
       case 27:
-        return { kind: 'float', value: this.take(8).readDoubleBE(0) };
+        return { kind: 'float', value: this.buffer.readDoubleBE(this.advance(8)) };
       case 31:
         throw new CodecError('unexpected CBOR break');
       default:
@@ -169,13 +169,13 @@ class CborReader {
     if (info < 24) return BigInt(info);
     switch (info) {
       case 24:
-        return BigInt(this.take(1)[0]);
+        return BigInt(this.byte());
       case 25:
-        return BigInt(this.take(2).readUInt16BE(0));
+        return BigInt(this.buffer.readUInt16BE(this.advance(2)));
       case 26:
-        return BigInt(this.take(4).readUInt32BE(0));
+        return BigInt(this.buffer.readUInt32BE(this.advance(4)));
       case 27:
-        return this.take(8).readBigUInt64BE(0);
+        return this.buffer.readBigUInt64BE(this.advance(8));
       default:
         throw new CodecError(`reserved CBOR additional information ${info}`);
     }
@@ -188,15 +188,28 @@ class CborReader {
     return Number(argument);
   }
 
+  // Numbers and text are read in place; only byte strings are copied (take), so that a decoded
+  // value does not hold on to the whole datagram.
+
+  /** Moves past `n` bytes and returns where they start. */
+  private advance(n: number): number {
+    const at = this.offset;
+    if (at + n > this.buffer.length) throw new CodecError('truncated CBOR payload');
+    this.offset = at + n;
+    return at;
+  }
+
   private byte(): number {
-    return this.take(1)[0];
+    return this.buffer[this.advance(1)];
+  }
+
+  private view(n: number): Buffer {
+    const at = this.advance(n);
+    return this.buffer.subarray(at, at + n);
   }
 
   private take(n: number): Buffer {
-    if (this.offset + n > this.buffer.length) throw new CodecError('truncated CBOR payload');
-    const bytes = Buffer.from(this.buffer.subarray(this.offset, this.offset + n));
-    this.offset += n;
-    return bytes;
+    return Buffer.from(this.view(n));
   }
 
   private text(bytes: Buffer): string {
