@@ -2,6 +2,7 @@ import type { ModelLookup, ResourceType } from '../../../src/lwm2m/model/types';
 import type { Node } from '../../../src/lwm2m/node';
 import { parsePath } from '../../../src/lwm2m/path';
 import { CodecError, ContentFormat, decodeEntries, decodeNode, encodeNode } from '../../../src/lwm2m/codec';
+import { DEVICE_ENTRIES } from './spec-examples';
 
 const DEVICE: Record<number, [ResourceType, boolean?]> = {
   0: ['string'], 1: ['string'], 2: ['string'], 3: ['string'], 4: ['none'], 6: ['integer', true], 7: ['integer', true],
@@ -44,24 +45,6 @@ const DEVICE_JSON = {
     { n: '16', sv: 'U' },
   ],
 };
-const DEVICE_ENTRIES = [
-  { path: '/3/0/0', type: 'string', value: 'Open Mobile Alliance' },
-  { path: '/3/0/1', type: 'string', value: 'Lightweight M2M Client' },
-  { path: '/3/0/2', type: 'string', value: '345000123' },
-  { path: '/3/0/3', type: 'string', value: '1.0' },
-  { path: '/3/0/6/0', type: 'integer', value: 1 },
-  { path: '/3/0/6/1', type: 'integer', value: 5 },
-  { path: '/3/0/7/0', type: 'integer', value: 3800 },
-  { path: '/3/0/7/1', type: 'integer', value: 5000 },
-  { path: '/3/0/8/0', type: 'integer', value: 125 },
-  { path: '/3/0/8/1', type: 'integer', value: 900 },
-  { path: '/3/0/9', type: 'integer', value: 100 },
-  { path: '/3/0/10', type: 'integer', value: 15 },
-  { path: '/3/0/11/0', type: 'integer', value: 0 },
-  { path: '/3/0/13', type: 'time', value: 1367491215 },
-  { path: '/3/0/14', type: 'string', value: '+02:00' },
-  { path: '/3/0/16', type: 'string', value: 'U' },
-];
 
 describe('OMA JSON decoding', () => {
   it('decodes the spec Device example with "bn":"/3/0/" typed by the model', () => {

@@ -7,7 +7,7 @@ import { readCbor, writeCbor, type CborItem } from '../../../src/lwm2m/codec/cbo
 import { decodeSenmlCborEntries, SENML_CBOR_LABELS } from '../../../src/lwm2m/codec/senml-cbor';
 import { seededRandom as random } from '../../support/seeded-random';
 import { fuzzFormat } from './format-fuzz';
-import { OBJLNK_TABLE, RFC_MEASUREMENTS } from './senml-examples';
+import { DEVICE_SENML, OBJLNK_TABLE, RFC_MEASUREMENTS } from './spec-examples';
 import { senmlTestModel } from './senml-test-model';
 
 const model = senmlTestModel;
@@ -68,25 +68,6 @@ afterEach(() => {
  * transcribed by eclipse-wakaama/wakaama tests/data_senml_json_tests.c; RFC 8428 §5), which the
  * SenML CBOR section (1.1 §7.4.5, 1.1.1 §7.4.6, 1.2 §7.4.7) carries with the RFC 8428 §6 labels.
  */
-// Table 7.4.4-2 (Read /3/0).
-const DEVICE_SENML: JsonRecord[] = [
-  { bn: '/3/0/', n: '0', vs: 'Open Mobile Alliance' },
-  { n: '1', vs: 'Lightweight M2M Client' },
-  { n: '2', vs: '345000123' },
-  { n: '3', vs: '1.0' },
-  { n: '6/0', v: 1 },
-  { n: '6/1', v: 5 },
-  { n: '7/0', v: 3800 },
-  { n: '7/1', v: 5000 },
-  { n: '8/0', v: 125 },
-  { n: '8/1', v: 900 },
-  { n: '9', v: 100 },
-  { n: '10', v: 15 },
-  { n: '11/0', v: 0 },
-  { n: '13', v: 1367491215 },
-  { n: '14', vs: '+02:00' },
-  { n: '16', vs: 'U' },
-];
 // Not a spec table: leshan LwM2mNodeDecoderTest.senml_json_decode_multiple_resource.
 const MULTIPLE_SENML: JsonRecord[] = [{ bn: '/3/0/7/', n: '0', v: 3800 }, { n: '1', v: 5000 }];
 // Table 7.4.4-3 (historical Temperature values of /72/1/2).

@@ -5,7 +5,7 @@ import { CodecError, ContentFormat, decodeEntries, decodeNode, encodeNode, isSup
 import { decodeSenmlJsonEntries } from '../../../src/lwm2m/codec/senml-json';
 import { seededRandom as random } from '../../support/seeded-random';
 import { fuzzFormat } from './format-fuzz';
-import { OBJLNK_TABLE, RFC_MEASUREMENTS } from './senml-examples';
+import { DEVICE_ENTRIES, DEVICE_SENML, OBJLNK_TABLE, RFC_MEASUREMENTS } from './spec-examples';
 import { senmlTestModel } from './senml-test-model';
 
 const model = senmlTestModel;
@@ -36,43 +36,6 @@ afterEach(() => {
  * - RFC 8428 §5 and §6, from the RFC text (core-wg/senml-spec rfc8428.txt).
  */
 
-// Table 7.4.4-2 (Read /3/0, the Device object of the example client), byte for byte.
-const DEVICE_SENML = [
-  { bn: '/3/0/', n: '0', vs: 'Open Mobile Alliance' },
-  { n: '1', vs: 'Lightweight M2M Client' },
-  { n: '2', vs: '345000123' },
-  { n: '3', vs: '1.0' },
-  { n: '6/0', v: 1 },
-  { n: '6/1', v: 5 },
-  { n: '7/0', v: 3800 },
-  { n: '7/1', v: 5000 },
-  { n: '8/0', v: 125 },
-  { n: '8/1', v: 900 },
-  { n: '9', v: 100 },
-  { n: '10', v: 15 },
-  { n: '11/0', v: 0 },
-  { n: '13', v: 1367491215 },
-  { n: '14', vs: '+02:00' },
-  { n: '16', vs: 'U' },
-];
-const DEVICE_ENTRIES = [
-  { path: '/3/0/0', type: 'string', value: 'Open Mobile Alliance' },
-  { path: '/3/0/1', type: 'string', value: 'Lightweight M2M Client' },
-  { path: '/3/0/2', type: 'string', value: '345000123' },
-  { path: '/3/0/3', type: 'string', value: '1.0' },
-  { path: '/3/0/6/0', type: 'integer', value: 1 },
-  { path: '/3/0/6/1', type: 'integer', value: 5 },
-  { path: '/3/0/7/0', type: 'integer', value: 3800 },
-  { path: '/3/0/7/1', type: 'integer', value: 5000 },
-  { path: '/3/0/8/0', type: 'integer', value: 125 },
-  { path: '/3/0/8/1', type: 'integer', value: 900 },
-  { path: '/3/0/9', type: 'integer', value: 100 },
-  { path: '/3/0/10', type: 'integer', value: 15 },
-  { path: '/3/0/11/0', type: 'integer', value: 0 },
-  { path: '/3/0/13', type: 'time', value: 1367491215 },
-  { path: '/3/0/14', type: 'string', value: '+02:00' },
-  { path: '/3/0/16', type: 'string', value: 'U' },
-];
 
 describe('SenML JSON in the codec facade', () => {
   it('is a supported format, named 110, "senml+json", "senml-json" or its media type', () => {
@@ -148,7 +111,7 @@ describe('SenML JSON decoding: OMA TS Core 1.1 §7.4.4 examples', () => {
     expect(entriesOf([{ n: '/3303/0/5700', v: 1, t: 1.5e9 }], '/')).toEqual([{ path: '/3303/0/5700', type: 'float', value: 1, time: 1.5e9 }]);
   });
 
-  // Table 7.4.4-4 (senml-examples.ts): the Object Link example of objects 65, 66 and 67, bn "/"
+  // Table 7.4.4-4 (spec-examples.ts): the Object Link example of objects 65, 66 and 67, bn "/"
   // and names relative to it. The entries of its object 66:
   const OBJLNK_66_ENTRIES = [
     { path: '/66/0/0', type: 'string', value: 'myService1' },
@@ -240,7 +203,7 @@ describe('SenML JSON decoding: RFC 8428 §5 examples on LwM2M paths', () => {
     ]);
   });
 
-  // §5.1.2 Multiple Data Points, second example (senml-examples.ts).
+  // §5.1.2 Multiple Data Points, second example (spec-examples.ts).
   it('multiple measurements: bt applies to the following records, t relative to it', () => {
     const payload = RFC_MEASUREMENTS;
     const entries = entriesOf(payload, '/');
