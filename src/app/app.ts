@@ -42,6 +42,8 @@ function coapEndpoint(transport: Transport, config: GatewayConfig): CoapEndpoint
       maxBlockSize: c.blockwise.max_block_size,
       maxBodySize: c.blockwise.max_body_size,
       exchangeLifetime: c.blockwise.exchange_lifetime,
+      maxPendingBytes: c.blockwise.max_pending_bytes,
+      maxPendingBytesPerSource: c.blockwise.max_pending_bytes_per_source,
     },
   });
 }
@@ -55,6 +57,9 @@ function gatewayOptions(config: GatewayConfig): GatewayOptions {
     autoObserve: l.auto_observe,
     updateMsgPublishCondition: l.update_msg_publish_condition,
     keys: l.keys,
+    maxQueuedCommands: l.max_queued_commands,
+    maxCommandSize: l.max_command_size,
+    secretQueryKeys: l.secret_query_keys,
   };
 }
 
@@ -114,7 +119,14 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
     closers.push(() => mqtt.close());
     log.info({ url: mqttUrl.replace(/\/\/[^@/]*@/, '//***@') }, 'connected to MQTT broker');
 
-    const server = new Lwm2mServer(model, { lifetimeMin: config.lwm2m.lifetime_min, lifetimeMax: config.lwm2m.lifetime_max });
+    const l = config.lwm2m;
+    const server = new Lwm2mServer(model, {
+      lifetimeMin: l.lifetime_min,
+      lifetimeMax: l.lifetime_max,
+      maxEndpointLength: l.max_endpoint_length,
+      maxRegistrations: l.max_registrations,
+      registrationRate: { perSource: l.registration_rate.per_source, burst: l.registration_rate.burst },
+    });
     const authn = { udp: config.listeners.udp.enable_authn, dtls: config.listeners.dtls.enable_authn };
     if (config.auth.http.url) server.registrations.setAdmission(createHttpAuthAdmission(config.auth.http, authn, log));
     closers.push(() => server.close());

@@ -63,6 +63,15 @@ export interface BlockwiseConfig {
   max_body_size: number;
   /** Seconds. */
   exchange_lifetime: number;
+  /** Bytes held in unfinished Block1 bodies, in total and per source address. */
+  max_pending_bytes: number;
+  max_pending_bytes_per_source: number;
+}
+
+export interface RegistrationRateConfig {
+  /** Registers per second from one source address. */
+  per_source: number;
+  burst: number;
 }
 
 export interface Lwm2mConfig {
@@ -81,9 +90,20 @@ export interface Lwm2mConfig {
   blockwise: BlockwiseConfig;
   /** Name -> LwM2M path, e.g. batteryLevel -> /3/0/9. */
   keys: Record<string, string>;
+  /** Commands waiting per device. */
+  max_queued_commands: number;
+  /** Largest command payload, bytes. */
+  max_command_size: number;
+  /** Longest endpoint name, UTF-8 bytes. */
+  max_endpoint_length: number;
+  max_registrations: number;
+  registration_rate: RegistrationRateConfig;
+  /** Substrings (lower case) of query parameter names that are never published. */
+  secret_query_keys: string[];
 }
 
 export interface UdpListenerConfig {
+  enable: boolean;
   bind: Bind;
   enable_authn: boolean;
   /** Kernel receive buffer in bytes; undefined: the transport's default. */
@@ -103,6 +123,9 @@ export interface DtlsListenerConfig {
   /** Seconds. */
   session_timeout: number;
   max_sessions: number;
+  /** Unfinished handshakes past the cookie exchange, in total and per source address. */
+  max_handshakes: number;
+  max_handshakes_per_source: number;
 }
 
 export interface HttpAuthConfig {
@@ -113,6 +136,8 @@ export interface HttpAuthConfig {
   body: Record<string, unknown>;
   /** Seconds. */
   timeout: number;
+  /** Concurrent requests to the auth service. */
+  max_in_flight: number;
 }
 
 export interface GatewayConfig {
@@ -313,11 +338,20 @@ function toGatewayConfig(raw: RawConfig): GatewayConfig {
         max_block_size: lwm2m.blockwise.max_block_size,
         max_body_size: lwm2m.blockwise.max_body_size,
         exchange_lifetime: seconds(lwm2m.blockwise.exchange_lifetime, 'lwm2m.blockwise.exchange_lifetime', { above: 0 }),
+        max_pending_bytes: lwm2m.blockwise.max_pending_bytes,
+        max_pending_bytes_per_source: lwm2m.blockwise.max_pending_bytes_per_source,
       },
       keys: lwm2m.keys,
+      max_queued_commands: lwm2m.max_queued_commands,
+      max_command_size: lwm2m.max_command_size,
+      max_endpoint_length: lwm2m.max_endpoint_length,
+      max_registrations: lwm2m.max_registrations,
+      registration_rate: lwm2m.registration_rate,
+      secret_query_keys: lwm2m.secret_query_keys.map((k) => k.toLowerCase()),
     },
     listeners: {
       udp: {
+        enable: listeners.udp.enable,
         bind: parseBind(listeners.udp.bind, 'listeners.udp.bind'),
         enable_authn: listeners.udp.enable_authn,
         recbuf: listeners.udp.recbuf,
@@ -334,6 +368,8 @@ function toGatewayConfig(raw: RawConfig): GatewayConfig {
         ciphers: listeners.dtls.ciphers,
         session_timeout: seconds(listeners.dtls.session_timeout, 'listeners.dtls.session_timeout', { above: 0 }),
         max_sessions: listeners.dtls.max_sessions,
+        max_handshakes: listeners.dtls.max_handshakes,
+        max_handshakes_per_source: listeners.dtls.max_handshakes_per_source,
       },
     },
     auth: {
@@ -343,6 +379,7 @@ function toGatewayConfig(raw: RawConfig): GatewayConfig {
         headers: auth.http.headers,
         body: auth.http.body,
         timeout: seconds(auth.http.timeout, 'auth.http.timeout', { above: 0 }),
+        max_in_flight: auth.http.max_in_flight,
       },
     },
     http: { bind: parseBind(raw.http.bind, 'http.bind') },
@@ -371,6 +408,12 @@ function checkRelations(config: GatewayConfig): void {
     throw new ConfigError('mqtt.cert_file and mqtt.key_file go together', { key });
   }
   checkDtls(config.listeners.dtls);
+  if (lwm2m.blockwise.max_pending_bytes_per_source > lwm2m.blockwise.max_pending_bytes) {
+    throw new ConfigError('must be <= lwm2m.blockwise.max_pending_bytes', { key: 'lwm2m.blockwise.max_pending_bytes_per_source' });
+  }
+  if (!config.listeners.udp.enable && !config.listeners.dtls.enable) {
+    throw new ConfigError('no listener left: plain UDP is off and listeners.dtls is not enabled', { key: 'listeners.udp.enable' });
+  }
   const authProtocol = auth.http.url === '' ? 'http:' : urlProtocol(auth.http.url);
   if (authProtocol !== 'http:' && authProtocol !== 'https:') {
     throw new ConfigError('must be empty (off) or an http:// or https:// URL', { key: 'auth.http.url' });

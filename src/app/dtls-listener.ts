@@ -70,6 +70,8 @@ export async function startDtlsListener(
       psk: psk ?? NO_PSK,
       sessionTimeoutMs: dtls.session_timeout * 1000,
       maxSessions: dtls.max_sessions,
+      maxHandshakes: dtls.max_handshakes,
+      maxHandshakesPerSource: dtls.max_handshakes_per_source,
     });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== undefined) throw err;

@@ -37,6 +37,7 @@ export const ResponseCode = {
   PreconditionFailed: '4.12',
   RequestEntityTooLarge: '4.13',
   UnsupportedContentFormat: '4.15',
+  TooManyRequests: '4.29', // RFC 8516
   InternalServerError: '5.00',
   NotImplemented: '5.01',
   BadGateway: '5.02',

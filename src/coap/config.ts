@@ -8,6 +8,9 @@ export interface BlockwiseConfig {
   maxBodySize: number;
   /** Seconds; also the deduplication window and the wait for a separate response. */
   exchangeLifetime: number;
+  /** Bytes held in unfinished request bodies (Block1), all peers together and per source address. */
+  maxPendingBytes: number;
+  maxPendingBytesPerSource: number;
 }
 
 export interface CoapConfig {
@@ -25,7 +28,14 @@ export const DEFAULT_COAP_CONFIG: CoapConfig = Object.freeze({
   ackTimeout: 2,
   ackRandomFactor: 1.5,
   maxRetransmit: 4,
-  blockwise: Object.freeze({ enable: true, maxBlockSize: 1024, maxBodySize: 4 * 1024 * 1024, exchangeLifetime: 247 }),
+  blockwise: Object.freeze({
+    enable: true,
+    maxBlockSize: 1024,
+    maxBodySize: 4 * 1024 * 1024,
+    exchangeLifetime: 247,
+    maxPendingBytes: 64 * 1024 * 1024,
+    maxPendingBytesPerSource: 8 * 1024 * 1024,
+  }),
 });
 
 /** Merges with the defaults and validates; throws RangeError on nonsense values. */

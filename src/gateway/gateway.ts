@@ -37,6 +37,12 @@ export interface GatewayOptions {
   autoObserve: boolean | string[];
   updateMsgPublishCondition: 'always' | 'contains_object_list';
   keys: Record<string, string>;
+  /** Commands waiting per device; more are answered 5.03 at once. */
+  maxQueuedCommands: number;
+  /** Largest command payload in bytes. */
+  maxCommandSize: number;
+  /** Lower-case substrings of query parameter names that are never published. */
+  secretQueryKeys: readonly string[];
 }
 
 /** What the gateway needs of the broker connection. */

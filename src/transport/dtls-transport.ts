@@ -24,6 +24,9 @@ export interface DtlsTransportOptions {
   sessionTimeoutMs: number;
   /** Sessions beyond this are refused after the cookie exchange. */
   maxSessions: number;
+  /** Unfinished handshakes past the cookie exchange, in total and per source address. */
+  maxHandshakes?: number;
+  maxHandshakesPerSource?: number;
   /**
    * A handshake not finished after this long is dropped, and so is an established session that has
    * carried no application data this long after its handshake (until its first record a session

@@ -1,4 +1,4 @@
-import { CoapEndpoint, type CoapConfig, type CoapResponse, type InboundRequest } from '../../src/coap';
+import { CoapEndpoint, type CoapConfigInput, type CoapResponse, type InboundRequest } from '../../src/coap';
 import { buildNode, decodeEntries, encodeNode } from '../../src/lwm2m/codec';
 import { ContentFormat } from '../../src/lwm2m/codec/content-format';
 import { ObjectModel } from '../../src/lwm2m/model/object-model';
@@ -23,7 +23,7 @@ export interface TestDeviceOptions {
   links?: string;
   /** Initial resource values. */
   entries?: Entry[];
-  coap?: Partial<CoapConfig>;
+  coap?: CoapConfigInput;
   /** Register over DTLS with this PSK (node-dtls-client) instead of plain UDP. */
   dtls?: { identity: string; key: string };
 }

@@ -11,6 +11,12 @@ import type { RegistrationStore } from './registration-store';
 export interface RegistrationPolicy {
   lifetimeMin: number;
   lifetimeMax: number;
+  /** Longest endpoint name in UTF-8 bytes. */
+  maxEndpointLength?: number;
+  /** Registered endpoints in total. */
+  maxRegistrations?: number;
+  /** Registers per second and at once from one source address. */
+  registrationRate?: { perSource: number; burst: number };
 }
 
 export type DeregistrationReason = 'deregister' | 'expired' | 'replaced';

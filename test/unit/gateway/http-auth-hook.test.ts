@@ -20,7 +20,7 @@ function candidate(over: Partial<RegistrationCandidate> = {}): RegistrationCandi
 }
 
 function config(over: Partial<HttpAuthConfig> = {}): HttpAuthConfig {
-  return { url: 'http://127.0.0.1:1/auth', method: 'post', headers: {}, body: {}, timeout: 2, ...over };
+  return { url: 'http://127.0.0.1:1/auth', method: 'post', headers: {}, body: {}, timeout: 2, max_in_flight: 100, ...over };
 }
 
 describe('templates', () => {
