@@ -13,7 +13,7 @@ export interface RegistrationCandidate {
 /** The verdict on a candidate: admitted (with attributes for the registration) or refused with a CoAP code. */
 export type Admission =
   | { allowed: true; attributes?: Record<string, string> }
-  | { allowed: false; code: '4.01' | '4.03'; reason: string };
+  | { allowed: false; code: '4.01' | '4.03' | '4.29' | '5.03'; reason: string };
 
 /**
  * Decides whether a candidate may register (an HTTP auth hook, say). May answer later: the register
