@@ -146,8 +146,12 @@ export function dtlsGatewayYaml(mqttUrl: string, pskFile: string): string {
     '    ciphers: [TLS_PSK_WITH_AES_128_CCM_8, TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8]',
     '    session_timeout: 3600',
     '    max_sessions: 100000',
+    // Every simulated device sends from 127.0.0.1: the per-source limits would throttle the bench.
+    '    max_handshakes: 100000',
+    '    max_handshakes_per_source: 100000',
     'lwm2m:',
     '  auto_observe: false',
+    '  registration_rate: { per_source: 1000000, burst: 1000000 }',
     'log:',
     '  level: silent',
     '',

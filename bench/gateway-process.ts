@@ -7,19 +7,49 @@
 import pino from 'pino';
 import { startGateway } from '../src/app/app';
 import { parseConfig } from '../src/app/config';
-import { serveParent } from './child';
+import { type ChildUsage, type ReadyMessage, serveParent } from './child';
+import type { Lwm2mServer } from '../src/lwm2m/lwm2m-server';
+
+/**
+ * stats() of the CoAP endpoints (UDP, DTLS) that registrations live on. RunningGateway does not
+ * expose its endpoints, so they are found through the server's private channel map (a bench-only
+ * peek: an endpoint with no registration on it is not listed).
+ */
+function coapStats(server: Lwm2mServer): object[] {
+  const channels = (server as unknown as { channels?: Map<string, { transport: { scheme: string }; stats(): object }> }).channels;
+  if (!(channels instanceof Map)) return [];
+  const endpoints = new Set(channels.values());
+  return [...endpoints].map((e) => ({ scheme: e.transport.scheme, ...e.stats() }));
+}
 
 async function main(): Promise<void> {
   const yaml = process.env.BENCH_GATEWAY_CONFIG;
   if (!yaml) throw new Error('BENCH_GATEWAY_CONFIG is not set');
   const config = parseConfig(yaml, 'BENCH_GATEWAY_CONFIG');
   const running = await startGateway(config, pino({ level: 'silent' }));
+  // brokerPort: the embedded broker's port (no mqtt.url), for bench/soak-child.ts.
+  const ready: ReadyMessage & { brokerPort?: number } = { type: 'ready', udpPort: running.udpPort, dtlsPort: running.dtlsPort, brokerPort: running.brokerPort };
+  const counters = () => {
+    const dtls = running.dtls?.stats();
+    // The soak's counters (bench/soak.ts): the whole DTLS stats and each CoAP endpoint's table sizes.
+    const extra: Partial<ChildUsage> & { dtls?: object; coap?: object[] } = {
+      registrations: running.server.store.size,
+      dtlsSessions: dtls?.sessions,
+      dtlsHandshakes: dtls?.handshakes,
+      dtlsHandshakeFailures: dtls?.handshakeFailures,
+      dtls,
+      coap: coapStats(running.server),
+    };
+    return extra;
+  };
+  // `{ id, type: 'stats' }` (bench/soak-child.ts): the counters alone, without usage()'s forced GC.
+  process.on('message', (raw: unknown) => {
+    const m = raw as { id?: unknown; type?: unknown };
+    if (m.type === 'stats' && typeof m.id === 'number') process.send?.({ id: m.id, ...counters() });
+  });
   serveParent(
-    { type: 'ready', udpPort: running.udpPort, dtlsPort: running.dtlsPort },
-    () => {
-      const dtls = running.dtls?.stats();
-      return { registrations: running.server.store.size, dtlsSessions: dtls?.sessions, dtlsHandshakes: dtls?.handshakes, dtlsHandshakeFailures: dtls?.handshakeFailures };
-    },
+    ready,
+    counters,
     () => running.close(),
   );
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { CoapEndpoint } from '../coap';
+import { CoapEndpoint, type CoapLimit } from '../coap';
 import { Lwm2mMqttGateway, type GatewayOptions } from '../gateway/gateway';
 import { createHttpAuthAdmission } from '../gateway/http-auth-hook';
 import { Lwm2mServer } from '../lwm2m/lwm2m-server';
@@ -8,18 +8,23 @@ import { BrokerClient } from '../mqtt/broker-client';
 import { EmbeddedBroker } from '../mqtt/embedded-broker';
 import type { LoadNativeDtlsResult } from '../transport/dtls/native-binding';
 import type { DtlsTransport } from '../transport/dtls-transport';
-import type { Transport } from '../transport/transport';
+import type { Peer, Transport } from '../transport/transport';
 import { UdpTransport } from '../transport/udp-transport';
+import { LogThrottle } from '../limits/log-throttle';
 import { type DtlsListener, startDtlsListener } from './dtls-listener';
+import { PskFile } from './psk-file';
 import type { GatewayConfig } from './config';
 import fs from 'node:fs';
 
 /** A started gateway: its sockets' real ports and a clean shutdown. */
 export interface RunningGateway {
+  /** The UDP listener's port; 0 when `listeners.udp.enable` is false. */
   udpPort: number;
   /** The DTLS listener's port, when it runs. */
   dtlsPort?: number;
   dtls?: DtlsTransport;
+  /** The CoAP endpoints of the listeners that run (their stats()). */
+  coap: { udp?: CoapEndpoint; dtls?: CoapEndpoint };
   /** Port of the embedded broker, when one was started. */
   brokerPort?: number;
   mqttUrl: string;
@@ -48,6 +53,14 @@ function coapEndpoint(transport: Transport, config: GatewayConfig): CoapEndpoint
   });
 }
 
+/** Logs the endpoint's refusals for spent memory budgets at warn, once per source address per 10 s. */
+function logLimitRefusals(endpoint: CoapEndpoint, log: Logger, throttle: LogThrottle): void {
+  endpoint.on('limit', (peer: Peer, limit: CoapLimit, code: string, detail: string) => {
+    const admitted = throttle.admit(peer.address);
+    if (admitted) log.warn({ peer: `${peer.address}:${peer.port}`, limit, code, detail, suppressed: admitted.suppressed }, 'coap request refused: limit reached');
+  });
+}
+
 function gatewayOptions(config: GatewayConfig): GatewayOptions {
   const l = config.lwm2m;
   return {
@@ -60,6 +73,7 @@ function gatewayOptions(config: GatewayConfig): GatewayOptions {
     maxQueuedCommands: l.max_queued_commands,
     maxCommandSize: l.max_command_size,
     secretQueryKeys: l.secret_query_keys,
+    maxEndpointLength: l.max_endpoint_length,
   };
 }
 
@@ -125,6 +139,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       lifetimeMax: l.lifetime_max,
       maxEndpointLength: l.max_endpoint_length,
       maxRegistrations: l.max_registrations,
+      maxObjectLinks: l.max_object_links,
       registrationRate: { perSource: l.registration_rate.per_source, burst: l.registration_rate.burst },
     });
     const authn = { udp: config.listeners.udp.enable_authn, dtls: config.listeners.dtls.enable_authn };
@@ -134,35 +149,52 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
     closers.push(() => gateway.close());
     await gateway.start();
 
-    const udp = config.listeners.udp;
-    const transport = await UdpTransport.bind({ host: udp.bind.host, port: udp.bind.port, recvBufferSize: udp.recbuf });
-    closers.push(() => transport.close());
-    transport.on('error', (err: Error) => log.warn({ err: err.message }, 'udp error'));
-    const coap = coapEndpoint(transport, config);
-    closers.push(() => coap.close());
-    coap.on('error', (err: Error) => log.warn({ err: err.message }, 'coap error'));
-    server.attach(coap);
-    server.startExpiry();
-    const udpPort = transport.address().port;
-    log.info({ bind: `${udp.bind.host}:${udpPort}` }, 'LwM2M over UDP listening');
-
+    // DTLS first: the endpoints its PSK file binds are refused on plain UDP from the first datagram.
+    const limitLog = new LogThrottle();
     let dtls: DtlsListener | undefined;
+    let coaps: CoapEndpoint | undefined;
     if (config.listeners.dtls.enable) {
       dtls = await startDtlsListener(config, log, deps.loadNativeDtls);
       if (dtls) {
         const listener = dtls;
         closers.push(() => listener.transport.close());
-        const coaps = coapEndpoint(listener.transport, config);
-        closers.push(() => coaps.close());
-        coaps.on('error', (err: Error) => log.warn({ err: err.message }, 'coap error (dtls)'));
-        server.attach(coaps);
+        const endpoint = coapEndpoint(listener.transport, config);
+        closers.push(() => endpoint.close());
+        endpoint.on('error', (err: Error) => log.warn({ err: err.message }, 'coap error (dtls)'));
+        logLimitRefusals(endpoint, log, limitLog);
+        server.attach(endpoint);
+        coaps = endpoint;
       }
     }
+    // Endpoints the PSK file binds never register over plain UDP, even when DTLS itself is off.
+    const pskFile = config.listeners.dtls.psk_file;
+    server.registrations.setEndpointClaims(dtls?.claims ?? (pskFile !== undefined ? PskFile.load(pskFile) : undefined));
+
+    const udp = config.listeners.udp;
+    let udpPort = 0;
+    let coap: CoapEndpoint | undefined;
+    if (udp.enable) {
+      const transport = await UdpTransport.bind({ host: udp.bind.host, port: udp.bind.port, recvBufferSize: udp.recbuf });
+      closers.push(() => transport.close());
+      transport.on('error', (err: Error) => log.warn({ err: err.message }, 'udp error'));
+      const endpoint = coapEndpoint(transport, config);
+      closers.push(() => endpoint.close());
+      endpoint.on('error', (err: Error) => log.warn({ err: err.message }, 'coap error'));
+      logLimitRefusals(endpoint, log, limitLog);
+      server.attach(endpoint);
+      coap = endpoint;
+      udpPort = transport.address().port;
+      log.info({ bind: `${udp.bind.host}:${udpPort}` }, 'LwM2M over UDP listening');
+    } else {
+      log.info('plain CoAP/UDP is off (listeners.udp.enable: false): DTLS only');
+    }
+    server.startExpiry();
 
     return {
       udpPort,
       dtlsPort: dtls?.port,
       dtls: dtls?.transport,
+      coap: { udp: coap, dtls: coaps },
       brokerPort,
       mqttUrl,
       gateway,

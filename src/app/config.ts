@@ -96,6 +96,8 @@ export interface Lwm2mConfig {
   max_command_size: number;
   /** Longest endpoint name, UTF-8 bytes. */
   max_endpoint_length: number;
+  /** Object links in one register or update. */
+  max_object_links: number;
   max_registrations: number;
   registration_rate: RegistrationRateConfig;
   /** Substrings (lower case) of query parameter names that are never published. */
@@ -345,6 +347,7 @@ function toGatewayConfig(raw: RawConfig): GatewayConfig {
       max_queued_commands: lwm2m.max_queued_commands,
       max_command_size: lwm2m.max_command_size,
       max_endpoint_length: lwm2m.max_endpoint_length,
+      max_object_links: lwm2m.max_object_links,
       max_registrations: lwm2m.max_registrations,
       registration_rate: lwm2m.registration_rate,
       secret_query_keys: lwm2m.secret_query_keys.map((k) => k.toLowerCase()),

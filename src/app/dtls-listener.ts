@@ -3,14 +3,18 @@ import type { Logger } from 'pino';
 import { DEFAULT_CIPHERS, opensslCipherName } from '../transport/dtls/cipher-suites';
 import type { PskEntry, PskLookup } from '../transport/dtls/credentials';
 import { type LoadNativeDtlsResult, loadNativeDtls } from '../transport/dtls/native-binding';
-import { DtlsTransport } from '../transport/dtls-transport';
+import { DtlsTransport, type SessionEndReason } from '../transport/dtls-transport';
+import { LogThrottle } from '../limits/log-throttle';
 import type { Peer } from '../transport/transport';
+import type { EndpointClaims } from '../lwm2m/registration/admission';
 import { ConfigError, type GatewayConfig } from './config';
 import { PskFile } from './psk-file';
 
 /** The running DTLS listener: its transport, real port, and the SIGHUP hook. */
 export interface DtlsListener {
   transport: DtlsTransport;
+  /** The endpoints the PSK file binds to its identities. */
+  claims?: EndpointClaims;
   port: number;
   reloadCredentials(): void;
 }
@@ -79,15 +83,25 @@ export async function startDtlsListener(
   }
   transport.on('error', (err: Error) => log.warn({ err: err.message }, 'dtls error'));
   transport.on('session', (peer: Peer, info: { cipher: string }) => log.debug({ ...describe(peer), cipher: info.cipher }, 'dtls session established'));
-  transport.on('sessionEnd', (peer: Peer, reason: string, detail: string) => {
-    if (reason === 'failed' || reason === 'refused_full') log.info({ ...describe(peer), reason, detail }, 'dtls handshake refused');
-    else log.debug({ ...describe(peer), reason, detail }, 'dtls session ended');
+  // A handshake flood from one address logs one line per reason every 10 s, with the count of those left out.
+  const refusalLog = new LogThrottle();
+  transport.on('sessionEnd', (peer: Peer, reason: SessionEndReason, detail: string) => {
+    if (reason !== 'failed' && reason !== 'refused_full' && reason !== 'refused_handshakes') {
+      log.debug({ ...describe(peer), reason, detail }, 'dtls session ended');
+      return;
+    }
+    const admitted = refusalLog.admit(`${peer.address} ${reason}`);
+    if (!admitted) return;
+    const fields = { ...describe(peer), reason, detail, suppressed: admitted.suppressed || undefined };
+    if (reason === 'failed') log.info(fields, 'dtls handshake refused');
+    else log.warn(fields, 'dtls handshake refused: limit reached');
   });
   const port = transport.address().port;
   log.info({ bind: `${dtls.bind.host}:${port}`, ciphers, openssl: native.opensslVersion, psk_identities: psk?.size ?? 0 }, 'LwM2M over DTLS listening');
   return {
     transport,
     port,
+    claims: psk,
     reloadCredentials: () => {
       if (!psk) return;
       try {

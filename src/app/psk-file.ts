@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import type { EndpointClaims } from '../lwm2m/registration/admission';
 import type { PskEntry, PskLookup } from '../transport/dtls/credentials';
 import { ConfigError } from './config';
 
@@ -13,14 +14,17 @@ const MAX_KEY_BYTES = 256;
  * held in memory because OpenSSL asks for a key synchronously inside the handshake. `reload()` swaps
  * the whole table at once (SIGHUP); established sessions are untouched.
  */
-export class PskFile implements PskLookup {
+export class PskFile implements PskLookup, EndpointClaims {
   private entries: ReadonlyMap<string, PskEntry>;
+  /** The endpoint each entry binds (its `endpoint`, else its identity): never registrable without a credential. */
+  private claimed: ReadonlySet<string>;
 
   private constructor(
     readonly file: string,
     entries: ReadonlyMap<string, PskEntry>,
   ) {
     this.entries = entries;
+    this.claimed = claimedEndpoints(entries);
   }
 
   /** Reads the file; a bad file throws a ConfigError naming the entry and field. */
@@ -36,11 +40,23 @@ export class PskFile implements PskLookup {
     return this.entries.get(identity);
   }
 
+  isClaimed(endpoint: string): boolean {
+    return this.claimed.has(endpoint);
+  }
+
   /** Reads the file again; on error the old keys stay and the error is thrown for the caller to log. */
   reload(): number {
-    this.entries = readPskFile(this.file);
-    return this.entries.size;
+    const entries = readPskFile(this.file);
+    this.entries = entries;
+    this.claimed = claimedEndpoints(entries);
+    return entries.size;
   }
+}
+
+function claimedEndpoints(entries: ReadonlyMap<string, PskEntry>): Set<string> {
+  const claimed = new Set<string>();
+  for (const e of entries.values()) claimed.add(e.endpoint ?? e.identity);
+  return claimed;
 }
 
 export function readPskFile(file: string): Map<string, PskEntry> {

@@ -8,7 +8,10 @@ export interface BlockwiseConfig {
   maxBodySize: number;
   /** Seconds; also the deduplication window and the wait for a separate response. */
   exchangeLifetime: number;
-  /** Bytes held in unfinished request bodies (Block1), all peers together and per source address. */
+  /**
+   * Bytes held in unfinished request bodies (Block1), all peers together (beyond: 5.03 with Max-Age)
+   * and per source address (beyond: 4.13). Charged as payload plus a per-block bookkeeping cost.
+   */
   maxPendingBytes: number;
   maxPendingBytesPerSource: number;
 }
@@ -52,5 +55,18 @@ export function resolveCoapConfig(input: CoapConfigInput = {}): CoapConfig {
   szxForSize(config.blockwise.maxBlockSize);
   if (!(config.blockwise.maxBodySize > 0)) throw new RangeError('blockwise.maxBodySize must be > 0');
   if (!(config.blockwise.exchangeLifetime > 0)) throw new RangeError('blockwise.exchangeLifetime must be > 0');
+  if (!(config.blockwise.maxPendingBytes > 0)) throw new RangeError('blockwise.maxPendingBytes must be > 0');
+  if (!(config.blockwise.maxPendingBytesPerSource > 0)) throw new RangeError('blockwise.maxPendingBytesPerSource must be > 0');
+  if (config.blockwise.maxPendingBytesPerSource > config.blockwise.maxPendingBytes) {
+    throw new RangeError('blockwise.maxPendingBytesPerSource must be <= blockwise.maxPendingBytes');
+  }
   return config;
+}
+
+/**
+ * MAX_TRANSMIT_WAIT (RFC 7252 §4.8.2) in ms: the longest a client retransmits one request before
+ * giving up. A Block1 body with no block for this long has been abandoned.
+ */
+export function maxTransmitWaitMs(config: CoapConfig): number {
+  return config.ackTimeout * 1000 * (2 ** (config.maxRetransmit + 1) - 1) * config.ackRandomFactor;
 }

@@ -5,7 +5,7 @@ import { Block1Receiver } from './block1-receiver';
 import { sliceBlock2 } from './block2-slicer';
 import { ClientExchange, type ExchangeHost } from './client-exchange';
 import { EMPTY_CODE, METHOD_CODES, ResponseCode, codeClass, isSuccessCode, methodFromCode } from './codes';
-import { type CoapConfig, type CoapConfigInput, resolveCoapConfig } from './config';
+import { type CoapConfig, type CoapConfigInput, maxTransmitWaitMs, resolveCoapConfig } from './config';
 import { ChurnTable } from './churn-table';
 import { DedupCache } from './dedup-cache';
 import { type Expiring, ExpiringMap } from './expiring-map';
@@ -43,6 +43,20 @@ export interface CoapEndpointOptions {
 
 export type ObserveCancelReason = 'reset' | 'timeout';
 
+/** Which limit refused a request ('limit' event): the pending Block1 bytes of a source, or of everyone. */
+export type CoapLimit = 'block1_pending_per_source' | 'block1_pending_total';
+
+/** The endpoint's table sizes (stats()). */
+export interface CoapEndpointStats {
+  exchanges: number;
+  inFlight: number;
+  dedup: number;
+  partialBodies: number;
+  /** Bytes charged to unfinished Block1 bodies (payload plus bookkeeping), all sources together. */
+  pendingBytes: number;
+  pendingReplies: number;
+}
+
 /** A notification this endpoint sent (as observed server): an RST to it cancels the observation (RFC 7641 §3.6). */
 class SentNotification implements Expiring {
   constructor(
@@ -72,7 +86,9 @@ const INTERNAL_SERVER_ERROR: CoapResponse = { code: ResponseCode.InternalServerE
  * Events: 'error' (Error) for internal problems and handler failures (emitted only when listened to);
  * 'malformed' (peer: Peer, reason: string) for datagrams that were rejected or ignored;
  * 'observeCancelled' (peer: Peer, token: Buffer, reason: 'reset' | 'timeout') when a notification
- * sent with notify() was answered by RST or never ACKed: the observer is gone (RFC 7641 §3.6, §4.5).
+ * sent with notify() was answered by RST or never ACKed: the observer is gone (RFC 7641 §3.6, §4.5);
+ * 'limit' (peer: Peer, limit: CoapLimit, code: string, detail: string) when a request was refused
+ * because a memory budget is spent (emitted only when listened to).
  *
  * The endpoint does not own the transport: close() stops it listening but leaves the transport open.
  */
@@ -108,7 +124,12 @@ export class CoapEndpoint extends EventEmitter {
     this.emptyAckDelayMs = options.emptyAckDelayMs ?? EMPTY_ACK_DELAY_MS;
     const capacity = options.cacheCapacity ?? DEFAULT_CACHE_CAPACITY;
     this.dedup = new DedupCache(this.lifetimeMs, capacity);
-    this.block1 = new Block1Receiver(blockwise.maxBodySize, this.maxSzx, this.lifetimeMs, capacity);
+    // An abandoned body is dropped once its client would have given up retransmitting a block.
+    const block1IdleMs = Math.min(this.lifetimeMs, maxTransmitWaitMs(this.config));
+    this.block1 = new Block1Receiver(blockwise.maxBodySize, this.maxSzx, block1IdleMs, capacity, {
+      total: blockwise.maxPendingBytes,
+      perSource: blockwise.maxPendingBytesPerSource,
+    });
     this.sentNotifications = new ExpiringMap<SentNotification>(capacity);
     this.retransmitter = new Retransmitter<TransmissionContext>(
       { ackTimeoutMs: this.config.ackTimeout * 1000, ackRandomFactor: this.config.ackRandomFactor, maxRetransmit: this.config.maxRetransmit },
@@ -197,12 +218,13 @@ export class CoapEndpoint extends EventEmitter {
   }
 
   /** Sizes of the internal tables, for metrics and leak tests. */
-  stats(): { exchanges: number; inFlight: number; dedup: number; partialBodies: number; pendingReplies: number } {
+  stats(): CoapEndpointStats {
     return {
       exchanges: this.exchanges.size,
       inFlight: this.retransmitter.size,
       dedup: this.dedup.size,
       partialBodies: this.block1.size,
+      pendingBytes: this.block1.pendingBytes,
       pendingReplies: this.pendingReplies.size,
     };
   }
@@ -354,27 +376,34 @@ export class CoapEndpoint extends EventEmitter {
     if (block1) {
       const size1 = findOption(message.options, OptionNumber.Size1);
       const bodyKey = `${peer.address}:${peer.port} ${method} ${req.uriPath.join('/')}`;
-      const outcome = this.block1.receive(bodyKey, block1, message.payload, size1 === undefined ? undefined : decodeUint(size1), now);
+      const outcome = this.block1.receive(bodyKey, block1, message.payload, size1 === undefined ? undefined : decodeUint(size1), now, peer.address);
       switch (outcome.kind) {
         case 'continue':
           return this.reply(tx, { code: ResponseCode.Continue, payload: EMPTY, options: [blockOption(OptionNumber.Block1, outcome.echo)] });
         case 'reject':
-          return this.reply(
-            tx,
-            outcome.code === ResponseCode.RequestEntityTooLarge
-              ? {
-                  code: outcome.code,
-                  payload: EMPTY,
-                  options: [{ number: OptionNumber.Size1, value: encodeUint(this.config.blockwise.maxBodySize) }],
-                }
-              : { code: outcome.code, payload: EMPTY },
-          );
+          return this.reply(tx, outcome.code === ResponseCode.RequestEntityTooLarge ? this.tooLarge() : { code: outcome.code, payload: EMPTY });
+        case 'over-budget':
+          if (outcome.scope === 'source') {
+            this.reportLimit(peer, 'block1_pending_per_source', outcome.code, `max_pending_bytes_per_source (${outcome.limit}) reached for ${peer.address}`);
+            return this.reply(tx, this.tooLarge());
+          }
+          this.reportLimit(peer, 'block1_pending_total', outcome.code, `max_pending_bytes (${outcome.limit}) reached; retry after ${outcome.retryAfterS} s`);
+          return this.reply(tx, {
+            code: outcome.code,
+            payload: EMPTY,
+            options: [{ number: OptionNumber.MaxAge, value: encodeUint(outcome.retryAfterS) }],
+          });
         case 'complete':
           req.payload = outcome.body;
           tx.block1Echo = outcome.echo;
       }
     }
     this.invokeHandler(tx, req);
+  }
+
+  /** 4.13 with Size1 = the largest body we take (RFC 7959 §2.9.3). */
+  private tooLarge(): CoapResponse {
+    return { code: ResponseCode.RequestEntityTooLarge, payload: EMPTY, options: [{ number: OptionNumber.Size1, value: encodeUint(this.config.blockwise.maxBodySize) }] };
   }
 
   private invokeHandler(tx: ServerTransaction, req: InboundRequest): void {
@@ -533,6 +562,15 @@ export class CoapEndpoint extends EventEmitter {
 
   private reportMalformed(peer: Peer, reason: string): void {
     if (this.listenerCount('malformed') > 0) this.emit('malformed', peer, reason);
+  }
+
+  private reportLimit(peer: Peer, limit: CoapLimit, code: string, detail: string): void {
+    if (this.listenerCount('limit') === 0) return;
+    try {
+      this.emit('limit', peer, limit, code, detail);
+    } catch (err) {
+      this.reportError(err); // a throwing listener must not break the datagram path
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-export { CoapEndpoint, EMPTY_ACK_DELAY_MS, DEFAULT_CACHE_CAPACITY, type CoapEndpointOptions, type ObserveCancelReason } from './endpoint';
+export { CoapEndpoint, EMPTY_ACK_DELAY_MS, DEFAULT_CACHE_CAPACITY, type CoapEndpointOptions, type CoapEndpointStats, type CoapLimit, type ObserveCancelReason } from './endpoint';
 export { DEFAULT_COAP_CONFIG, resolveCoapConfig, type CoapConfig, type CoapConfigInput, type BlockwiseConfig } from './config';
 export type { CoapRequest, InboundRequest, CoapResponse, ExchangeListener, OutgoingExchange, RequestHandler } from './types';
 export {

@@ -9,6 +9,8 @@ export interface CommandExchangeHost {
   onCommandResponse(session: DeviceSession, cmd: DownlinkCommand, res: CoapResponse, exchange: OutgoingExchange | undefined): void;
   onNotification(session: DeviceSession, cmd: DownlinkCommand, res: CoapResponse): void;
   forgetObservation(session: DeviceSession, cmd: DownlinkCommand, exchange: OutgoingExchange | undefined): void;
+  /** Handling the command's outcome (or a notification) threw: answers it 5.00. */
+  failed(session: DeviceSession, cmd: DownlinkCommand, err: unknown, notification: boolean): void;
   /** The command no longer counts as in flight: the next one may go (NSTART 1). */
   released(session: DeviceSession): void;
 }
@@ -16,6 +18,8 @@ export interface CommandExchangeHost {
 /**
  * One command on its way to a device and back: the CoAP exchange's listener. One object per
  * command instead of a set of closures, since it sits on the MQTT → device → MQTT path.
+ * Whatever its outcome, and whatever throws while it is handled, the command gets one answer and
+ * its in-flight slot is freed.
  */
 export class CommandExchange implements ExchangeListener {
   exchange: OutgoingExchange | undefined;
@@ -29,6 +33,7 @@ export class CommandExchange implements ExchangeListener {
     private readonly counted: boolean,
   ) {
     if (counted) session.inFlight = true;
+    else session.directInFlight++;
   }
 
   /** Frees the device's in-flight slot once: on the ACK or the final outcome, whichever is first. */
@@ -38,6 +43,22 @@ export class CommandExchange implements ExchangeListener {
     if (this.counted) {
       this.session.inFlight = false;
       this.host.released(this.session);
+    } else {
+      this.session.directInFlight--;
+    }
+  }
+
+  /**
+   * Runs `answer`, which publishes the command's answer last; if it throws (so before publishing,
+   * as the host's publishing never throws), answers 5.00 instead. Then frees the slot.
+   */
+  private settle(answer: () => void): void {
+    try {
+      answer();
+    } catch (err) {
+      this.host.failed(this.session, this.cmd, err, false);
+    } finally {
+      this.release();
     }
   }
 
@@ -50,43 +71,42 @@ export class CommandExchange implements ExchangeListener {
 
   onAck(): void {
     this.session.touch();
-    this.echo('ack');
-    this.release();
+    this.settle(() => this.echo('ack'));
   }
 
   onResponse(res: CoapResponse): void {
     this.session.touch();
-    this.host.onCommandResponse(this.session, this.cmd, res, this.exchange);
-    this.release();
+    this.settle(() => this.host.onCommandResponse(this.session, this.cmd, res, this.exchange));
   }
 
   onNotification(res: CoapResponse): void {
     this.session.touch();
-    this.host.onNotification(this.session, this.cmd, res);
+    try {
+      this.host.onNotification(this.session, this.cmd, res);
+    } catch (err) {
+      this.host.failed(this.session, this.cmd, err, true);
+    }
   }
 
   onReset(): void {
-    this.echo('coap_reset');
     this.host.forgetObservation(this.session, this.cmd, this.exchange);
-    this.release();
+    this.settle(() => this.echo('coap_reset'));
   }
 
   onTimeout(): void {
-    this.echo('coap_timeout');
     this.host.forgetObservation(this.session, this.cmd, this.exchange);
     // A queue-mode device that does not answer has gone back to sleep.
     if (this.session.reg.queueMode) this.session.markAsleep();
-    this.release();
+    this.settle(() => this.echo('coap_timeout'));
   }
 
   onError(err: Error): void {
-    this.fail('5.00', err.message);
     this.host.forgetObservation(this.session, this.cmd, this.exchange);
+    this.fail('5.00', err.message);
   }
 
   /** Answers the command with an error of the gateway's own and frees the slot. */
   fail(code: string, error: string): void {
-    this.host.answer(this.session, this.cmd, this.cmd.msgType, responseData(this.cmd.reqPath, code, { error }));
-    this.release();
+    this.settle(() => this.host.answer(this.session, this.cmd, this.cmd.msgType, responseData(this.cmd.reqPath, code, { error })));
   }
 }

@@ -22,6 +22,8 @@ export interface DownlinkCommand {
   op: Lwm2mOperation;
   /** Seconds a queued command may wait (mheaders.ttl). */
   ttl: number;
+  /** Made by the gateway for lwm2m.auto_observe (never by a client: a command's own fields cannot set it). */
+  auto?: true;
 }
 
 /** A command the gateway refuses; `code` is what the error response carries. */
@@ -70,11 +72,14 @@ export function requestPathOf(command: unknown): string | null {
 /** Turns MQTT JSON commands into LwM2M operations (contract part A, "Downlink"). */
 export class CommandParser {
   private readonly validateCommand: ValidateFunction;
+  /** lwm2m.keys as a Map: `data.key` comes from the command, and must not find "constructor" or "__proto__". */
+  private readonly keys: ReadonlyMap<string, string>;
 
   constructor(
     private readonly model: ModelLookup,
-    private readonly keys: Record<string, string> = {},
+    keys: Readonly<Record<string, string>> = {},
   ) {
+    this.keys = new Map(Object.entries(keys));
     const ajv = new Ajv({ allErrors: false, strict: false });
     this.validateCommand = ajv.compile(loadSchema('command.schema.json'));
   }
@@ -103,7 +108,7 @@ export class CommandParser {
   private target(data: JsonObject): SplitPath {
     if (typeof data.path === 'string') return splitPath(data.path, 'data.path');
     if (typeof data.key === 'string') {
-      const mapped = this.keys[data.key];
+      const mapped = this.keys.get(data.key);
       if (mapped === undefined) throw new CommandError(`data.key "${data.key}" is not in lwm2m.keys`);
       return splitPath(mapped, `lwm2m.keys.${data.key}`);
     }

@@ -1,6 +1,7 @@
 import type { OutgoingExchange } from '../coap';
 import type { Registration } from '../lwm2m/registration/registration';
 import type { DownlinkCommand, JsonObject } from './command-parser';
+import { RingQueue } from './ring-queue';
 
 export interface QueuedCommand {
   cmd: DownlinkCommand;
@@ -20,10 +21,15 @@ export interface Observation {
 
 /** What the gateway keeps per registered device: its topics, command queue and observations. */
 export class DeviceSession {
-  readonly queue: QueuedCommand[] = [];
+  /** Commands waiting to be sent, oldest first; at most `maxQueuedCommands` (the gateway refuses more). */
+  readonly queue = new RingQueue<QueuedCommand>(8);
   /** Created with the first observation: most devices are never observed, and memory per idle device counts. */
   private observationMap: Map<string, Observation> | undefined;
   inFlight = false;
+  /** `ttl: 0` commands sent past the queue and not yet settled: bounded like the queue. */
+  directInFlight = 0;
+  /** The gateway is sending from the queue: a command released meanwhile does not start another pass. */
+  dispatching = false;
   closed = false;
   lastSeen = Date.now();
 

@@ -15,9 +15,11 @@ import { CommandError, CommandParser, requestPathOf, type DownlinkCommand, type 
 import { CommandExchange, type CommandExchangeHost } from './command-exchange';
 import { DeviceSession, type QueuedCommand } from './device-session';
 import { LOCAL_COMMANDS, answerLocalCommand } from './local-commands';
-import { createMountpointSplitter, createTopicMatcher, mountpointWildcard, renderMountpoint } from './mountpoint';
-import { commandAnswer, deregisterMessage, registerMessage, responseData, type ResponseData } from './uplink-messages';
+import { createMountpointSplitter, createTopicMatcher, mountpointProblem, mountpointWildcard, renderMountpoint, type MountpointVars } from './mountpoint';
+import { commandAnswer, deregisterMessage, registerMessage, responseData, scalarErrorAnswer, type ResponseData } from './uplink-messages';
+import { MAX_COMMAND_DEPTH, nestsDeeperThan } from './json-depth';
 import { RingQueue } from './ring-queue';
+import { LogThrottle } from '../limits/log-throttle';
 import { entriesToJson } from './value-json';
 
 export type Qos = 0 | 1 | 2;
@@ -43,6 +45,19 @@ export interface GatewayOptions {
   maxCommandSize: number;
   /** Lower-case substrings of query parameter names that are never published. */
   secretQueryKeys: readonly string[];
+  /** Longest value of a mountpoint placeholder, bytes (lwm2m.max_endpoint_length). */
+  maxEndpointLength?: number;
+}
+
+/** The mountpoint's placeholder values for a device (EMQX: clientid from device_id, username from imei). */
+function mountpointVars(endpoint: string, query: Readonly<Record<string, string>>, peerhost: string, attributes?: Readonly<Record<string, string>>): MountpointVars {
+  return {
+    endpoint_name: endpoint,
+    clientid: query.device_id ?? endpoint,
+    username: query.imei ?? endpoint,
+    peerhost,
+    client_attrs: attributes ?? NO_ATTRIBUTES,
+  };
 }
 
 /** What the gateway needs of the broker connection. */
@@ -63,6 +78,12 @@ const EXPIRY_SWEEP_MS = 1000;
 /** Commands handled per event-loop turn when they arrive faster than they are handled. */
 const INBOX_SLICE = 32;
 const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+/** A command up to this many times lwm2m.max_command_size is still read for the reqID its 4.13 echoes; a larger one is not parsed. */
+const OVERSIZE_ECHO_FACTOR = 2;
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
 
 /** The key of the observation an observe-type operation makes or ends; undefined for other operations. */
 function observationKey(op: Lwm2mOperation): string | undefined {
@@ -95,6 +116,8 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
   private readonly splitMountpoint: (topic: string) => { prefix: string; rest: string } | undefined;
   private readonly isCommandTopic: (topic: string) => boolean;
   private readonly sweepTimer: NodeJS.Timeout;
+  /** Refused commands are logged once per endpoint (or topic prefix) and reason per 10 s. */
+  private readonly refusalLog = new LogThrottle(10_000);
 
   constructor(
     private readonly server: Lwm2mServer,
@@ -111,8 +134,10 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
     server.on('deregistered', (reg: Registration, reason: string) => this.onDeregistered(reg, reason));
     server.on('send', (reg: Registration, entries: Entry[]) => this.onSend(reg, entries));
     // Refusals never reach MQTT: a device that failed authentication has no topic of its own.
-    server.on('refused', (c: RegistrationCandidate, code: string, reason: string) =>
-      this.log.warn({ ep: c.endpoint, peer: `${c.peer.address}:${c.peer.port}`, code, reason }, 'registration refused'),
+    server.on('refused', (c: RegistrationCandidate, code: string, reason: string) => this.logRegistrationRefusal(c, code, reason));
+    // Endpoint names and the other placeholder values become topic levels: checked before admission.
+    server.registrations.setNameCheck((c, attributes) =>
+      mountpointProblem(options.mountpoint, mountpointVars(c.endpoint, c.query, c.peer.address, attributes), options.maxEndpointLength),
     );
     mqtt.onMessage((topic, payload) => this.enqueueMqttMessage(topic, payload));
     this.sweepTimer = setInterval(() => this.expireQueuedCommands(Date.now()), EXPIRY_SWEEP_MS);
@@ -140,13 +165,19 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
   // ---- device events ----------------------------------------------------------------------
 
   private mountpointFor(reg: Registration): string {
-    return renderMountpoint(this.options.mountpoint, {
-      endpoint_name: reg.endpoint,
-      clientid: reg.query.device_id ?? reg.endpoint,
-      username: reg.query.imei ?? reg.endpoint,
-      peerhost: reg.peer.address,
-      client_attrs: reg.attributes ?? NO_ATTRIBUTES,
-    });
+    return renderMountpoint(this.options.mountpoint, mountpointVars(reg.endpoint, reg.query, reg.peer.address, reg.attributes));
+  }
+
+  // A refused source may repeat itself thousands of times a second: one line per source and
+  // outcome every 10 s, with the count of those left out.
+  private readonly registrationRefusals = new LogThrottle(10_000);
+
+  private logRegistrationRefusal(c: RegistrationCandidate, code: string, reason: string): void {
+    const admitted = this.registrationRefusals.admit(`${c.peer.address} ${code}`);
+    if (!admitted) return;
+    const fields = { ep: c.endpoint, peer: `${c.peer.address}:${c.peer.port}`, scheme: c.scheme, code, reason, suppressed: admitted.suppressed || undefined };
+    if (code === '4.04') this.log.info(fields, 'request for an unknown registration');
+    else this.log.warn(fields, 'registration refused');
   }
 
   private publish(session: DeviceSession | string, name: TranslatorName, message: JsonObject | string): void {
@@ -162,21 +193,13 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
     if (old) {
       // The device rebooted: its waiting commands go on to the new registration (auto-observe
       // commands are made anew below).
-      session.queue.push(...old.queue.splice(0).filter((q) => !q.cmd.fields.is_auto_observe));
+      for (let q = old.queue.shift(); q !== undefined; q = old.queue.shift()) if (!q.cmd.auto) session.queue.push(q);
     }
     this.sessions.set(reg.endpoint, session);
     this.byPrefix.set(session.prefix, session);
     this.log.info({ ep: reg.endpoint, id: reg.id, peer: `${reg.peer.address}:${reg.peer.port}` }, 'registered');
-    this.publish(session, 'register', registerMessage(reg, 'register'));
-    for (const path of this.autoObservePaths(reg)) {
-      this.enqueue(session, {
-        fields: { msgType: 'observe', data: { path }, is_auto_observe: true },
-        msgType: 'observe',
-        reqPath: path,
-        op: { type: 'observe', path: parsePath(path), query: [] },
-        ttl: Number.POSITIVE_INFINITY,
-      });
-    }
+    this.publish(session, 'register', registerMessage(reg, 'register', this.options.secretQueryKeys));
+    this.enqueueAutoObserve(session, this.autoObservePaths(reg));
     // Commands go out after the 2.01 has been sent.
     setImmediate(() => this.dispatch(session));
   }
@@ -199,7 +222,7 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
     if (!session || session.reg !== reg) return;
     session.touch();
     if (this.options.updateMsgPublishCondition === 'always' || carriedLinks) {
-      this.publish(session, 'update', registerMessage(reg, 'update'));
+      this.publish(session, 'update', registerMessage(reg, 'update', this.options.secretQueryKeys));
     }
     setImmediate(() => this.dispatch(session));
   }
@@ -222,8 +245,8 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
     if (this.byPrefix.get(session.prefix) === session) this.byPrefix.delete(session.prefix);
     if (reason === 'replaced') this.handover = session;
     else {
-      for (const q of session.queue.splice(0)) {
-        if (q.cmd.fields.is_auto_observe) continue;
+      for (let q = session.queue.shift(); q !== undefined; q = session.queue.shift()) {
+        if (q.cmd.auto) continue;
         this.answerError(session.prefix, q.cmd.fields, q.cmd.reqPath, '4.04', `endpoint ${reg.endpoint} deregistered (${reason})`);
       }
     }
@@ -259,56 +282,153 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
       try {
         this.onMqttMessage(message.topic, message.payload);
       } catch (err) {
-        // A bug must not stall every later command.
-        this.log.error({ topic: message.topic, err: (err as Error).message }, 'command handling failed');
+        // onMqttMessage answers its own failures; this is the last resort that keeps later commands going.
+        this.log.error({ topic: message.topic, err: messageOf(err) }, 'command handling failed');
       }
     }
     if (this.inbox.size > 0) setImmediate(drainInbox, this);
     else this.inboxScheduled = false;
   }
 
+  /** One command: answered here (refused, local, or failed) or handed to the device's queue. */
   private onMqttMessage(topic: string, payload: Buffer): void {
     const split = this.splitMountpoint(topic);
     if (!split || !this.isCommandTopic(split.rest)) return;
+    const prefix = split.prefix;
+    // Limits first, on the bytes: a refused command is never parsed in full (or at all when huge).
+    if (payload.length > this.options.maxCommandSize) {
+      const limit = this.options.maxCommandSize;
+      this.refuseUnread(prefix, payload, payload.length <= limit * OVERSIZE_ECHO_FACTOR, '4.13', `command of ${payload.length} bytes is larger than lwm2m.max_command_size (${limit} bytes)`);
+      return;
+    }
+    if (nestsDeeperThan(payload, MAX_COMMAND_DEPTH)) {
+      this.refuseUnread(prefix, payload, true, '4.00', `command nests deeper than ${MAX_COMMAND_DEPTH} levels`);
+      return;
+    }
     let command: unknown;
     try {
       command = JSON.parse(payload.toString('utf8'));
     } catch {
-      this.answerError(split.prefix, {}, null, '4.00', 'payload is not valid JSON');
+      this.answerError(prefix, {}, null, '4.00', 'payload is not valid JSON');
       return;
     }
     const fields: JsonObject = typeof command === 'object' && command !== null && !Array.isArray(command) ? (command as JsonObject) : {};
-    const session = this.byPrefix.get(split.prefix);
-    if (!session) {
-      this.answerError(split.prefix, fields, requestPathOf(command), '4.04', `endpoint is not registered (topic ${topic})`);
-      return;
-    }
-    if (typeof fields.msgType === 'string' && LOCAL_COMMANDS.has(fields.msgType) && typeof fields.data === 'object' && fields.data !== null) {
-      this.publish(session, 'response', commandAnswer(fields, fields.msgType, answerLocalCommand(fields.msgType, session)));
-      return;
-    }
-    let cmd: DownlinkCommand;
+    let queued = false;
     try {
-      cmd = this.parser.parse(command, session.reg);
+      const session = this.byPrefix.get(prefix);
+      if (!session) {
+        this.answerError(prefix, fields, requestPathOf(command), '4.04', `endpoint is not registered (topic ${topic})`);
+        return;
+      }
+      if (typeof fields.msgType === 'string' && LOCAL_COMMANDS.has(fields.msgType) && typeof fields.data === 'object' && fields.data !== null) {
+        this.publishAnswer(prefix, 'response', fields, fields.msgType, answerLocalCommand(fields.msgType, session));
+        return;
+      }
+      let cmd: DownlinkCommand;
+      try {
+        cmd = this.parser.parse(command, session.reg);
+      } catch (err) {
+        if (!(err instanceof CommandError)) throw err;
+        this.answerError(prefix, fields, requestPathOf(command), err.code, err.message);
+        return;
+      }
+      if (cmd.ttl === 0) {
+        if (session.directInFlight >= this.options.maxQueuedCommands) this.refuseQueueFull(session, cmd, 'has too many mheaders.ttl 0 commands in flight');
+        else this.send(session, cmd, false);
+        return;
+      }
+      if (session.queue.size >= this.options.maxQueuedCommands) {
+        this.refuseQueueFull(session, cmd, 'has a full command queue');
+        return;
+      }
+      this.enqueue(session, cmd);
+      queued = true;
+      this.dispatch(session);
     } catch (err) {
-      if (!(err instanceof CommandError)) throw err;
-      this.answerError(session.prefix, fields, requestPathOf(command), err.code, err.message);
-      return;
+      this.log.error({ topic, err: messageOf(err) }, 'command handling failed');
+      // A queued command is answered when it is sent or expires.
+      if (!queued) this.publish(prefix, 'response', scalarErrorAnswer(fields, requestPathOf(command), '5.00', `command handling failed: ${messageOf(err)}`));
     }
-    if (cmd.ttl === 0) {
-      this.send(session, cmd, false);
-      return;
+  }
+
+  /** Refuses a command by its bytes alone; `readable`: small enough to parse for the scalar fields its answer echoes. */
+  private refuseUnread(prefix: string, payload: Buffer, readable: boolean, code: string, error: string): void {
+    let command: unknown;
+    if (readable) {
+      try {
+        command = JSON.parse(payload.toString('utf8'));
+      } catch {
+        command = undefined;
+      }
     }
-    this.enqueue(session, cmd);
-    this.dispatch(session);
+    this.publish(prefix, 'response', scalarErrorAnswer(command, readable ? requestPathOf(command) : null, code, error));
+    this.logRefusal(prefix, code, error);
+  }
+
+  private refuseQueueFull(session: DeviceSession, cmd: DownlinkCommand, why: string): void {
+    const error = `endpoint ${session.reg.endpoint} ${why} (lwm2m.max_queued_commands: ${this.options.maxQueuedCommands})`;
+    this.answerError(session.prefix, cmd.fields, cmd.reqPath, '5.03', error);
+    this.logRefusal(session.reg.endpoint, '5.03', error);
+  }
+
+  /** A warning per source and reason every 10 s at most, counting the refusals it stood for. */
+  private logRefusal(source: string, code: string, error: string): void {
+    const admitted = this.refusalLog.admit(`${code} ${source}`);
+    if (admitted) this.log.warn({ source, code, suppressed: admitted.suppressed }, `command refused: ${error}`);
   }
 
   private answerError(prefix: string, fields: JsonObject, reqPath: string | null, code: string, error: string): void {
-    this.publish(prefix, 'response', commandAnswer(fields, fields.msgType, responseData(reqPath, code, { error })));
+    this.publishAnswer(prefix, 'response', fields, fields.msgType, responseData(reqPath, code, { error }));
+  }
+
+  /**
+   * Publishes an answer to a command (or a notification of its observation). An answer that cannot
+   * be serialised (its echoed fields) is replaced by a 5.00 answer echoing scalar fields only: a
+   * command is never left unanswered, and this never throws on its account.
+   */
+  private publishAnswer(
+    session: DeviceSession | string,
+    translator: 'response' | 'notify',
+    fields: JsonObject,
+    msgType: unknown,
+    data: ResponseData | JsonObject,
+    seqNum?: number,
+  ): void {
+    let text: string;
+    try {
+      text = commandAnswer(fields, msgType, data, seqNum);
+    } catch (err) {
+      this.log.error({ topic: typeof session === 'string' ? session : session.prefix, err: messageOf(err) }, 'answer cannot be serialised');
+      const reqPath = typeof data.reqPath === 'string' ? data.reqPath : null;
+      text = scalarErrorAnswer(fields, reqPath, '5.00', `answer cannot be serialised: ${messageOf(err)}`);
+    }
+    this.publish(session, translator, text);
   }
 
   private enqueue(session: DeviceSession, cmd: DownlinkCommand): void {
     session.queue.push({ cmd, enqueuedAt: Date.now() });
+  }
+
+  /** Queues the auto-observe commands of a registration up to the queue bound; the rest are dropped with one warning. */
+  private enqueueAutoObserve(session: DeviceSession, paths: readonly string[]): void {
+    const room = Math.max(0, this.options.maxQueuedCommands - session.queue.size);
+    for (let i = 0; i < paths.length && i < room; i++) {
+      const path = paths[i];
+      this.enqueue(session, {
+        fields: { msgType: 'observe', data: { path }, is_auto_observe: true },
+        msgType: 'observe',
+        reqPath: path,
+        op: { type: 'observe', path: parsePath(path), query: [] },
+        ttl: Number.POSITIVE_INFINITY,
+        auto: true,
+      });
+    }
+    if (paths.length > room) {
+      this.log.warn(
+        { ep: session.reg.endpoint, dropped: paths.length - room, limit: this.options.maxQueuedCommands },
+        'auto-observe commands beyond lwm2m.max_queued_commands dropped',
+      );
+    }
   }
 
   private isExpired(q: QueuedCommand, now: number): boolean {
@@ -321,55 +441,66 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
 
   private expireQueuedCommands(now: number): void {
     for (const session of this.sessions.values()) {
-      if (session.queue.length === 0) continue;
-      const kept = session.queue.filter((q) => {
-        if (!this.isExpired(q, now)) return true;
-        this.answerExpired(session, q);
-        return false;
+      if (session.queue.size === 0) continue;
+      // Taken out first and answered after, so that the queue is consistent whatever an answer does.
+      let expired: QueuedCommand[] | undefined;
+      session.queue.removeWhere((q) => {
+        if (!this.isExpired(q, now)) return false;
+        (expired ??= []).push(q);
+        return true;
       });
-      session.queue.splice(0, session.queue.length, ...kept);
+      if (expired) for (const q of expired) this.answerExpired(session, q);
     }
   }
 
-  /** Sends the next queued command when nothing is in flight and the device is awake. */
+  /**
+   * Sends the next queued command when nothing is in flight and the device is awake. A loop, not
+   * recursion: a command that fails at once releases its slot inside send(), and the loop goes on.
+   */
   private dispatch(session: DeviceSession): void {
-    if (session.inFlight || session.closed) return;
-    const now = Date.now();
-    while (session.queue.length > 0) {
-      const head = session.queue[0];
-      if (this.isExpired(head, now)) {
+    if (session.dispatching) return;
+    session.dispatching = true;
+    try {
+      const now = Date.now();
+      while (!session.inFlight && !session.closed) {
+        const head = session.queue.peek();
+        if (head === undefined) return;
+        if (this.isExpired(head, now)) {
+          session.queue.shift();
+          this.answerExpired(session, head);
+          continue;
+        }
+        if (!session.isAwake(now, this.options.qmodeTimeWindow)) return;
         session.queue.shift();
-        this.answerExpired(session, head);
-        continue;
+        this.send(session, head.cmd, true);
       }
-      if (!session.isAwake(now, this.options.qmodeTimeWindow)) return;
-      session.queue.shift();
-      this.send(session, head.cmd, true);
-      return;
+    } finally {
+      session.dispatching = false;
     }
   }
 
   // ---- LwM2M exchanges ---------------------------------------------------------------------
 
+  /** Starts the command's exchange; a failure to start answers the command and frees its slot (never throws). */
   private send(session: DeviceSession, cmd: DownlinkCommand, counted: boolean): void {
     const listener = new CommandExchange(this, session, cmd, counted);
-    let op = cmd.op;
-    if (op.type === 'cancel-observe' || op.type === 'cancel-observe-composite') {
-      // RFC 7641 §3.6: the deregistering GET (FETCH for a composite) carries the observation's token.
-      // The local exchange is forgotten first so that the token is free; a notification in between
-      // is answered by RST.
-      const key = observationKey(op) as string;
-      const observation = session.observation(key);
-      if (observation) {
-        observation.exchange.cancel();
-        session.deleteObservation(key);
-        op = { ...op, token: observation.exchange.token };
-      }
-    }
     try {
+      let op = cmd.op;
+      if (op.type === 'cancel-observe' || op.type === 'cancel-observe-composite') {
+        // RFC 7641 §3.6: the deregistering GET (FETCH for a composite) carries the observation's token.
+        // The local exchange is forgotten first so that the token is free; a notification in between
+        // is answered by RST.
+        const key = observationKey(op) as string;
+        const observation = session.observation(key);
+        if (observation) {
+          observation.exchange.cancel();
+          session.deleteObservation(key);
+          op = { ...op, token: observation.exchange.token };
+        }
+      }
       listener.exchange = this.server.send(session.reg, op, listener);
     } catch (err) {
-      listener.fail('4.00', err instanceof CodecError ? `cannot encode: ${err.message}` : (err as Error).message);
+      listener.fail('4.00', err instanceof CodecError ? `cannot encode: ${err.message}` : messageOf(err));
     }
   }
 
@@ -377,7 +508,14 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
 
   /** @internal */
   answer(session: DeviceSession, cmd: DownlinkCommand, msgType: unknown, data: ResponseData | JsonObject, seqNum?: number): void {
-    this.publish(session, 'response', commandAnswer(cmd.fields, msgType, data, seqNum));
+    this.publishAnswer(session, 'response', cmd.fields, msgType, data, seqNum);
+  }
+
+  /** @internal */
+  failed(session: DeviceSession, cmd: DownlinkCommand, err: unknown, notification: boolean): void {
+    this.log.error({ ep: session.reg.endpoint, path: cmd.reqPath, err: messageOf(err) }, notification ? 'notification handling failed' : 'command handling failed');
+    const data = responseData(cmd.reqPath, '5.00', { error: `${notification ? 'notification' : 'command'} handling failed: ${messageOf(err)}` });
+    this.publishAnswer(session, notification ? 'notify' : 'response', cmd.fields, notification ? 'notify' : cmd.msgType, data);
   }
 
   /** @internal */
@@ -424,7 +562,7 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
       case 'cancel-observe':
       case 'read-composite':
       case 'cancel-observe-composite': {
-        this.publish(session, 'response', commandAnswer(cmd.fields, cmd.msgType, this.contentData(session, cmd, res)));
+        this.publishAnswer(session, 'response', cmd.fields, cmd.msgType, this.contentData(session, cmd, res));
         return;
       }
       case 'observe':
@@ -438,11 +576,11 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
           session.setObservation({ exchange, fields: cmd.fields, reqPath: cmd.reqPath, path: key, paths });
         }
         const seqNum = res.observe !== undefined && res.observe > 0 ? res.observe : undefined;
-        this.publish(session, 'response', commandAnswer(cmd.fields, op.type, data, seqNum));
+        this.publishAnswer(session, 'response', cmd.fields, op.type, data, seqNum);
         return;
       }
       default:
-        this.publish(session, 'response', commandAnswer(cmd.fields, cmd.msgType, responseData(cmd.reqPath, res.code)));
+        this.publishAnswer(session, 'response', cmd.fields, cmd.msgType, responseData(cmd.reqPath, res.code));
     }
   }
 
@@ -450,7 +588,7 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
   onNotification(session: DeviceSession, cmd: DownlinkCommand, res: CoapResponse): void {
     if (session.closed) return;
     const data = this.contentData(session, cmd, res);
-    this.publish(session, 'notify', commandAnswer(cmd.fields, 'notify', data, res.observe));
+    this.publishAnswer(session, 'notify', cmd.fields, 'notify', data, res.observe);
     if (!isSuccess(res.code) || res.observe === undefined) {
       const key = observationKey(cmd.op);
       if (key !== undefined) session.deleteObservation(key);

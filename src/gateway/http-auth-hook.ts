@@ -138,25 +138,69 @@ function failureReason(err: unknown, timeoutSeconds: number): string {
   return `auth request failed: ${e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err)}`;
 }
 
+/** An answer is `{"result":..., "client_attrs":{...}}`: anything larger is not read into memory. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** The body as text, or undefined (and the rest cancelled) once it passes `limit` bytes. */
+async function readBounded(res: Response, limit: number): Promise<string | undefined> {
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+/** One request to the auth service and its verdict; never rejects. */
+async function askAuthServer(config: HttpAuthConfig, vars: AuthVars): Promise<Admission> {
+  // One signal for connect, headers and body: a server that trickles its body still times out, and
+  // the abort closes the request's connection, so a silent server holds nothing past the timeout.
+  const signal = AbortSignal.timeout(config.timeout * 1000);
+  try {
+    const { url, method, headers, body } = buildAuthRequest(config, vars);
+    const res = await fetch(url, { method, headers, body, signal });
+    // Reading the body to its end (or failing on the abort) hands the connection back to the pool.
+    const text = await readBounded(res, MAX_ANSWER_BYTES);
+    if (text === undefined) return refused(`auth server answer is larger than ${MAX_ANSWER_BYTES} bytes`);
+    return parseAuthAnswer(res.status, res.headers.get('content-type'), text);
+  } catch (err) {
+    return refused(redact(failureReason(err, config.timeout), vars.password));
+  }
+}
+
+/** How many auth requests a hook has open (tests and metrics). */
+export interface HttpAuthAdmission extends RegistrationAdmission {
+  readonly inFlight: () => number;
+}
+
 /**
  * The hook as a RegistrationAdmission. Registers on a listener with `enable_authn: false` pass
- * without a request (scheme `coap` is the UDP listener, `coaps` the DTLS one).
+ * without a request (scheme `coap` is the UDP listener, `coaps` the DTLS one). At most
+ * `max_in_flight` requests run at once (each holds a connection to the service until answered or
+ * timed out); a register beyond them is refused at once with 5.03.
  */
-export function createHttpAuthAdmission(config: HttpAuthConfig, listeners: AuthnListeners, log: Logger): RegistrationAdmission {
-  const timeoutMs = config.timeout * 1000;
-  return async (candidate) => {
+export function createHttpAuthAdmission(config: HttpAuthConfig, listeners: AuthnListeners, log: Logger): HttpAuthAdmission {
+  let inFlight = 0;
+  const admission = (candidate: RegistrationCandidate): Admission | Promise<Admission> => {
     if ((candidate.scheme === 'coap' && !listeners.udp) || (candidate.scheme === 'coaps' && !listeners.dtls)) return { allowed: true };
-    const vars = authVars(candidate);
-    let verdict: Admission;
-    try {
-      const { url, method, headers, body } = buildAuthRequest(config, vars);
-      // One signal for connect, headers and body: a server that trickles its body still times out.
-      const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
-      verdict = parseAuthAnswer(res.status, res.headers.get('content-type'), await res.text());
-    } catch (err) {
-      verdict = refused(redact(failureReason(err, config.timeout), vars.password));
+    if (inFlight >= config.max_in_flight) {
+      return { allowed: false, code: '5.03', reason: `auth.http.max_in_flight (${config.max_in_flight}) requests to the auth server already in flight` };
     }
-    log.debug({ ep: candidate.endpoint, allowed: verdict.allowed, reason: verdict.allowed ? undefined : verdict.reason }, 'http auth');
-    return verdict;
+    inFlight++;
+    const asked = askAuthServer(config, authVars(candidate)).finally(() => inFlight--);
+    return asked.then((verdict) => {
+      log.debug({ ep: candidate.endpoint, allowed: verdict.allowed, reason: verdict.allowed ? undefined : verdict.reason }, 'http auth');
+      return verdict;
+    });
   };
+  return Object.assign(admission, { inFlight: () => inFlight });
 }

@@ -17,7 +17,9 @@ export function answerLocalCommand(msgType: string, session: DeviceSession): Res
   switch (msgType) {
     case 'discover-all': {
       const reg = session.reg;
-      const links = reg.objectList.map((uri) => formatLink({ uri, attributes: reg.linkAttributes?.[uri] ?? {} }));
+      // The URIs come from the device: only the table's own entries count.
+      const attributesOf = (uri: string) => (reg.linkAttributes && Object.hasOwn(reg.linkAttributes, uri) ? reg.linkAttributes[uri] : {});
+      const links = reg.objectList.map((uri) => formatLink({ uri, attributes: attributesOf(uri) }));
       return responseData(null, '2.05', { content: links });
     }
     case 'observe-read-all':

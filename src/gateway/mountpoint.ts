@@ -1,3 +1,5 @@
+import { hasControlCharacter } from '../limits/control-characters';
+
 /** Values for the mountpoint placeholders of one device. */
 export interface MountpointVars {
   endpoint_name: string;
@@ -9,23 +11,61 @@ export interface MountpointVars {
 
 const PLACEHOLDER = /\$\{([A-Za-z0-9_.]+)\}/g;
 
-/** Renders `${...}` placeholders; unknown ones stay as literal text (contract A). */
+export const DEFAULT_MAX_TOPIC_VALUE_LENGTH = 256;
+
+/** The value of a placeholder, undefined for an unknown one (it stays literal text, contract A). */
+function placeholderValue(name: string, vars: MountpointVars): string | undefined {
+  if (name.startsWith('client_attrs.')) {
+    const attribute = name.slice('client_attrs.'.length);
+    return Object.hasOwn(vars.client_attrs, attribute) ? vars.client_attrs[attribute] : undefined;
+  }
+  switch (name) {
+    case 'endpoint_name':
+    case 'clientid':
+    case 'username':
+    case 'peerhost':
+      return vars[name];
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A value as one topic level. `/` is legal in LwM2M endpoint names (and in query values) but would
+ * split the level, so it is written `%2F`, and `%` itself `%25` so that two names never share a
+ * topic: endpoint `a/b` has topics under `lwm2m/a%2Fb/`.
+ */
+export function escapeTopicLevel(value: string): string {
+  if (value.indexOf('/') < 0 && value.indexOf('%') < 0) return value;
+  return value.replace(/%/g, '%25').replace(/\//g, '%2F');
+}
+
+/** Renders `${...}` placeholders, each value escaped as one topic level; unknown ones stay as literal text. */
 export function renderMountpoint(template: string, vars: MountpointVars): string {
   return template.replace(PLACEHOLDER, (whole, name: string) => {
-    if (name.startsWith('client_attrs.')) {
-      const value = vars.client_attrs[name.slice('client_attrs.'.length)];
-      return value ?? whole;
-    }
-    switch (name) {
-      case 'endpoint_name':
-      case 'clientid':
-      case 'username':
-      case 'peerhost':
-        return vars[name];
-      default:
-        return whole;
-    }
+    const value = placeholderValue(name, vars);
+    return value === undefined ? whole : escapeTopicLevel(value);
   });
+}
+
+/**
+ * Why these values cannot be rendered into topics, or undefined: a value of a placeholder the
+ * template uses is empty, holds an MQTT wildcard (`#`, `+`), NUL or another control character, or
+ * is longer than `maxLength` bytes. (Subscribers would see a wildcard topic, and brokers drop the
+ * connection of a client that publishes one.)
+ */
+export function mountpointProblem(template: string, vars: MountpointVars, maxLength = DEFAULT_MAX_TOPIC_VALUE_LENGTH): string | undefined {
+  for (const m of template.matchAll(PLACEHOLDER)) {
+    const value = placeholderValue(m[1], vars);
+    if (value === undefined) continue;
+    const what = `\${${m[1]}}`;
+    if (value === '') return `${what} is empty`;
+    // MQTT wildcards, NUL and the other control characters are never inside a topic level.
+    if (value.includes('#') || value.includes('+') || hasControlCharacter(value)) return `${what} contains an MQTT wildcard (# +) or a control character`;
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > maxLength) return `${what} is ${bytes} bytes, longer than ${maxLength}`;
+  }
+  return undefined;
 }
 
 function isKnownPlaceholder(name: string): boolean {

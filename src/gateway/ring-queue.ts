@@ -2,12 +2,20 @@
  * First in, first out, in a ring that grows by doubling; a taken slot is cleared at once.
  * The gateway's command inbox: under sustained load it is seldom empty, and an array reset only
  * when empty would keep every handled topic and payload (and the TCP chunk each payload is a view
- * of) alive for as long as the load lasts.
+ * of) alive for as long as the load lasts. Also each device's command queue: the ring is allocated
+ * on the first push, since most devices never have a command waiting.
  */
+/** The slots of every queue never pushed to: shared, and frozen since nothing may be written to it. */
+const NO_SLOTS: readonly undefined[] = Object.freeze([]);
+
 export class RingQueue<T> {
-  private slots: (T | undefined)[] = new Array<T | undefined>(64);
+  private slots: (T | undefined)[] = NO_SLOTS as (T | undefined)[];
   private head = 0;
   private count = 0;
+
+  constructor(private readonly initialCapacity = 64) {
+    if (!Number.isInteger(Math.log2(initialCapacity))) throw new RangeError('initialCapacity must be a power of two');
+  }
 
   get size(): number {
     return this.count;
@@ -17,6 +25,11 @@ export class RingQueue<T> {
     if (this.count === this.slots.length) this.grow();
     this.slots[(this.head + this.count) & (this.slots.length - 1)] = item;
     this.count++;
+  }
+
+  /** The oldest item, left in place; undefined when empty. */
+  peek(): T | undefined {
+    return this.count === 0 ? undefined : this.slots[this.head];
   }
 
   /** The oldest item, removed; undefined when empty. */
@@ -29,9 +42,24 @@ export class RingQueue<T> {
     return item;
   }
 
+  /**
+   * Removes, in place and in order, every item for which `remove` is true; `remove` sees each item
+   * once, oldest first, and must not change the queue.
+   */
+  removeWhere(remove: (item: T) => boolean): void {
+    const mask = this.slots.length - 1;
+    let kept = 0;
+    for (let i = 0; i < this.count; i++) {
+      const item = this.slots[(this.head + i) & mask] as T;
+      if (!remove(item)) this.slots[(this.head + kept++) & mask] = item;
+    }
+    for (let i = kept; i < this.count; i++) this.slots[(this.head + i) & mask] = undefined;
+    this.count = kept;
+  }
+
   private grow(): void {
     const old = this.slots;
-    const slots = new Array<T | undefined>(old.length * 2);
+    const slots = new Array<T | undefined>(Math.max(this.initialCapacity, old.length * 2));
     for (let i = 0; i < this.count; i++) slots[i] = old[(this.head + i) & (old.length - 1)];
     this.slots = slots;
     this.head = 0;

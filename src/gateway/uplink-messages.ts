@@ -3,13 +3,28 @@ import { codeName } from './code-names';
 import type { JsonObject } from './command-parser';
 import type { JsonContentEntry } from './value-json';
 
-/** Query parameters that must never reach MQTT (contract A). */
-const SECRET_PARAMS = new Set(['password', 'secret', 'token', 'access_token', 'private_key', 'psk']);
+/** Substrings of query parameter names that suggest a secret (lwm2m.secret_query_keys' default). */
+export const DEFAULT_SECRET_QUERY_KEYS: readonly string[] = ['pass', 'pwd', 'secret', 'token', 'key', 'psk', 'auth'];
 
-/** `data` of register and update messages: the registration as it now stands. */
-export function registrationData(reg: Registration): JsonObject {
+/** Whether a query parameter's name contains one of the (lower-case) secret substrings, in any case. */
+export function isSecretQueryKey(name: string, secretKeys: readonly string[]): boolean {
+  const lower = name.toLowerCase();
+  for (const s of secretKeys) if (lower.includes(s)) return true;
+  return false;
+}
+
+/**
+ * `data` of register and update messages: the registration as it now stands, without the query
+ * parameters whose names suggest a secret, and with how the device is secured (`security`: psk,
+ * x509 or none; `identity`: the PSK identity or certificate name when authenticated), so that
+ * applications can tell a DTLS device from a plain UDP one.
+ */
+export function registrationData(reg: Registration, secretKeys: readonly string[] = DEFAULT_SECRET_QUERY_KEYS): JsonObject {
   const data: JsonObject = {};
-  for (const [k, v] of Object.entries(reg.query)) if (!SECRET_PARAMS.has(k)) data[k] = v;
+  for (const k of Object.keys(reg.query)) if (!isSecretQueryKey(k, secretKeys)) defineField(data, k, reg.query[k]);
+  const identity = reg.peer.identity;
+  data.security = identity ? identity.kind : 'none';
+  if (identity) data.identity = identity.name;
   data.lt = reg.lifetime;
   data.lwm2m = reg.lwm2mVersion;
   data.alternatePath = reg.alternatePath;
@@ -32,8 +47,13 @@ function objectVersions(reg: Registration): JsonObject | undefined {
   return versions;
 }
 
-export function registerMessage(reg: Registration, msgType: 'register' | 'update'): JsonObject {
-  return { msgType, data: registrationData(reg) };
+/** Sets a field named by input as an own property (`__proto__` too), never through the prototype. */
+function defineField(target: JsonObject, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+export function registerMessage(reg: Registration, msgType: 'register' | 'update', secretKeys?: readonly string[]): JsonObject {
+  return { msgType, data: registrationData(reg, secretKeys) };
 }
 
 export function deregisterMessage(reg: Registration, reason: string): JsonObject {
@@ -77,6 +97,32 @@ export function commandAnswer(fields: JsonObject, msgType: unknown, data: Respon
   const type = msgType === undefined ? '' : `"msgType":${scalarJson(msgType) ?? JSON.stringify(msgType)},`;
   const seq = seqNum === undefined ? '' : `"seqNum":${seqNum},`;
   return `{${echo}${echo === '' ? '' : ','}${type}${seq}"data":${dataJson(data)}}`;
+}
+
+/** Longest string echoed by an answer that must not fail (see scalarFields). */
+const MAX_SCALAR_ECHO = 1024;
+
+/**
+ * The top-level fields of a command that can be echoed at no risk and little cost: numbers,
+ * booleans, null and strings up to 1 KiB (reqID and the like). Echoed by the answers to commands
+ * refused before they are read in full (too large, too deep) and by the error answer that stands
+ * in for one that could not be serialised.
+ */
+export function scalarFields(command: unknown): JsonObject {
+  // No prototype: a "__proto__" field is copied as a field.
+  const out = Object.create(null) as JsonObject;
+  if (typeof command !== 'object' || command === null || Array.isArray(command)) return out;
+  for (const key of Object.keys(command)) {
+    const v = (command as JsonObject)[key];
+    if (typeof v === 'number' || typeof v === 'boolean' || v === null || (typeof v === 'string' && v.length <= MAX_SCALAR_ECHO)) out[key] = v;
+  }
+  return out;
+}
+
+/** An error answer that echoes only scalarFields: serialising it cannot throw. */
+export function scalarErrorAnswer(command: unknown, reqPath: string | null, code: string, error: string): string {
+  const fields = scalarFields(command);
+  return commandAnswer(fields, fields.msgType, responseData(reqPath, code, { error }));
 }
 
 /** The echoed fields as JSON members ("reqID":1,...), written field by field (see dataJson). */

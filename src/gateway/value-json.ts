@@ -1,23 +1,23 @@
 import type { ResourceType } from '../lwm2m/model/types';
 import type { Entry, ObjectLink, Value } from '../lwm2m/node';
 
-/** Type names of the MQTT contract → LwM2M resource types. */
-const TYPE_BY_NAME: Record<string, ResourceType> = {
-  String: 'string',
-  Integer: 'integer',
-  'Unsigned Integer': 'unsigned',
-  Float: 'float',
-  Boolean: 'boolean',
-  Opaque: 'opaque',
-  Time: 'time',
-  Objlnk: 'objlnk',
-  Corelnk: 'corelnk',
-};
+/** Type names of the MQTT contract → LwM2M resource types (a Map: the name comes from the command). */
+const TYPE_BY_NAME: ReadonlyMap<string, ResourceType> = new Map([
+  ['String', 'string'],
+  ['Integer', 'integer'],
+  ['Unsigned Integer', 'unsigned'],
+  ['Float', 'float'],
+  ['Boolean', 'boolean'],
+  ['Opaque', 'opaque'],
+  ['Time', 'time'],
+  ['Objlnk', 'objlnk'],
+  ['Corelnk', 'corelnk'],
+]);
 
-export const TYPE_NAMES = Object.keys(TYPE_BY_NAME);
+export const TYPE_NAMES = [...TYPE_BY_NAME.keys()];
 
 export function resourceTypeOf(name: string): ResourceType | undefined {
-  return TYPE_BY_NAME[name];
+  return TYPE_BY_NAME.get(name);
 }
 
 /** A command value that does not fit its type; the message is shown to the MQTT client. */

@@ -4,10 +4,12 @@
  * and the table holds only sources active within the last burst/rate seconds. It is bounded too:
  * when `capacity` keys are held, a new key is refused until a sweep frees room (an attacker
  * spreading over many addresses then hits the limit itself, not the gateway's memory).
+ * Sweeps run from `take` at most once per refill period (burst/rate seconds).
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly refillMs: number;
+  private lastSweep = 0;
 
   constructor(
     private readonly rate: number,
@@ -20,6 +22,8 @@ export class RateLimiter {
 
   /** Takes one token for `key`; false when its bucket is empty (or the table is full). */
   take(key: string, now = Date.now()): boolean {
+    // Amortised clean-up: at most one sweep per refill period, so idle sources do not pile up.
+    if (now - this.lastSweep >= this.refillMs) this.sweep(now);
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
       if (this.buckets.size >= this.capacity) {
@@ -51,6 +55,7 @@ export class RateLimiter {
 
   /** Forgets buckets that have refilled completely. */
   sweep(now = Date.now()): void {
+    this.lastSweep = now;
     for (const [key, bucket] of this.buckets) {
       if (now - bucket.at >= this.refillMs) this.buckets.delete(key);
     }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { PskEntry, PskLookup } from './dtls/credentials';
 import { RECEIVE_CLOSED, RECEIVE_FAILED, RECEIVE_HANDSHAKE_DONE, type DtlsContext, type DtlsPeerInfo, type DtlsSession, type NativeDtls } from './dtls/native-binding';
-import { isHandshakeRecord, isInitialClientHello } from './dtls/record-header';
+import { clientHelloHasCookie, isHandshakeRecord, isInitialClientHello } from './dtls/record-header';
 import { type Peer, type PeerIdentity, type Transport, peerKey } from './transport';
 
 export interface DtlsTransportOptions {
@@ -24,7 +24,11 @@ export interface DtlsTransportOptions {
   sessionTimeoutMs: number;
   /** Sessions beyond this are refused after the cookie exchange. */
   maxSessions: number;
-  /** Unfinished handshakes past the cookie exchange, in total and per source address. */
+  /**
+   * Unfinished handshakes past the cookie exchange (each holds ~50 KB of OpenSSL state until it
+   * finishes or times out), in total and per source address (IP); more are refused like
+   * `maxSessions`. Defaults 10,000 and 100.
+   */
   maxHandshakes?: number;
   maxHandshakesPerSource?: number;
   /**
@@ -38,7 +42,16 @@ export interface DtlsTransportOptions {
 }
 
 /** Why a session ended, for logs and stats. */
-export type SessionEndReason = 'closed_by_peer' | 'idle' | 'failed' | 'replaced' | 'identity_moved' | 'refused_full' | 'shutdown';
+export type SessionEndReason =
+  | 'closed_by_peer'
+  | 'idle'
+  | 'failed'
+  | 'replaced'
+  | 'identity_moved'
+  | 'refused_full'
+  /** Too many unfinished handshakes, in total or from the source address. */
+  | 'refused_handshakes'
+  | 'shutdown';
 
 /** One peer's DTLS session as JavaScript keeps it: the native handle plus the socket-side facts. */
 interface PeerSession {
@@ -48,6 +61,8 @@ interface PeerSession {
   readonly port: number;
   readonly handle: DtlsSession;
   established: boolean;
+  /** Counted among the unfinished handshakes (from creation until established or ended). */
+  halfOpen: boolean;
   identity?: PeerIdentity;
   /** The PSK entry the handshake used, captured when OpenSSL asked for the key. */
   pskEntry?: PskEntry;
@@ -62,6 +77,8 @@ interface PeerSession {
 
 export interface DtlsTransportStats {
   sessions: number;
+  /** Unfinished handshakes past the cookie exchange (replacement handshakes included). */
+  halfOpen: number;
   handshakes: number;
   handshakeFailures: number;
   cookieExchanges: number;
@@ -69,6 +86,8 @@ export interface DtlsTransportStats {
 }
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_HANDSHAKES = 10_000;
+const DEFAULT_MAX_HANDSHAKES_PER_SOURCE = 100;
 
 /**
  * CoAP over DTLS 1.2 (RFC 6347) for LwM2M: the UDP socket, the per-peer session map and all timers
@@ -96,6 +115,11 @@ export class DtlsTransport extends EventEmitter implements Transport {
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly handshakeTimeoutMs: number;
   private closed = false;
+  /** Unfinished handshakes, in total and per source address (entries removed at zero). */
+  private halfOpen = 0;
+  private readonly halfOpenBySource = new Map<string, number>();
+  private readonly maxHandshakes: number;
+  private readonly maxHandshakesPerSource: number;
   private readonly counters = { handshakes: 0, handshakeFailures: 0, cookieExchanges: 0, dropped: 0 };
 
   private constructor(
@@ -122,6 +146,8 @@ export class DtlsTransport extends EventEmitter implements Transport {
     socket.on('message', (bytes, rinfo) => this.onDatagram(bytes, rinfo.address, rinfo.port));
     socket.on('error', (err) => this.emit('error', err));
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    this.maxHandshakes = options.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES;
+    this.maxHandshakesPerSource = options.maxHandshakesPerSource ?? DEFAULT_MAX_HANDSHAKES_PER_SOURCE;
     const sweepMs = Math.max(100, Math.min(5_000, options.sessionTimeoutMs / 4, this.handshakeTimeoutMs / 4));
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), sweepMs);
     this.sweepTimer.unref();
@@ -153,7 +179,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
   }
 
   stats(): DtlsTransportStats {
-    return { sessions: this.byKey.size, ...this.counters };
+    return { sessions: this.byKey.size, halfOpen: this.halfOpen, ...this.counters };
   }
 
   /** Sends one CoAP message to a peer with an established session; dropped when there is none. */
@@ -201,6 +227,17 @@ export class DtlsTransport extends EventEmitter implements Transport {
 
   /** A datagram from an address without a session (or a restarted client): the cookie exchange. */
   private accept(bytes: Buffer, address: string, port: number, key: string, previous: PeerSession | undefined): void {
+    // A ClientHello that carries a cookie would start a handshake (and its server flight, an ECDSA
+    // signature for certificate suites): a source at its limit is refused before any of that work.
+    // Cookie-less ones get the stateless HelloVerifyRequest as usual.
+    if (clientHelloHasCookie(bytes) && !(previous && this.replacements.has(key))) {
+      const early = this.refusal(address);
+      if (early !== undefined) {
+        this.counters.handshakeFailures++;
+        this.emit('sessionEnd', { address, port }, early.reason, early.detail);
+        return;
+      }
+    }
     const id = this.allocateId();
     this.listening = { id, address, port };
     let result: Buffer | DtlsSession | null;
@@ -229,25 +266,62 @@ export class DtlsTransport extends EventEmitter implements Transport {
       this.emit('sessionEnd', { address, port }, 'failed', failure);
       return;
     }
-    if (this.byId.size >= this.options.maxSessions) {
+    // A client that restarted (RFC 6347 §4.2.8) supersedes its own unfinished replacement, which
+    // must not count against the new one.
+    const stale = previous ? this.replacements.get(key) : undefined;
+    if (stale) this.end(stale, 'failed', 'superseded by another ClientHello', false);
+    const refusal = this.refusal(address);
+    if (refusal !== undefined) {
       this.native.free(result);
       this.counters.handshakeFailures++;
-      this.emit('sessionEnd', { address, port }, 'refused_full', `max_sessions (${this.options.maxSessions}) reached`);
+      this.emit('sessionEnd', { address, port }, refusal.reason, refusal.detail);
       return;
     }
     const now = Date.now();
-    const session: PeerSession = { id, key, address, port, handle: result, established: false, lastActivity: now, startedAt: now, establishedAt: 0, carriedData: false };
+    const session: PeerSession = {
+      id,
+      key,
+      address,
+      port,
+      handle: result,
+      established: false,
+      halfOpen: true,
+      lastActivity: now,
+      startedAt: now,
+      establishedAt: 0,
+      carriedData: false,
+    };
     this.byId.set(id, session);
+    this.halfOpen++;
+    this.halfOpenBySource.set(address, (this.halfOpenBySource.get(address) ?? 0) + 1);
     if (previous) {
-      // A client that restarted (RFC 6347 §4.2.8). A valid cookie alone proves little (a captured
-      // ClientHello replays), so the old session stays until the new handshake has finished.
-      const stale = this.replacements.get(key);
-      if (stale) this.end(stale, 'failed', 'superseded by another ClientHello', false);
+      // A valid cookie alone proves little (a captured ClientHello replays), so the old session
+      // stays until the new handshake has finished.
       this.replacements.set(key, session);
     } else {
       this.byKey.set(key, session);
     }
     this.armHandshakeTimer(session);
+  }
+
+  /** Why a new handshake from `address` is refused, if it is: sessions or unfinished handshakes at their limit. */
+  private refusal(address: string): { reason: SessionEndReason; detail: string } | undefined {
+    if (this.byId.size >= this.options.maxSessions) return { reason: 'refused_full', detail: `max_sessions (${this.options.maxSessions}) reached` };
+    if ((this.halfOpenBySource.get(address) ?? 0) >= this.maxHandshakesPerSource) {
+      return { reason: 'refused_handshakes', detail: `max_handshakes_per_source (${this.maxHandshakesPerSource}) reached for ${address}` };
+    }
+    if (this.halfOpen >= this.maxHandshakes) return { reason: 'refused_handshakes', detail: `max_handshakes (${this.maxHandshakes}) reached` };
+    return undefined;
+  }
+
+  /** The session's handshake no longer counts as unfinished (it finished, or the session ended). */
+  private settleHandshake(session: PeerSession): void {
+    if (!session.halfOpen) return;
+    session.halfOpen = false;
+    this.halfOpen--;
+    const left = (this.halfOpenBySource.get(session.address) ?? 0) - 1;
+    if (left > 0) this.halfOpenBySource.set(session.address, left);
+    else this.halfOpenBySource.delete(session.address);
   }
 
   private receive(session: PeerSession, bytes: Buffer): void {
@@ -283,6 +357,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
 
   private established(session: PeerSession): void {
     session.established = true;
+    this.settleHandshake(session);
     session.establishedAt = Date.now();
     if (this.replacements.get(session.key) === session) {
       this.replacements.delete(session.key);
@@ -362,6 +437,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
   private end(session: PeerSession, reason: SessionEndReason, detail: string, notifyPeer: boolean): void {
     if (this.byId.get(session.id) !== session) return;
     this.byId.delete(session.id);
+    this.settleHandshake(session);
     if (this.byKey.get(session.key) === session) this.byKey.delete(session.key);
     if (this.replacements.get(session.key) === session) this.replacements.delete(session.key);
     if (session.identity) {

@@ -46,7 +46,7 @@ describe('libcoap peers (coap-client-openssl, coap-server-openssl)', () => {
     const m = await h.probe.waitOn('lwm2m/libcoap-dev/up/register');
     expect(m.json).toEqual({
       msgType: 'register',
-      data: { ep: 'libcoap-dev', lt: 120, b: 'U', lwm2m: '1.0', alternatePath: '/', objectList: ['/3/0', '/3303/0'] },
+      data: { ep: 'libcoap-dev', lt: 120, b: 'U', lwm2m: '1.0', security: 'none', alternatePath: '/', objectList: ['/3/0', '/3303/0'] },
     });
     // The gateway answered 2.01 with Location-Path rd/<id> (libcoap logs the packets it receives at verbosity 7).
     expect(reg.output).toMatch(/c:2\.01 .*Location-Path:rd/);

@@ -26,9 +26,10 @@ export class RawDevice {
     });
   }
 
-  static async start(gatewayPort: number): Promise<RawDevice> {
+  /** `address`: the local address to send from, e.g. 127.0.0.2 for an attacker apart from devices on 127.0.0.1. */
+  static async start(gatewayPort: number, address = '127.0.0.1'): Promise<RawDevice> {
     const socket = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+    await new Promise<void>((resolve) => socket.bind(0, address, () => resolve()));
     return new RawDevice(socket, gatewayPort);
   }
 
@@ -41,7 +42,7 @@ export class RawDevice {
   }
 
   send(packet: Parameters<typeof generate>[0]): void {
-    this.sendRaw(generate(packet));
+    this.sendRaw(generate(packet, 65_000)); // up to a whole UDP datagram: attacks send oversized names
   }
 
   nextMid(): number {

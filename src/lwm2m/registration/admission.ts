@@ -13,7 +13,9 @@ export interface RegistrationCandidate {
 /** The verdict on a candidate: admitted (with attributes for the registration) or refused with a CoAP code. */
 export type Admission =
   | { allowed: true; attributes?: Record<string, string> }
-  | { allowed: false; code: '4.01' | '4.03' | '4.29' | '5.03'; reason: string };
+  | { allowed: false; code: RefusalCode; reason: string; /** Seconds before a retry may succeed (Max-Age of 4.29 / 5.03). */ retryAfter?: number };
+
+export type RefusalCode = '4.00' | '4.01' | '4.03' | '4.04' | '4.13' | '4.15' | '4.29' | '5.03';
 
 /**
  * Decides whether a candidate may register (an HTTP auth hook, say). May answer later: the register
@@ -24,12 +26,25 @@ export type RegistrationAdmission = (candidate: RegistrationCandidate) => Admiss
 export const ADMITTED: Admission = { allowed: true };
 
 /**
- * Identity binding: over an authenticated transport a device may register only an endpoint its
- * credential names. Plain UDP (no identity) passes.
+ * Endpoints that DTLS credentials name (the PSK file's entries): such an endpoint may register only
+ * through a credential, never over plain UDP.
  */
-export function checkIdentityBinding(endpoint: string, peer: Peer): Admission {
+export interface EndpointClaims {
+  isClaimed(endpoint: string): boolean;
+}
+
+/**
+ * Identity binding: over an authenticated transport a device may register only an endpoint its
+ * credential names; without a credential (plain UDP) only an endpoint that no credential names
+ * (`claimed`: by the credential store, or by a registration or an earlier one that used a credential).
+ */
+export function checkIdentityBinding(endpoint: string, peer: Peer, claimed: boolean): Admission {
   const identity = peer.identity;
-  if (!identity || identity.endpoints.includes(endpoint)) return ADMITTED;
+  if (!identity) {
+    if (!claimed) return ADMITTED;
+    return { allowed: false, code: '4.03', reason: `endpoint "${endpoint}" is bound to a DTLS credential and may not register without it` };
+  }
+  if (identity.endpoints.includes(endpoint)) return ADMITTED;
   return {
     allowed: false,
     code: '4.03',

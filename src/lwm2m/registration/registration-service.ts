@@ -1,10 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { CoapResponse, InboundRequest } from '../../coap';
+import { type CoapResponse, type InboundRequest, OptionNumber, encodeUint } from '../../coap';
+import { hasControlCharacter } from '../../limits/control-characters';
+import { RateLimiter } from '../../limits/rate-limiter';
 import { peerKey } from '../../transport/transport';
 import { CodecError } from '../codec/codec-error';
 import { parseLinkFormat } from '../codec';
-import { type Admission, type RegistrationAdmission, type RegistrationCandidate, checkIdentityBinding, sameIdentity } from './admission';
+import {
+  type Admission,
+  type EndpointClaims,
+  type RefusalCode,
+  type RegistrationAdmission,
+  type RegistrationCandidate,
+  checkIdentityBinding,
+  sameIdentity,
+} from './admission';
 import type { Registration } from './registration';
 import type { RegistrationStore } from './registration-store';
 
@@ -15,14 +25,37 @@ export interface RegistrationPolicy {
   maxEndpointLength?: number;
   /** Registered endpoints in total. */
   maxRegistrations?: number;
+  /** Object links in one register or update payload. */
+  maxObjectLinks?: number;
   /** Registers per second and at once from one source address. */
   registrationRate?: { perSource: number; burst: number };
 }
 
 export type DeregistrationReason = 'deregister' | 'expired' | 'replaced';
 
+/**
+ * A check of the names a registration brings (endpoint, query values, the admission's attributes)
+ * by whoever turns them into something else, e.g. MQTT topics. Runs before admission without
+ * attributes and, when admission gave attributes, again with them. undefined: fine.
+ */
+export type RegistrationNameCheck = (candidate: RegistrationCandidate, attributes?: Readonly<Record<string, string>>) => string | undefined;
+
+export const DEFAULT_MAX_ENDPOINT_LENGTH = 256;
+/** Max-Age of a 5.03 for a full registration table: the device retries then (RFC 7252 §5.9.3.4). */
+const FULL_RETRY_SECONDS = 60;
+
+/** Why an endpoint name is refused, or undefined when it is acceptable. */
+export function endpointNameProblem(endpoint: string, maxLength: number): string | undefined {
+  const bytes = Buffer.byteLength(endpoint, 'utf8');
+  if (bytes > maxLength) return `endpoint name is ${bytes} bytes, longer than ${maxLength} (lwm2m.max_endpoint_length)`;
+  if (hasControlCharacter(endpoint)) return 'endpoint name contains a control character';
+  return undefined;
+}
+
 export const SUPPORTED_LWM2M_VERSIONS: readonly string[] = ['1.0', '1.1', '1.2'];
 const DEFAULT_LIFETIME = 86400;
+/** A safety bound only: the set grows with distinct authenticated devices, not with input. */
+const SECURED_ENDPOINTS_BOUND = 1_000_000;
 const EMPTY = Buffer.alloc(0);
 const LINK_FORMAT = 40;
 
@@ -31,9 +64,12 @@ function answer(code: string, locationPath?: string[]): CoapResponse {
   return { code, payload: EMPTY, locationPath };
 }
 
-/** Splits Uri-Query options into a map; a flag without `=` (LwM2M 1.1 `Q`) maps to "". */
+/**
+ * Splits Uri-Query options into a map; a flag without `=` (LwM2M 1.1 `Q`) maps to "". The map has no
+ * prototype: a device's `__proto__` or `toString` parameter is a plain key like any other.
+ */
 export function parseQuery(uriQuery: readonly string[] | undefined): Record<string, string> {
-  const query: Record<string, string> = {};
+  const query = Object.create(null) as Record<string, string>;
   if (!uriQuery) return query;
   for (const item of uriQuery) {
     const eq = item.indexOf('=');
@@ -106,6 +142,19 @@ function newRegistrationId(): string {
  */
 export class RegistrationService extends EventEmitter {
   private admission: RegistrationAdmission | undefined;
+  private nameCheck: RegistrationNameCheck | undefined;
+  private claims: EndpointClaims | undefined;
+  /**
+   * Endpoints that registered through a DTLS credential since start: they stay bound to one after
+   * their registration ends, so plain UDP cannot take the name while the device is away. Only
+   * authenticated devices add to it, so its size is bounded by the credentials issued.
+   */
+  private readonly securedEndpoints = new Set<string>();
+  private readonly rate: RateLimiter | undefined;
+  private readonly maxEndpointLength: number;
+  private readonly maxRegistrations: number;
+  private readonly maxObjectLinks: number;
+  private readonly refusals = new Map<RefusalCode, number>();
 
   constructor(
     readonly store: RegistrationStore,
@@ -113,11 +162,41 @@ export class RegistrationService extends EventEmitter {
   ) {
     super();
     store.on('expired', (reg: Registration) => this.emit('deregistered', reg, 'expired'));
+    const rate = policy.registrationRate;
+    this.rate = rate ? new RateLimiter(rate.perSource, rate.burst) : undefined;
+    this.maxEndpointLength = policy.maxEndpointLength ?? DEFAULT_MAX_ENDPOINT_LENGTH;
+    this.maxRegistrations = policy.maxRegistrations ?? Number.POSITIVE_INFINITY;
+    this.maxObjectLinks = policy.maxObjectLinks ?? Number.POSITIVE_INFINITY;
   }
 
   /** Installs the admission step run after identity binding on every register (e.g. the HTTP auth hook). */
   setAdmission(admission: RegistrationAdmission | undefined): void {
     this.admission = admission;
+  }
+
+  /** Installs the check of names that become topics (the MQTT translator's). */
+  setNameCheck(check: RegistrationNameCheck | undefined): void {
+    this.nameCheck = check;
+  }
+
+  /** Installs the credential store's endpoint names (the PSK file), bound to DTLS. */
+  setEndpointClaims(claims: EndpointClaims | undefined): void {
+    this.claims = claims;
+  }
+
+  /** Whether a credential names this endpoint, so that it may not register without one. */
+  private isClaimed(endpoint: string): boolean {
+    return this.securedEndpoints.has(endpoint) || this.store.byEndpoint(endpoint)?.peer.identity !== undefined || this.claims?.isClaimed(endpoint) === true;
+  }
+
+  /** Sizes of the tables input can grow, and refusals by CoAP code since start, for metrics and tests. */
+  stats(): { registrations: number; rateLimitedSources: number; securedEndpoints: number; refused: Record<string, number> } {
+    return {
+      registrations: this.store.size,
+      rateLimitedSources: this.rate?.size ?? 0,
+      securedEndpoints: this.securedEndpoints.size,
+      refused: Object.fromEntries(this.refusals),
+    };
   }
 
   /** Routes a request under /rd; undefined when the path is not the registration interface. */
@@ -141,26 +220,37 @@ export class RegistrationService extends EventEmitter {
 
   register(req: InboundRequest, scheme = 'coap'): CoapResponse | Promise<CoapResponse> {
     const query = parseQuery(req.uriQuery);
-    const endpoint = query.ep;
-    if (!endpoint) return answer('4.00');
+    const endpoint = query.ep ?? '';
+    const candidate: RegistrationCandidate = { endpoint, peer: req.peer, query, scheme };
+    const refuse = (code: RefusalCode, reason: string, retryAfter?: number) => this.refuse(candidate, { allowed: false, code, reason, retryAfter });
+    if (this.rate && !this.rate.take(req.peer.address)) {
+      return refuse('4.29', `more than ${this.policy.registrationRate?.perSource}/s registers from ${req.peer.address} (lwm2m.registration_rate)`, this.rate.retryAfter(req.peer.address));
+    }
+    if (endpoint === '') return refuse('4.00', 'no endpoint name (ep)');
+    const nameProblem = endpointNameProblem(endpoint, this.maxEndpointLength);
+    if (nameProblem) return refuse('4.00', nameProblem);
     const version = query.lwm2m ?? '1.0';
-    if (!SUPPORTED_LWM2M_VERSIONS.includes(version)) return answer('4.00');
+    if (!SUPPORTED_LWM2M_VERSIONS.includes(version)) return refuse('4.00', `unsupported LwM2M version "${version}"`);
     let lifetime = DEFAULT_LIFETIME;
     if (query.lt !== undefined) {
-      if (!/^\d+$/.test(query.lt)) return answer('4.00');
+      if (!/^\d+$/.test(query.lt)) return refuse('4.00', `lifetime "${query.lt}" is not a number of seconds`);
       lifetime = Number(query.lt);
     }
-    if (req.contentFormat !== undefined && req.contentFormat !== LINK_FORMAT) return answer('4.15');
+    if (req.contentFormat !== undefined && req.contentFormat !== LINK_FORMAT) return refuse('4.15', `content format ${req.contentFormat} is not link format (40)`);
     let parsed: ParsedLinks;
     try {
       parsed = parseRegistrationLinks(req.payload);
     } catch (err) {
-      if (err instanceof CodecError) return answer('4.00');
+      if (err instanceof CodecError) return refuse('4.00', `object links: ${err.message}`);
       throw err;
     }
-    const candidate: RegistrationCandidate = { endpoint, peer: req.peer, query, scheme };
-    const bound = checkIdentityBinding(endpoint, req.peer);
+    if (parsed.objectList.length > this.maxObjectLinks) return refuse('4.13', this.tooManyLinks(parsed));
+    const bound = checkIdentityBinding(endpoint, req.peer, this.isClaimed(endpoint));
     if (!bound.allowed) return this.refuse(candidate, bound);
+    const full = this.fullFor(endpoint);
+    if (full) return this.refuse(candidate, full);
+    const badName = this.nameCheck?.(candidate);
+    if (badName) return refuse('4.00', badName);
     const admission = this.admission;
     if (!admission) return this.admit(candidate, version, lifetime, parsed, undefined);
     let verdict: Admission | Promise<Admission>;
@@ -178,12 +268,32 @@ export class RegistrationService extends EventEmitter {
 
   private decide(candidate: RegistrationCandidate, version: string, lifetime: number, parsed: ParsedLinks, verdict: Admission): CoapResponse {
     if (!verdict.allowed) return this.refuse(candidate, verdict);
+    if (verdict.attributes) {
+      const badName = this.nameCheck?.(candidate, verdict.attributes);
+      if (badName) return this.refuse(candidate, { allowed: false, code: '4.03', reason: `admission attributes: ${badName}` });
+    }
+    // Checked again: other registers may have filled the table while admission ran.
+    const full = this.fullFor(candidate.endpoint);
+    if (full) return this.refuse(candidate, full);
     return this.admit(candidate, version, lifetime, parsed, verdict.attributes);
   }
 
+  private tooManyLinks(parsed: ParsedLinks): string {
+    return `${parsed.objectList.length} object links, more than ${this.maxObjectLinks} (lwm2m.max_object_links)`;
+  }
+
+  /** A refusal when the table is full and the endpoint would be a new one (a re-register replaces). */
+  private fullFor(endpoint: string): (Admission & { allowed: false }) | undefined {
+    if (this.store.size < this.maxRegistrations || this.store.byEndpoint(endpoint) !== undefined) return undefined;
+    return { allowed: false, code: '5.03', reason: `${this.maxRegistrations} devices are registered (lwm2m.max_registrations)`, retryAfter: FULL_RETRY_SECONDS };
+  }
+
   private refuse(candidate: RegistrationCandidate, verdict: Admission & { allowed: false }): CoapResponse {
+    this.refusals.set(verdict.code, (this.refusals.get(verdict.code) ?? 0) + 1);
     this.emit('refused', candidate, verdict.code, verdict.reason);
-    return answer(verdict.code);
+    const res = answer(verdict.code);
+    if (verdict.retryAfter !== undefined) res.options = [{ number: OptionNumber.MaxAge, value: encodeUint(Math.max(1, verdict.retryAfter)) }];
+    return res;
   }
 
   private admit(
@@ -213,6 +323,7 @@ export class RegistrationService extends EventEmitter {
       registeredAt: now,
       lastUpdate: now,
     };
+    if (candidate.peer.identity && this.securedEndpoints.size < SECURED_ENDPOINTS_BOUND) this.securedEndpoints.add(endpoint);
     const replaced = this.store.add(reg);
     if (replaced) this.emit('deregistered', replaced, 'replaced');
     this.emit('registered', reg, replaced);
@@ -221,7 +332,7 @@ export class RegistrationService extends EventEmitter {
 
   update(req: InboundRequest, id: string, scheme = 'coap'): CoapResponse {
     const reg = this.store.get(id);
-    if (!reg) return answer('4.04');
+    if (!reg) return this.unknownRegistration(req, id, 'update', scheme);
     if (!sameIdentity(reg.peer, req.peer)) return this.refuseOther(reg, req, 'update', scheme);
     const query = parseQuery(req.uriQuery);
     if (query.lt !== undefined && !/^\d+$/.test(query.lt)) return answer('4.00');
@@ -232,6 +343,9 @@ export class RegistrationService extends EventEmitter {
       } catch (err) {
         if (err instanceof CodecError) return answer('4.00');
         throw err;
+      }
+      if (parsed.objectList.length > this.maxObjectLinks) {
+        return this.refuse({ endpoint: reg.endpoint, peer: req.peer, query, scheme }, { allowed: false, code: '4.13', reason: this.tooManyLinks(parsed) });
       }
     }
     if (query.lt !== undefined) reg.lifetime = this.clampLifetime(Number(query.lt));
@@ -261,9 +375,19 @@ export class RegistrationService extends EventEmitter {
     const known = this.store.get(id);
     if (known && !sameIdentity(known.peer, req.peer)) return this.refuseOther(known, req, 'deregister', scheme);
     const reg = this.store.remove(id);
-    if (!reg) return answer('4.04');
+    if (!reg) return this.unknownRegistration(req, id, 'deregister', scheme);
     this.emit('deregistered', reg, 'deregister');
     return answer('2.02');
+  }
+
+  /**
+   * 4.04 for an update or deregister of a registration this gateway does not hold: it expired, was
+   * replaced, or the gateway restarted (registrations do not survive a restart yet). The device
+   * registers again (LwM2M TS Core §6.2.2); nothing is published.
+   */
+  private unknownRegistration(req: InboundRequest, id: string, what: string, scheme: string): CoapResponse {
+    const reason = `${what} of unknown registration "${id}" (expired, replaced, or the gateway restarted): the device must register again`;
+    return this.refuse({ endpoint: '', peer: req.peer, query: parseQuery(req.uriQuery), scheme }, { allowed: false, code: '4.04', reason });
   }
 
   /** An update or deregister from a credential other than the registering one: 4.03. */

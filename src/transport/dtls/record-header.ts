@@ -18,6 +18,21 @@ export function isInitialClientHello(datagram: Buffer): boolean {
   );
 }
 
+/** Record header, handshake header, client_version and random: the session id's length follows. */
+const CLIENT_HELLO_SESSION_ID_OFFSET = RECORD_HEADER_LENGTH + 12 + 2 + 32;
+
+/**
+ * An unfragmented initial ClientHello with a non-empty cookie (RFC 6347 §4.2.1): the second
+ * ClientHello of the cookie exchange, which starts a handshake if the cookie is valid.
+ */
+export function clientHelloHasCookie(datagram: Buffer): boolean {
+  if (!isInitialClientHello(datagram) || datagram.length <= CLIENT_HELLO_SESSION_ID_OFFSET) return false;
+  const fragmentOffset = datagram.readUIntBE(RECORD_HEADER_LENGTH + 6, 3);
+  if (fragmentOffset !== 0) return false;
+  const cookieAt = CLIENT_HELLO_SESSION_ID_OFFSET + 1 + datagram[CLIENT_HELLO_SESSION_ID_OFFSET];
+  return cookieAt < datagram.length && datagram[cookieAt] > 0;
+}
+
 /** The datagram starts with a handshake or ChangeCipherSpec record (any epoch): handshake traffic. */
 export function isHandshakeRecord(datagram: Buffer): boolean {
   return datagram.length > RECORD_HEADER_LENGTH && (datagram[0] === CONTENT_TYPE_HANDSHAKE || datagram[0] === CONTENT_TYPE_CHANGE_CIPHER_SPEC);

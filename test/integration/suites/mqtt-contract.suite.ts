@@ -62,7 +62,16 @@ export function defineMqttContractSuite(kind: BrokerKind, devices: DeviceTranspo
         expectValidUplink(m.json);
         expect(m.json).toEqual({
           msgType: 'register',
-          data: { ep: 'urn:imei:123', lt: 300, lwm2m: '1.0', b: 'U', imei: '123', alternatePath: '/', objectList: ['/1/0', '/3/0', '/3303/0'] },
+          data: {
+            ep: 'urn:imei:123',
+            lt: 300,
+            lwm2m: '1.0',
+            b: 'U',
+            imei: '123',
+            ...(devices === 'dtls' ? { security: 'psk', identity: 'urn:imei:123' } : { security: 'none' }),
+            alternatePath: '/',
+            objectList: ['/1/0', '/3/0', '/3303/0'],
+          },
         });
         expect(m.payload.toString()).not.toContain('hunter2');
       });

@@ -295,7 +295,7 @@ describe('CoapEndpoint request/response over UDP', () => {
     client.endpoint.request(raw.peer, { method: 'GET', uriPath: ['slow'] }, listener);
     await raw.next();
     await client.endpoint.close();
-    expect(client.endpoint.stats()).toEqual({ exchanges: 0, inFlight: 0, dedup: 0, partialBodies: 0, pendingReplies: 0 });
+    expect(client.endpoint.stats()).toEqual({ exchanges: 0, inFlight: 0, dedup: 0, partialBodies: 0, pendingBytes: 0, pendingReplies: 0 });
     await delay(200);
     expect(raw.received).toHaveLength(1); // no retransmission after close
     expect(listener.events).toEqual([]);

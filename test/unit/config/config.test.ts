@@ -48,10 +48,24 @@ describe('defaults', () => {
         send: { topic: 'up/send', qos: 0 },
       },
       coap: { ack_timeout: 2, ack_random_factor: 1.5, max_retransmit: 4 },
-      blockwise: { enable: true, max_block_size: 1024, max_body_size: 4194304, exchange_lifetime: 247 },
+      blockwise: {
+        enable: true,
+        max_block_size: 1024,
+        max_body_size: 4194304,
+        exchange_lifetime: 247,
+        max_pending_bytes: 64 * 1024 * 1024,
+        max_pending_bytes_per_source: 8 * 1024 * 1024,
+      },
       keys: {},
+      max_queued_commands: 100,
+      max_command_size: 1024 * 1024,
+      max_endpoint_length: 256,
+      max_object_links: 1024,
+      max_registrations: 100000,
+      registration_rate: { per_source: 100, burst: 1000 },
+      secret_query_keys: ['pass', 'pwd', 'secret', 'token', 'key', 'psk', 'auth'],
     });
-    expect(config.listeners.udp).toEqual({ bind: { host: '0.0.0.0', port: 5683 }, enable_authn: true });
+    expect(config.listeners.udp).toEqual({ enable: true, bind: { host: '0.0.0.0', port: 5683 }, enable_authn: true });
     expect(config.listeners.dtls).toEqual({
       enable: false,
       bind: { host: '0.0.0.0', port: 5684 },
@@ -59,8 +73,10 @@ describe('defaults', () => {
       verify: 'verify_none',
       session_timeout: 600,
       max_sessions: 100000,
+      max_handshakes: 10000,
+      max_handshakes_per_source: 100,
     });
-    expect(config.auth.http).toEqual({ url: '', method: 'post', headers: {}, body: {}, timeout: 5 });
+    expect(config.auth.http).toEqual({ url: '', method: 'post', headers: {}, body: {}, timeout: 5, max_in_flight: 100 });
     expect(config.http.bind).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(config.log.level).toBe('info');
   });
@@ -201,6 +217,7 @@ log:
         max_queued_commands: 100,
         max_command_size: 1048576,
         max_endpoint_length: 256,
+        max_object_links: 1024,
         max_registrations: 100000,
         registration_rate: { per_source: 100, burst: 1000 },
         secret_query_keys: ['pass', 'pwd', 'secret', 'token', 'key', 'psk', 'auth'],
@@ -309,6 +326,16 @@ describe('refused', () => {
     ['lwm2m: { blockwise: { exchange_lifetime: 5w } }', 'lwm2m.blockwise.exchange_lifetime'],
   ])('a bad duration: %p', (text, key) => {
     expect(refused(text, key)).toMatch(/must be a duration: seconds or a string such as "22s"/);
+  });
+
+  it('hardening limits that contradict each other or leave nothing to listen', () => {
+    expect(refused('lwm2m: { blockwise: { max_pending_bytes: 1000, max_pending_bytes_per_source: 2000 } }', 'lwm2m.blockwise.max_pending_bytes_per_source')).toBe(
+      'lwm2m.blockwise.max_pending_bytes_per_source: must be <= lwm2m.blockwise.max_pending_bytes',
+    );
+    expect(refused('listeners: { udp: { enable: false } }', 'listeners.udp.enable')).toMatch(/no listener left/);
+    expect(refused('lwm2m: { max_queued_commands: 0 }', 'lwm2m.max_queued_commands')).toMatch(/must be >= 1/);
+    expect(refused('lwm2m: { registration_rate: { per_source: 0 } }', 'lwm2m.registration_rate.per_source')).toMatch(/must be > 0/);
+    expect(parseConfig('lwm2m: { secret_query_keys: [ApiKey] }').lwm2m.secret_query_keys).toEqual(['apikey']);
   });
 
   it('lifetime_min > lifetime_max', () => {

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import pino from 'pino';
 import type { HttpAuthConfig } from '../../../src/app/config';
 import {
@@ -245,6 +245,14 @@ describe('the hook against a real HTTP server', () => {
     expect(await hook(candidate())).toMatchObject({ allowed: false, code: '4.01', reason: expect.stringMatching(/within 0.2 s/) });
   });
 
+  it('an answer larger than 64 KB is not read into memory: refused with 4.01', async () => {
+    server.reply = (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(`{"result":"allow","pad":"${'x'.repeat(100_000)}"}`);
+    const hook = createHttpAuthAdmission(config({ url }), both, pino({ level: 'silent' }));
+    expect(await hook(candidate())).toEqual({ allowed: false, code: '4.01', reason: 'auth server answer is larger than 65536 bytes' });
+    server.reply = (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":"allow"}');
+    expect(await hook(candidate())).toEqual({ allowed: true });
+  });
+
   it('a server that is down refuses with 4.01, and the reason holds no secret', async () => {
     await server.close();
     const { log, lines } = recordingLogger();
@@ -260,6 +268,27 @@ describe('the hook against a real HTTP server', () => {
     expect(verdict).toMatchObject({ allowed: false, code: '4.01' });
     expect(JSON.stringify(verdict)).not.toContain('s3cret');
     expect(server.seen).toHaveLength(0);
+  });
+
+  it('at most max_in_flight requests at once: the next is refused with 5.03 at once; a timed-out request frees its slot and its connection', async () => {
+    const carried: Socket[] = [];
+    server.reply = (res) => carried.push(res.socket!); // never answers
+    const hook = createHttpAuthAdmission(config({ url, timeout: 0.3, max_in_flight: 2 }), both, pino({ level: 'silent' }));
+    const held = [hook(candidate()), hook(candidate())];
+    expect(hook.inFlight()).toBe(2);
+    const started = Date.now();
+    expect(await hook(candidate())).toEqual({ allowed: false, code: '5.03', reason: 'auth.http.max_in_flight (2) requests to the auth server already in flight' });
+    expect(Date.now() - started).toBeLessThan(50);
+    expect(await Promise.all(held)).toEqual([expect.objectContaining({ code: '4.01' }), expect.objectContaining({ code: '4.01' })]);
+    expect(server.seen).toHaveLength(2); // the refused one never reached the server
+    expect(hook.inFlight()).toBe(0);
+    // The connections of the aborted requests are closed, not left in the pool half-used.
+    const deadline = Date.now() + 1000;
+    while (carried.some((socket) => !socket.destroyed) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(carried.map((socket) => socket.destroyed)).toEqual([true, true]);
+    server.reply = (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":"allow"}');
+    expect(await Promise.all([hook(candidate()), hook(candidate())])).toEqual([{ allowed: true }, { allowed: true }]);
+    expect(hook.inFlight()).toBe(0);
   });
 
   it('enable_authn false skips the listener: coap → udp, coaps → dtls', async () => {

@@ -1,0 +1,3 @@
+import { defineTopicInjectionSuite } from '../suites/topic-injection.suite';
+
+defineTopicInjectionSuite('aedes');
