@@ -28,9 +28,15 @@ export interface Harness {
 
 /**
  * A gateway on free ports (UDP and broker), a probe subscribed to everything, and test devices.
- * `yaml` is extra configuration, merged under the test defaults.
+ * `yaml` is extra configuration, merged under the test defaults. With `logLines`, the gateway logs
+ * at info into it (one JSON line each), for tests of what an operator sees.
  */
-export async function startHarness(yaml = '', kind: BrokerKind = brokerKind(), deviceTransport: DeviceTransportKind = 'udp'): Promise<Harness> {
+export async function startHarness(
+  yaml = '',
+  kind: BrokerKind = brokerKind(),
+  deviceTransport: DeviceTransportKind = 'udp',
+  logLines?: string[],
+): Promise<Harness> {
   let mosquitto: Mosquitto | undefined;
   let mqttSection = '';
   if (kind === 'mosquitto') {
@@ -54,7 +60,8 @@ export async function startHarness(yaml = '', kind: BrokerKind = brokerKind(), d
     text.push(`listeners:\n  dtls:\n    enable: true\n    bind: "127.0.0.1:0"\n    psk_file: "${pskFile}"`);
   }
   const config = parseConfig(mergeYaml(text.join('\n')));
-  const gw = await startGateway(config, pino({ level: 'silent' }));
+  const log = logLines ? pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }) : pino({ level: 'silent' });
+  const gw = await startGateway(config, log);
   const probe = await MqttProbe.connect(gw.mqttUrl, 'lwm2m/#');
   const devices: TestDevice[] = [];
   return {

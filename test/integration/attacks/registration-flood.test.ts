@@ -59,8 +59,9 @@ describe('attack: registration flood', () => {
     await h.close();
   });
 
-  it('limits registers per source address: 4.29 with Max-Age beyond the burst, other sources unaffected', async () => {
-    h = await startHarness('lwm2m:\n  registration_rate:\n    per_source: 20\n    burst: 200\n');
+  it('limits registers per source address: 4.29 with Max-Age beyond the burst, other sources unaffected, one log line', async () => {
+    const lines: string[] = [];
+    h = await startHarness('lwm2m:\n  registration_rate:\n    per_source: 20\n    burst: 200\n', undefined, 'udp', lines);
     const bystanders = await Bystanders.start(h, 50);
     const attacker = await RawDevice.start(h.gw.udpPort, '127.0.0.2');
     attackers.push(attacker);
@@ -75,6 +76,10 @@ describe('attack: registration flood', () => {
     expect([...maxAges].every((s) => s !== undefined && s >= 1)).toBe(true);
     expect(h.gw.server.store.size).toBe(50 + accepted);
     expect(h.gw.server.registrations.stats().refused['4.29']).toBe(5000 - accepted);
+    // Thousands of refusals, one warning (a line per source and code every 10 s).
+    const refusals = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'registration refused');
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toMatchObject({ level: 40, code: '4.29', peer: expect.stringMatching(/^127\.0\.0\.2:/), reason: expect.stringContaining('lwm2m.registration_rate') });
     // Another source address still registers at once.
     const other = await RawDevice.start(h.gw.udpPort, '127.0.0.3');
     attackers.push(other);
