@@ -138,8 +138,9 @@ export interface HttpAuthConfig {
   body: Record<string, unknown>;
   /** Seconds. */
   timeout: number;
-  /** Concurrent requests to the auth service. */
+  /** Concurrent requests to the auth service, in total and for one source address. */
   max_in_flight: number;
+  max_in_flight_per_source: number;
 }
 
 export interface GatewayConfig {
@@ -383,6 +384,7 @@ function toGatewayConfig(raw: RawConfig): GatewayConfig {
         body: auth.http.body,
         timeout: seconds(auth.http.timeout, 'auth.http.timeout', { above: 0 }),
         max_in_flight: auth.http.max_in_flight,
+        max_in_flight_per_source: auth.http.max_in_flight_per_source,
       },
     },
     http: { bind: parseBind(raw.http.bind, 'http.bind') },

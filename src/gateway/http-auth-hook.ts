@@ -182,21 +182,37 @@ export interface HttpAuthAdmission extends RegistrationAdmission {
   readonly inFlight: () => number;
 }
 
+/** Seconds a device refused for a full auth pipeline waits before it retries (Max-Age of the 5.03). */
+const AUTH_BUSY_RETRY_SECONDS = 5;
+
 /**
  * The hook as a RegistrationAdmission. Registers on a listener with `enable_authn: false` pass
  * without a request (scheme `coap` is the UDP listener, `coaps` the DTLS one). At most
  * `max_in_flight` requests run at once (each holds a connection to the service until answered or
- * timed out); a register beyond them is refused at once with 5.03.
+ * timed out), and at most `max_in_flight_per_source` for one source address, so that registers the
+ * service is slow to answer cannot take every slot from other devices; a register beyond either is
+ * refused at once with 5.03.
  */
 export function createHttpAuthAdmission(config: HttpAuthConfig, listeners: AuthnListeners, log: Logger): HttpAuthAdmission {
   let inFlight = 0;
+  const bySource = new Map<string, number>();
+  const busy = (reason: string): Admission => ({ allowed: false, code: '5.03', reason, retryAfter: AUTH_BUSY_RETRY_SECONDS });
   const admission = (candidate: RegistrationCandidate): Admission | Promise<Admission> => {
     if ((candidate.scheme === 'coap' && !listeners.udp) || (candidate.scheme === 'coaps' && !listeners.dtls)) return { allowed: true };
-    if (inFlight >= config.max_in_flight) {
-      return { allowed: false, code: '5.03', reason: `auth.http.max_in_flight (${config.max_in_flight}) requests to the auth server already in flight` };
+    if (inFlight >= config.max_in_flight) return busy(`auth.http.max_in_flight (${config.max_in_flight}) requests to the auth server already in flight`);
+    const source = candidate.peer.address;
+    const fromSource = bySource.get(source) ?? 0;
+    if (fromSource >= config.max_in_flight_per_source) {
+      return busy(`auth.http.max_in_flight_per_source (${config.max_in_flight_per_source}) requests for ${source} already in flight`);
     }
     inFlight++;
-    const asked = askAuthServer(config, authVars(candidate)).finally(() => inFlight--);
+    bySource.set(source, fromSource + 1);
+    const asked = askAuthServer(config, authVars(candidate)).finally(() => {
+      inFlight--;
+      const left = (bySource.get(source) ?? 1) - 1;
+      if (left > 0) bySource.set(source, left);
+      else bySource.delete(source);
+    });
     return asked.then((verdict) => {
       log.debug({ ep: candidate.endpoint, allowed: verdict.allowed, reason: verdict.allowed ? undefined : verdict.reason }, 'http auth');
       return verdict;

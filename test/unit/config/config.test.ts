@@ -76,7 +76,7 @@ describe('defaults', () => {
       max_handshakes: 10000,
       max_handshakes_per_source: 100,
     });
-    expect(config.auth.http).toEqual({ url: '', method: 'post', headers: {}, body: {}, timeout: 5, max_in_flight: 100 });
+    expect(config.auth.http).toEqual({ url: '', method: 'post', headers: {}, body: {}, timeout: 5, max_in_flight: 100, max_in_flight_per_source: 20 });
     expect(config.http.bind).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(config.log.level).toBe('info');
   });
@@ -248,6 +248,7 @@ log:
           body: { ep: '${endpoint_name}', n: 1 },
           timeout: 3,
           max_in_flight: 100,
+          max_in_flight_per_source: 20,
         },
       },
       http: { bind: { host: '0.0.0.0', port: 18080 } },

@@ -20,7 +20,7 @@ function candidate(over: Partial<RegistrationCandidate> = {}): RegistrationCandi
 }
 
 function config(over: Partial<HttpAuthConfig> = {}): HttpAuthConfig {
-  return { url: 'http://127.0.0.1:1/auth', method: 'post', headers: {}, body: {}, timeout: 2, max_in_flight: 100, ...over };
+  return { url: 'http://127.0.0.1:1/auth', method: 'post', headers: {}, body: {}, timeout: 2, max_in_flight: 100, max_in_flight_per_source: 100, ...over };
 }
 
 describe('templates', () => {
@@ -277,7 +277,7 @@ describe('the hook against a real HTTP server', () => {
     const held = [hook(candidate()), hook(candidate())];
     expect(hook.inFlight()).toBe(2);
     const started = Date.now();
-    expect(await hook(candidate())).toEqual({ allowed: false, code: '5.03', reason: 'auth.http.max_in_flight (2) requests to the auth server already in flight' });
+    expect(await hook(candidate())).toEqual({ allowed: false, code: '5.03', reason: 'auth.http.max_in_flight (2) requests to the auth server already in flight', retryAfter: 5 });
     expect(Date.now() - started).toBeLessThan(50);
     expect(await Promise.all(held)).toEqual([expect.objectContaining({ code: '4.01' }), expect.objectContaining({ code: '4.01' })]);
     expect(server.seen).toHaveLength(2); // the refused one never reached the server
@@ -289,6 +289,29 @@ describe('the hook against a real HTTP server', () => {
     server.reply = (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":"allow"}');
     expect(await Promise.all([hook(candidate()), hook(candidate())])).toEqual([{ allowed: true }, { allowed: true }]);
     expect(hook.inFlight()).toBe(0);
+  });
+
+  it('at most max_in_flight_per_source requests for one address: a slow source cannot take the slots of others', async () => {
+    // The service is slow for the attacker's endpoints and answers everyone else at once.
+    server.reply = (res) => {
+      const slow = server.seen[server.seen.length - 1].body.includes('slow-');
+      if (slow) server.later(300, () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":"deny"}'));
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":"allow"}');
+    };
+    const hook = createHttpAuthAdmission(config({ url, body: { ep: '${endpoint_name}' }, max_in_flight: 10, max_in_flight_per_source: 3 }), both, pino({ level: 'silent' }));
+    const attacker = { address: '127.0.0.2', port: 9 };
+    const held = [1, 2, 3].map((i) => hook(candidate({ endpoint: `slow-${i}`, peer: attacker })));
+    expect(await hook(candidate({ endpoint: 'slow-4', peer: attacker }))).toEqual({
+      allowed: false,
+      code: '5.03',
+      reason: 'auth.http.max_in_flight_per_source (3) requests for 127.0.0.2 already in flight',
+      retryAfter: 5,
+    });
+    // Another address still gets through while the attacker's three are held.
+    expect(await hook(candidate({ endpoint: 'ep1', peer: { address: '127.0.0.1', port: 5000 } }))).toEqual({ allowed: true });
+    await Promise.all(held);
+    expect(hook.inFlight()).toBe(0);
+    expect(await hook(candidate({ endpoint: 'slow-5', peer: attacker }))).toMatchObject({ code: '4.01' }); // a slot again: the service denies
   });
 
   it('enable_authn false skips the listener: coap → udp, coaps → dtls', async () => {
