@@ -126,11 +126,12 @@ class Credentials {
   }
 }
 
-export function dtlsGatewayYaml(mqttUrl: string, pskFile: string): string {
+/**
+ * The `listeners:` section of a gateway loaded from loopback (the bench's DTLS runs, the soak): UDP
+ * with an 8 MiB receive buffer, DTLS with a PSK file. Ends inside `dtls:`, so callers can add keys to it.
+ */
+export function loopbackListenersYaml(pskFile: string): string[] {
   return [
-    'mqtt:',
-    `  url: "${mqttUrl}"`,
-    '  client_id: bench-gateway-dtls',
     'listeners:',
     '  udp:',
     '    bind: "127.0.0.1:0"',
@@ -138,7 +139,16 @@ export function dtlsGatewayYaml(mqttUrl: string, pskFile: string): string {
     '  dtls:',
     '    enable: true',
     '    bind: "127.0.0.1:0"',
-    `    psk_file: "${pskFile}"`,
+    `    psk_file: ${JSON.stringify(pskFile)}`,
+  ];
+}
+
+export function dtlsGatewayYaml(mqttUrl: string, pskFile: string): string {
+  return [
+    'mqtt:',
+    `  url: "${mqttUrl}"`,
+    '  client_id: bench-gateway-dtls',
+    ...loopbackListenersYaml(pskFile),
     `    certfile: "${fixture('server.pem')}"`,
     `    keyfile: "${fixture('server.key.pem')}"`,
     `    cacertfile: "${fixture('ca.pem')}"`,

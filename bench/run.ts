@@ -30,6 +30,7 @@ import { FORWARDER_UP_FILTER } from './baseline-forwarder';
 import { type ChildHandle, startChild } from './child';
 import { type BenchContext, type TargetKind, cpuPerOp } from './context';
 import { type DtlsOptions, type DtlsResults, dtlsReport, runDtlsPart } from './dtls-bench';
+import { parseFlags, positiveNumber } from './flags';
 import { DevicePool, openFileLimit } from './load-generator';
 import { type MemoryStep, measureMemory } from './memory';
 import { type MosquittoBroker, findMosquitto, startMosquitto } from './mosquitto';
@@ -66,27 +67,12 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
-    const eq = arg.indexOf('=');
-    if (eq > 0) flags.set(arg.slice(2, eq), arg.slice(eq + 1));
-    else if (arg === '--quick' || arg === '--profile') flags.set(arg.slice(2), '1');
-    else if (arg === '--pin') flags.set('pin', '1');
-    else flags.set(arg.slice(2), argv[++i] ?? '');
-  }
+  const known = ['pin', 'quick', 'devices', 'observed', 'notifications', 'rates', 'read-seconds', 'read-rounds', 'memory', 'only', 'profile', 'max-seconds', 'rounds', 'dtls-handshakes', 'dtls-notifications', 'dtls-sessions'];
+  const flags = parseFlags(argv, known, ['quick', 'profile', 'pin']);
   const env = (flag: string) => process.env[`BENCH_${flag.toUpperCase().replace(/-/g, '_')}`];
   const get = (flag: string) => flags.get(flag) ?? env(flag);
-  const known = ['pin', 'quick', 'devices', 'observed', 'notifications', 'rates', 'read-seconds', 'read-rounds', 'memory', 'only', 'profile', 'max-seconds', 'rounds', 'dtls-handshakes', 'dtls-notifications', 'dtls-sessions'];
-  for (const flag of flags.keys()) if (!known.includes(flag)) throw new Error(`unknown option --${flag} (known: ${known.join(', ')})`);
   const quick = get('quick') === '1' || get('quick') === 'true';
-  const num = (flag: string, dflt: number, quickValue: number) => {
-    const v = get(flag);
-    const n = v === undefined ? (quick ? quickValue : dflt) : Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${flag}: not a positive number (${v})`);
-    return n;
-  };
+  const num = (flag: string, dflt: number, quickValue: number) => positiveNumber(flag, get(flag), quick ? quickValue : dflt);
   const list = (flag: string, dflt: number[], quickValue: number[]) => {
     const v = get(flag);
     if (v === undefined) return quick ? quickValue : dflt;

@@ -1,66 +1,15 @@
 /**
  * The soak's attacks, each its own loop at a bounded rate, all from 127.0.0.2 (so per-source limits
  * hit them and not the legitimate devices on 127.0.0.1). Each reports what it sent, what came back,
- * what the gateway is expected to answer, and whether that held. The MQTT side is AttackMonitor.
+ * what the gateway is expected to answer, and whether that held. The MQTT side is AttackMonitor;
+ * what an attack is, and the shapes most of them share, is bench/soak-attack.ts.
  */
 import dgram from 'node:dgram';
 import type { NamedOption } from 'coap-packet';
 import { DtlsClientContext } from './dtls-client';
-import type { AttackMonitor } from './soak-monitor';
+import { type AttackContext, type AttackRegistration, type AttackReport, RegisteringAttack, TickingAttack } from './soak-attack';
 import { ATTACKER_ADDRESS, CoapPeer, GATEWAY_ADDRESS, Tally } from './soak-peer';
-import { SECURE_ENDPOINT, Ticker } from './soak-legit';
-import type { NativeDtls } from '../src/transport/dtls/native-binding';
-
-/** The gateway limits the soak runs with (gateway.yaml defaults), to judge the answers. */
-export interface SoakLimits {
-  maxQueuedCommands: number;
-  maxEndpointLength: number;
-  maxRegistrations: number;
-  ratePerSource: number;
-  rateBurst: number;
-  maxPendingBytesPerSource: number;
-  maxPendingBytes: number;
-  maxHandshakesPerSource: number;
-  authMaxInFlight: number;
-  authTimeoutS: number;
-}
-
-export interface AttackContext {
-  udpPort: number;
-  dtlsPort: number | undefined;
-  native: NativeDtls | undefined;
-  psk: { identity: string; key: Buffer };
-  monitor: AttackMonitor;
-  limits: SoakLimits;
-  /** The auth service's own counters (requests held open at once). */
-  authHeld(): { held: number; maxHeldAtOnce: number; abandonedByGateway: number };
-  /** Peak of a gateway counter sampled during the soak (`dtls.halfOpen`, `coap.pendingBytes`, ...). */
-  peak(key: string): number | undefined;
-  /** Whether the secure-1 reads were all answered 2.05 (hijack verdict). */
-  secureReads(): { sent: number; answered: number; reRegisters: number; deregisters: number };
-}
-
-export interface AttackReport {
-  name: string;
-  rate: string;
-  sent: string;
-  got: string[];
-  expected: string;
-  /** undefined: not judged (e.g. nothing sent). */
-  held: boolean | undefined;
-  evidence: string;
-}
-
-export interface Attack {
-  readonly name: string;
-  /** Registers the attacker's own devices before the clock starts. */
-  setup(): Promise<void>;
-  start(): void;
-  /** Stops sending; answers still on their way are waited for by the caller's drain. */
-  stop(): void;
-  close(): Promise<void>;
-  report(): AttackReport;
-}
+import { SECURE_ENDPOINT } from './soak-legit';
 
 // ---- 1. command flood -----------------------------------------------------------------------
 
@@ -69,11 +18,10 @@ export interface Attack {
  * sleeping queue-mode device (`sleepy-1`, `b=UQ`, never answers), alternately. Beyond
  * max_queued_commands waiting per device the gateway must answer 5.03 at once.
  */
-export class CommandFlood implements Attack {
+export class CommandFlood extends TickingAttack {
   readonly name = '1 command flood';
   private online: CoapPeer | undefined;
   private sleepy: CoapPeer | undefined;
-  private ticker: Ticker | undefined;
   private readonly sent = { 'flood-1': 0, 'sleepy-1': 0 };
   private readonly got = { 'flood-1': new Tally(), 'sleepy-1': new Tally() };
   private readonly setupCodes: string[] = [];
@@ -82,10 +30,12 @@ export class CommandFlood implements Attack {
   readonly burstTimes: number[] = [];
 
   constructor(
-    private readonly ctx: AttackContext,
+    ctx: AttackContext,
     private readonly burst: number,
     private readonly everyS: number,
-  ) {}
+  ) {
+    super(ctx, 1 / everyS);
+  }
 
   async setup(): Promise<void> {
     this.online = await CoapPeer.open(this.ctx.udpPort, { answers: true });
@@ -99,20 +49,13 @@ export class CommandFlood implements Attack {
     }
   }
 
-  start(): void {
-    this.ticker = new Ticker(1 / this.everyS, (i) => {
-      const ep = i % 2 === 0 ? 'flood-1' : 'sleepy-1';
-      this.burstTimes.push(performance.now());
-      for (let n = 0; n < this.burst; n++) {
-        this.ctx.monitor.publish(`lwm2m/${ep}/dn`, `{"reqID":${this.reqId++},"msgType":"read","data":{"path":"/3/0/0"}}`);
-      }
-      this.sent[ep] += this.burst;
-    });
-    this.ticker.start();
-  }
-
-  stop(): void {
-    this.ticker?.stop();
+  protected tick(i: number): void {
+    const ep = i % 2 === 0 ? 'flood-1' : 'sleepy-1';
+    this.burstTimes.push(performance.now());
+    for (let n = 0; n < this.burst; n++) {
+      this.ctx.monitor.publish(`lwm2m/${ep}/dn`, `{"reqID":${this.reqId++},"msgType":"read","data":{"path":"/3/0/0"}}`);
+    }
+    this.sent[ep] += this.burst;
   }
 
   async close(): Promise<void> {
@@ -143,37 +86,12 @@ export class CommandFlood implements Attack {
 // ---- 2. identity hijack ----------------------------------------------------------------------
 
 /** Registers `ep=secure-1` over plain UDP while the real secure-1 is registered over DTLS: must be 4.03. */
-export class IdentityHijack implements Attack {
+export class IdentityHijack extends RegisteringAttack {
   readonly name = '2 identity hijack';
-  private peer: CoapPeer | undefined;
-  private ticker: Ticker | undefined;
-  private readonly got = new Tally();
-  private sent = 0;
 
-  constructor(
-    private readonly ctx: AttackContext,
-    private readonly rate: number,
-  ) {}
-
-  async setup(): Promise<void> {
-    // Silent: if the hijack worked, reads for secure-1 would come here and go unanswered.
-    this.peer = await CoapPeer.open(this.ctx.udpPort, { answers: false });
-  }
-
-  start(): void {
-    this.ticker = new Ticker(this.rate, () => {
-      this.sent++;
-      void this.peer?.register(SECURE_ENDPOINT, ['lt=86400'], '</3/0>,</3303/0>').then((code) => this.got.add(code));
-    });
-    this.ticker.start();
-  }
-
-  stop(): void {
-    this.ticker?.stop();
-  }
-
-  async close(): Promise<void> {
-    await this.peer?.close();
+  // The peer is silent: if the hijack worked, reads for secure-1 would come here and go unanswered.
+  protected registration(): AttackRegistration {
+    return { endpoint: SECURE_ENDPOINT, links: '</3/0>,</3303/0>' };
   }
 
   report(): AttackReport {
@@ -194,55 +112,43 @@ export class IdentityHijack implements Attack {
 // ---- 3. topic injection ----------------------------------------------------------------------
 
 /** Endpoint names that are MQTT wildcards, a NUL byte, or 60 KB long: must be 4.00, the broker link must stay. */
-export class TopicInjection implements Attack {
+export class TopicInjection extends RegisteringAttack {
   readonly name = '3 topic injection';
-  private peer: CoapPeer | undefined;
-  private ticker: Ticker | undefined;
   private readonly names: { label: string; ep: string }[] = [
     { label: '#', ep: '#' },
     { label: 'a+b', ep: 'a+b' },
     { label: 'x%00y', ep: 'x\u0000y' },
     { label: '60 KB', ep: 'A'.repeat(60 * 1024) },
   ];
-  private readonly got = new Map<string, Tally>();
-  private sent = 0;
+  /** The answers by name (`got`: all of them). */
+  private readonly gotByName = new Map<string, Tally>();
 
-  constructor(
-    private readonly ctx: AttackContext,
-    private readonly rate: number,
-  ) {
-    for (const n of this.names) this.got.set(n.label, new Tally());
+  constructor(ctx: AttackContext, rate: number) {
+    super(ctx, rate);
+    for (const n of this.names) this.gotByName.set(n.label, new Tally());
   }
 
-  async setup(): Promise<void> {
-    this.peer = await CoapPeer.open(this.ctx.udpPort, { answers: false });
+  private nameOf(i: number): { label: string; ep: string } {
+    return this.names[i % this.names.length];
   }
 
-  start(): void {
-    this.ticker = new Ticker(this.rate, (i) => {
-      const n = this.names[i % this.names.length];
-      this.sent++;
-      void this.peer?.register(n.ep, ['lt=86400'], '</3/0>').then((code) => this.got.get(n.label)?.add(code));
-    });
-    this.ticker.start();
+  protected registration(i: number): AttackRegistration {
+    return { endpoint: this.nameOf(i).ep };
   }
 
-  stop(): void {
-    this.ticker?.stop();
-  }
-
-  async close(): Promise<void> {
-    await this.peer?.close();
+  protected answered(code: string, i: number): void {
+    super.answered(code, i);
+    this.gotByName.get(this.nameOf(i).label)?.add(code);
   }
 
   report(): AttackReport {
     const m = this.ctx.monitor;
-    const accepted = [...this.got.values()].reduce((a, t) => a + t.get('2.01'), 0);
+    const accepted = this.got.get('2.01');
     return {
       name: this.name,
       rate: `${this.rate}/s, cycling ${this.names.map((n) => n.label).join(', ')}`,
       sent: `${this.sent} registers`,
-      got: [...this.got].map(([label, t]) => `ep=${label}: ${t.format()}`),
+      got: [...this.gotByName].map(([label, t]) => `ep=${label}: ${t.format()}`),
       expected: '4.00; the gateway stays connected to the broker',
       held: this.sent === 0 ? undefined : accepted === 0 && m.gatewayDisconnects === 0,
       evidence: `gateway broker connection: ${m.gatewayDisconnects} disconnects / ${m.gatewayConnects} reconnects seen on $SYS; soak's own MQTT clients dropped ${m.ownDrops} times`,
@@ -257,10 +163,9 @@ export class TopicInjection implements Attack {
  * attacker-registered device (`poison-1`, answers reads); each must get an error answer, and a
  * plain read sent after every round must still be answered 2.05.
  */
-export class PoisonedCommands implements Attack {
+export class PoisonedCommands extends TickingAttack {
   readonly name = '4 poisoned commands';
   private peer: CoapPeer | undefined;
-  private ticker: Ticker | undefined;
   private reqId = 200_000_000;
   private readonly kinds = new Map<number, string>();
   private readonly got = new Map<string, Tally>();
@@ -268,11 +173,8 @@ export class PoisonedCommands implements Attack {
   private setupCode = '';
   private readonly poisons: { label: string; make: (id: number) => string }[];
 
-  constructor(
-    private readonly ctx: AttackContext,
-    private readonly roundsPerSecond: number,
-    depth = 5000,
-  ) {
+  constructor(ctx: AttackContext, roundsPerSecond: number, depth = 5000) {
+    super(ctx, roundsPerSecond);
     const arrays = '['.repeat(depth) + ']'.repeat(depth);
     const objects = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
     this.poisons = [
@@ -306,20 +208,14 @@ export class PoisonedCommands implements Attack {
     this.ctx.monitor.publish('lwm2m/poison-1/dn', payload);
   }
 
-  start(): void {
-    this.ticker = new Ticker(this.roundsPerSecond, () => {
-      for (const p of this.poisons) {
-        const id = this.reqId++;
-        this.send(p.label, p.make(id), id);
-      }
+  /** One round: every poison, then a plain read. */
+  protected tick(): void {
+    for (const p of this.poisons) {
       const id = this.reqId++;
-      this.send('follow-up read', `{"reqID":${id},"msgType":"read","data":{"path":"/3/0/0"}}`, id);
-    });
-    this.ticker.start();
-  }
-
-  stop(): void {
-    this.ticker?.stop();
+      this.send(p.label, p.make(id), id);
+    }
+    const id = this.reqId++;
+    this.send('follow-up read', `{"reqID":${id},"msgType":"read","data":{"path":"/3/0/0"}}`, id);
   }
 
   async close(): Promise<void> {
@@ -346,7 +242,7 @@ export class PoisonedCommands implements Attack {
     const unanswered = poisonSent - poisonErrors - poisonOk;
     return {
       name: this.name,
-      rate: `${this.roundsPerSecond} rounds/s of ${this.poisons.length} poisoned commands + 1 plain read (poison-1 registered: ${this.setupCode})`,
+      rate: `${this.rate} rounds/s of ${this.poisons.length} poisoned commands + 1 plain read (poison-1 registered: ${this.setupCode})`,
       sent: `${poisonSent} poisoned, ${followSent} follow-up reads`,
       got: lines,
       expected: 'an error answer (4.xx) for every poisoned command; every follow-up read 2.05',
@@ -359,36 +255,15 @@ export class PoisonedCommands implements Attack {
 // ---- 5a. registration flood -----------------------------------------------------------------
 
 /** Distinct endpoints from one 127.0.0.2 socket, faster than the per-source rate: 4.29 beyond it. */
-export class RegistrationFlood implements Attack {
+export class RegistrationFlood extends RegisteringAttack {
   readonly name = '5a registration flood';
-  private peer: CoapPeer | undefined;
-  private ticker: Ticker | undefined;
-  private readonly got = new Tally();
-  private sent = 0;
 
-  constructor(
-    private readonly ctx: AttackContext,
-    private readonly rate: number,
-  ) {}
-
-  async setup(): Promise<void> {
-    this.peer = await CoapPeer.open(this.ctx.udpPort, { answers: false, recvBufferSize: 4 * 1024 * 1024 });
+  constructor(ctx: AttackContext, rate: number) {
+    super(ctx, rate, 4 * 1024 * 1024);
   }
 
-  start(): void {
-    this.ticker = new Ticker(this.rate, (i) => {
-      this.sent++;
-      void this.peer?.register(`reg-${i}`, ['lt=86400'], '</3/0>').then((code) => this.got.add(code));
-    });
-    this.ticker.start();
-  }
-
-  stop(): void {
-    this.ticker?.stop();
-  }
-
-  async close(): Promise<void> {
-    await this.peer?.close();
+  protected registration(i: number): AttackRegistration {
+    return { endpoint: `reg-${i}` };
   }
 
   report(): AttackReport {
@@ -419,20 +294,21 @@ function block1(num: number, more: boolean, szx: number): Buffer {
  * `/rd/bN`, `blocksPerTransfer` blocks each, never the last one: the gateway holds them until
  * exchange_lifetime, up to max_pending_bytes_per_source (beyond: 4.13) and max_pending_bytes (5.03).
  */
-export class UnfinishedBlock1 implements Attack {
+export class UnfinishedBlock1 extends TickingAttack {
   readonly name = '5b Block1 never finished';
   private peer: CoapPeer | undefined;
-  private ticker: Ticker | undefined;
   private readonly got = new Tally();
   private blocks = 0;
   private transfers = 0;
   private readonly body = Buffer.alloc(1024, 0x41);
 
   constructor(
-    private readonly ctx: AttackContext,
-    private readonly transfersPerSecond: number,
+    ctx: AttackContext,
+    transfersPerSecond: number,
     private readonly blocksPerTransfer: number,
-  ) {}
+  ) {
+    super(ctx, transfersPerSecond);
+  }
 
   async setup(): Promise<void> {
     this.peer = await CoapPeer.open(this.ctx.udpPort, { answers: false, recvBufferSize: 4 * 1024 * 1024 });
@@ -455,16 +331,9 @@ export class UnfinishedBlock1 implements Attack {
     }
   }
 
-  start(): void {
-    this.ticker = new Ticker(this.transfersPerSecond, (i) => {
-      this.transfers++;
-      void this.transfer(i);
-    });
-    this.ticker.start();
-  }
-
-  stop(): void {
-    this.ticker?.stop();
+  protected tick(i: number): void {
+    this.transfers++;
+    void this.transfer(i);
   }
 
   async close(): Promise<void> {
@@ -478,7 +347,7 @@ export class UnfinishedBlock1 implements Attack {
     const pending = this.ctx.peak('coap.pendingBytes');
     return {
       name: this.name,
-      rate: `${this.transfersPerSecond} transfers/s x ${this.blocksPerTransfer} blocks of 1 KB (<= ${this.transfersPerSecond * this.blocksPerTransfer} KB/s)`,
+      rate: `${this.rate} transfers/s x ${this.blocksPerTransfer} blocks of 1 KB (<= ${this.rate * this.blocksPerTransfer} KB/s)`,
       sent: `${this.blocks} blocks in ${this.transfers} transfers (${(this.blocks / 1024).toFixed(1)} MiB)`,
       got: [this.got.format()],
       expected: `2.31 until ${(l.maxPendingBytesPerSource / 1048576).toFixed(0)} MiB pending from this source, then 4.13 (5.03 at ${(l.maxPendingBytes / 1048576).toFixed(0)} MiB in all)`,
@@ -500,10 +369,9 @@ const DTLS_ALERT = 21;
  * What came back is classified: HelloVerifyRequest, the server's flight (ServerHello: state held),
  * an alert (refused), or nothing after the cookie.
  */
-export class AbandonedHandshakes implements Attack {
+export class AbandonedHandshakes extends TickingAttack {
   readonly name = '5c DTLS handshakes abandoned';
   private context: DtlsClientContext | undefined;
-  private ticker: Ticker | undefined;
   private readonly got = new Tally();
   private attempts = 0;
   /** When the server's flight (state held by the gateway) came back, for the sliding 30 s count. */
@@ -512,16 +380,22 @@ export class AbandonedHandshakes implements Attack {
   private readonly sockets = new Set<dgram.Socket>();
 
   constructor(
-    private readonly ctx: AttackContext,
-    private readonly rate: number,
+    ctx: AttackContext,
+    rate: number,
     private readonly holdS = 30,
-  ) {}
+  ) {
+    super(ctx, rate);
+  }
 
   setup(): Promise<void> {
     if (this.ctx.native && this.ctx.dtlsPort !== undefined) {
       this.context = new DtlsClientContext(this.ctx.native, { ciphers: 'PSK-AES128-CCM8', psk: this.ctx.psk });
     }
     return Promise.resolve();
+  }
+
+  protected tick(): void {
+    this.attempt();
   }
 
   private attempt(): void {
@@ -579,14 +453,9 @@ export class AbandonedHandshakes implements Attack {
     this.maxFlightsIn30s = Math.max(this.maxFlightsIn30s, this.flights.length);
   }
 
+  /** Without the addon or a DTLS listener there is nothing to attack. */
   start(): void {
-    if (!this.context) return;
-    this.ticker = new Ticker(this.rate, () => this.attempt());
-    this.ticker.start();
-  }
-
-  stop(): void {
-    this.ticker?.stop();
+    if (this.context) super.start();
   }
 
   async close(): Promise<void> {
@@ -623,36 +492,12 @@ export class AbandonedHandshakes implements Attack {
 // ---- 5d. registrations stuck in the auth hook ------------------------------------------------
 
 /** `slow-N` registers, which the auth service never answers: 4.01 after auth.http.timeout, 5.03 beyond max_in_flight. */
-export class SlowAuth implements Attack {
+export class SlowAuth extends RegisteringAttack {
   readonly name = '5d slow auth';
-  private peer: CoapPeer | undefined;
-  private ticker: Ticker | undefined;
-  private readonly got = new Tally();
-  private sent = 0;
 
-  constructor(
-    private readonly ctx: AttackContext,
-    private readonly rate: number,
-  ) {}
-
-  async setup(): Promise<void> {
-    this.peer = await CoapPeer.open(this.ctx.udpPort, { answers: false });
-  }
-
-  start(): void {
-    this.ticker = new Ticker(this.rate, (i) => {
-      this.sent++;
-      void this.peer?.register(`slow-${i}`, ['lt=86400'], '</3/0>', (this.ctx.limits.authTimeoutS + 10) * 1000).then((code) => this.got.add(code));
-    });
-    this.ticker.start();
-  }
-
-  stop(): void {
-    this.ticker?.stop();
-  }
-
-  async close(): Promise<void> {
-    await this.peer?.close();
+  // Waits past the auth timeout for the gateway's 4.01.
+  protected registration(i: number): AttackRegistration {
+    return { endpoint: `slow-${i}`, timeoutMs: (this.ctx.limits.authTimeoutS + 10) * 1000 };
   }
 
   report(): AttackReport {
@@ -677,25 +522,16 @@ export class SlowAuth implements Attack {
 export const SECRET_MARK = 'S3CR3T';
 
 /** Registers carrying pwd=, apikey=, key=, Password= (values marked SECRET_MARK); no register or update message may carry a marked value. */
-export class SecretQuery implements Attack {
+export class SecretQuery extends RegisteringAttack {
   readonly name = '6 secrets in the query';
-  private peer: CoapPeer | undefined;
-  private ticker: Ticker | undefined;
-  private readonly got = new Tally();
-  private sent = 0;
   checked = 0;
   leaks = 0;
   private readonly leakSamples: string[] = [];
   /** Marked values seen in any register/update message, by query key. */
   private readonly leakedKeys = new Tally();
 
-  constructor(
-    private readonly ctx: AttackContext,
-    private readonly rate: number,
-  ) {}
-
   async setup(): Promise<void> {
-    this.peer = await CoapPeer.open(this.ctx.udpPort, { answers: false });
+    await super.setup();
     this.ctx.monitor.onRegister((endpoint, topic, payload) => {
       const text = payload.toString('utf8');
       if (endpoint.startsWith('sec-')) this.checked++;
@@ -706,21 +542,8 @@ export class SecretQuery implements Attack {
     });
   }
 
-  start(): void {
-    this.ticker = new Ticker(this.rate, (i) => {
-      this.sent++;
-      const q = ['pwd', 'apikey', 'key', 'Password'].map((k) => `${k}=${k}-${SECRET_MARK}-${i}`);
-      void this.peer?.register(`sec-${i}`, ['lt=86400', ...q], '</3/0>').then((code) => this.got.add(code));
-    });
-    this.ticker.start();
-  }
-
-  stop(): void {
-    this.ticker?.stop();
-  }
-
-  async close(): Promise<void> {
-    await this.peer?.close();
+  protected registration(i: number): AttackRegistration {
+    return { endpoint: `sec-${i}`, query: ['pwd', 'apikey', 'key', 'Password'].map((k) => `${k}=${k}-${SECRET_MARK}-${i}`) };
   }
 
   report(): AttackReport {

@@ -71,6 +71,31 @@ export interface ReadStats {
   sendLagP99: number;
 }
 
+/** Counters of one kind of legitimate read: the UDP devices' or secure-1's. */
+interface ReadCounts {
+  sent: number;
+  answered: number;
+  /** Answers other than 2.05, by code. */
+  readonly errors: Tally;
+  /** Of the 2.05 answers, ms (the UDP devices': under attack only). */
+  readonly latencies: number[];
+}
+
+function noReads(): ReadCounts {
+  return { sent: 0, answered: 0, errors: new Tally(), latencies: [] };
+}
+
+function statsOf(reads: ReadCounts, sendLagP99: number): ReadStats {
+  return {
+    sent: reads.sent,
+    answered: reads.answered,
+    errors: reads.errors,
+    missing: reads.sent - reads.answered - reads.errors.total,
+    latency: summarize(reads.latencies),
+    sendLagP99,
+  };
+}
+
 export class LegitSide {
   readonly devices: CoapPeer[] = [];
   secure: CoapPeer | undefined;
@@ -90,16 +115,10 @@ export class LegitSide {
   /** 'quiet': legit load alone (the baseline); 'attack': every attack running too. */
   private phase: 'quiet' | 'attack' = 'quiet';
   private readonly quietLatencies: number[] = [];
-  private readonly latencies: number[] = [];
-  /** When each read of `latencies` was due (performance.now()), to relate slow reads to the attacks. */
+  private readonly udpReads = noReads();
+  /** When each read of `udpReads.latencies` was due (performance.now()), to relate slow reads to the attacks. */
   private readonly latencyDue: number[] = [];
-  private readonly secureLatencies: number[] = [];
-  readonly readErrors = new Tally();
-  readonly secureErrors = new Tally();
-  readsSent = 0;
-  secureReadsSent = 0;
-  readsAnswered = 0;
-  secureReadsAnswered = 0;
+  private readonly secureReads = noReads();
   private readTicker: Ticker | undefined;
   private secureTicker: Ticker | undefined;
   // notifications
@@ -225,13 +244,13 @@ export class LegitSide {
     this.sentAt.delete(msg.reqID);
     const code = String(msg.data?.code);
     const secure = sent.target === 'secure';
+    const reads = secure ? this.secureReads : this.udpReads;
     if (code === '2.05') {
-      (secure ? this.secureLatencies : sent.quiet ? this.quietLatencies : this.latencies).push(performance.now() - sent.due);
+      (!secure && sent.quiet ? this.quietLatencies : reads.latencies).push(performance.now() - sent.due);
       if (!secure && !sent.quiet) this.latencyDue.push(sent.due);
-      if (secure) this.secureReadsAnswered++;
-      else this.readsAnswered++;
+      reads.answered++;
     } else {
-      (secure ? this.secureErrors : this.readErrors).add(code);
+      reads.errors.add(code);
     }
   }
 
@@ -247,14 +266,14 @@ export class LegitSide {
     this.readTicker = new Ticker(
       readRate,
       (i, due) => {
-        this.readsSent++;
+        this.udpReads.sent++;
         this.read(legitName(i % this.devices.length), 'udp', due);
       },
       true,
     );
     if (this.secure && secureRate > 0) {
       this.secureTicker = new Ticker(secureRate, (_i, due) => {
-        this.secureReadsSent++;
+        this.secureReads.sent++;
         this.read(SECURE_ENDPOINT, 'secure', due);
       });
     }
@@ -303,7 +322,8 @@ export class LegitSide {
     const sorted = [...times].sort((a, b) => a - b);
     const near: number[] = [];
     const away: number[] = [];
-    for (let i = 0; i < this.latencies.length; i++) {
+    const latencies = this.udpReads.latencies;
+    for (let i = 0; i < latencies.length; i++) {
       const due = this.latencyDue[i];
       // the last event at or before `due`
       let lo = 0;
@@ -316,7 +336,7 @@ export class LegitSide {
           lo = mid + 1;
         } else hi = mid - 1;
       }
-      (due - last < windowMs ? near : away).push(this.latencies[i]);
+      (due - last < windowMs ? near : away).push(latencies[i]);
     }
     return { near: summarize(near), away: summarize(away) };
   }
@@ -330,27 +350,14 @@ export class LegitSide {
     return this.sentAt.size;
   }
 
+  /** The UDP devices' reads; latency: of the reads sent while the attacks ran. */
   readStats(): ReadStats {
-    return {
-      sent: this.readsSent,
-      answered: this.readsAnswered,
-      errors: this.readErrors,
-      missing: this.readsSent - this.readsAnswered - this.readErrors.total,
-      /** Reads sent while the attacks ran. */
-      latency: summarize(this.latencies),
-      sendLagP99: summarize(this.readTicker?.lag ?? []).p99,
-    };
+    return statsOf(this.udpReads, summarize(this.readTicker?.lag ?? []).p99);
   }
 
+  /** secure-1's reads (no send lag: its ticker does not keep it). */
   secureStats(): ReadStats {
-    return {
-      sent: this.secureReadsSent,
-      answered: this.secureReadsAnswered,
-      errors: this.secureErrors,
-      missing: this.secureReadsSent - this.secureReadsAnswered - this.secureErrors.total,
-      latency: summarize(this.secureLatencies),
-      sendLagP99: NaN,
-    };
+    return statsOf(this.secureReads, NaN);
   }
 
   async close(): Promise<void> {

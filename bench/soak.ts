@@ -16,7 +16,10 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AbandonedHandshakes, type Attack, type AttackContext, type AttackReport, CommandFlood, IdentityHijack, PoisonedCommands, RegistrationFlood, SecretQuery, SlowAuth, type SoakLimits, TopicInjection, UnfinishedBlock1 } from './soak-attacks';
+import type { Attack, AttackContext, AttackReport, SoakLimits } from './soak-attack';
+import { AbandonedHandshakes, CommandFlood, IdentityHijack, PoisonedCommands, RegistrationFlood, SecretQuery, SlowAuth, TopicInjection, UnfinishedBlock1 } from './soak-attacks';
+import { loopbackListenersYaml } from './dtls-bench';
+import { parseFlags, positiveNumber } from './flags';
 import { SoakAuthServer } from './soak-auth';
 import { CounterPeaks, RssSampler, SoakGateway, type SoakUsage, procMemory } from './soak-child';
 import { LegitSide, SECURE_ENDPOINT } from './soak-legit';
@@ -36,22 +39,8 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
-    const eq = arg.indexOf('=');
-    if (eq > 0) flags.set(arg.slice(2, eq), arg.slice(eq + 1));
-    else flags.set(arg.slice(2), argv[++i] ?? '');
-  }
-  const known = ['duration', 'devices', 'read-rate', 'notify-rate', 'max-registrations'];
-  for (const f of flags.keys()) if (!known.includes(f)) throw new Error(`unknown option --${f} (known: ${known.join(', ')})`);
-  const num = (flag: string, dflt: number) => {
-    const v = flags.get(flag);
-    const n = v === undefined ? dflt : Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${flag}: not a positive number (${v})`);
-    return n;
-  };
+  const flags = parseFlags(argv, ['duration', 'devices', 'read-rate', 'notify-rate', 'max-registrations']);
+  const num = (flag: string, dflt: number) => positiveNumber(flag, flags.get(flag), dflt);
   return {
     durationS: num('duration', 120),
     devices: Math.floor(num('devices', 1000)),
@@ -85,14 +74,7 @@ function gatewayYaml(opts: Options, pskFile: string, authUrl: string): string {
     `  client_id: ${AttackMonitor.GATEWAY_CLIENT_ID}`,
     'embedded_broker:',
     '  bind: "127.0.0.1:0"',
-    'listeners:',
-    '  udp:',
-    '    bind: "127.0.0.1:0"',
-    '    recbuf: 8388608',
-    '  dtls:',
-    '    enable: true',
-    '    bind: "127.0.0.1:0"',
-    `    psk_file: ${JSON.stringify(pskFile)}`,
+    ...loopbackListenersYaml(pskFile),
     'auth:',
     '  http:',
     `    url: ${JSON.stringify(authUrl)}`,

@@ -125,3 +125,14 @@ describe('lwm2m-gateway command line', () => {
     }
   });
 });
+
+describe('npm start', () => {
+  // `npm start` builds with tsconfig.build.json (src, bench, test/support, Node types only) before it
+  // runs: a file there that needs jest's types would break the README's first command.
+  it('compiles what it builds', () => {
+    const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--noEmit'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  }, 130_000);
+});

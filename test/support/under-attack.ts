@@ -16,8 +16,9 @@ export async function whileBystandersRead<T>(bystanders: Bystanders, attack: () 
     throw err;
   }
   const during = await reading.stop();
-  expect(during.failures).toEqual([]);
-  expect(during.rounds).toBeGreaterThan(0);
+  // Plain errors, not expect(): test/support is also compiled with the benchmarks, without jest's types.
+  if (during.failures.length > 0) throw new Error(`bystanders unanswered during the attack: ${during.failures.slice(0, 10).join(', ')}`);
+  if (during.rounds === 0) throw new Error('the bystanders made no round of reads during the attack');
   return result;
 }
 

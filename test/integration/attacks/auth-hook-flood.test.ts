@@ -1,8 +1,9 @@
 import dgram from 'node:dgram';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { OptionNumber, decodeMessage, encodeEmpty, encodeMessage, encodeUint } from '../../../src/coap';
+import { decodeMessage, encodeEmpty } from '../../../src/coap';
 import { Bystanders } from '../../support/bystanders';
+import { registerDatagram } from '../../support/coap-datagrams';
 import { startHarness, type Harness } from '../../support/harness';
 
 const ATTACK = 1000;
@@ -90,6 +91,7 @@ auth:
     url: "http://127.0.0.1:${authPort}/auth"
     body: { ep: "\${endpoint_name}" }
     timeout: ${AUTH_TIMEOUT_S}
+    max_in_flight_per_source: 100000 # the total is under test here (per source: test/unit/gateway/http-auth-hook.test.ts)
 lwm2m:
   registration_rate: { per_source: 100000, burst: 100000 }
 `);
@@ -114,19 +116,7 @@ lwm2m:
     for (let i = 0; i < ATTACK; i++) {
       const messageId = i + 1;
       sentAt.set(messageId, Date.now());
-      const bytes = encodeMessage({
-        type: 'CON',
-        code: '0.02',
-        messageId,
-        token: Buffer.from([messageId >> 8, messageId & 0xff]),
-        options: [
-          { number: OptionNumber.UriPath, value: Buffer.from('rd') },
-          { number: OptionNumber.ContentFormat, value: encodeUint(40) },
-          { number: OptionNumber.UriQuery, value: Buffer.from(`ep=attacker-${i}`) },
-        ],
-        payload: Buffer.from('</3/0>'),
-      });
-      socket.send(bytes, h.gw.udpPort, '127.0.0.1');
+      socket.send(registerDatagram(messageId, `attacker-${i}`), h.gw.udpPort, '127.0.0.1');
       if (i % 100 === 99) await new Promise((r) => setTimeout(r, 5));
     }
     // Every register has its first answer: a piggybacked 5.03, or the empty ACK of one waiting for the hook.

@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
-import { type CoapEndpoint, OptionNumber, decodeMessage, decodeUint, encodeBlock, encodeMessage, findOption } from '../../../src/coap';
+import { type CoapEndpoint, OptionNumber, decodeMessage, decodeUint, encodeBlock, findOption } from '../../../src/coap';
 import { Bystanders } from '../../support/bystanders';
+import { postDatagram } from '../../support/coap-datagrams';
 import { startHarness, type Harness } from '../../support/harness';
 
 const MiB = 1024 * 1024;
@@ -40,19 +41,8 @@ class Attacker {
     for (let b = 0; b < bodies; b++) {
       for (let num = 0; num < BLOCKS_PER_BODY; num++) {
         const messageId = this.mid++ & 0xffff;
-        const bytes = encodeMessage({
-          type: 'CON',
-          code: '0.02',
-          messageId,
-          token: Buffer.from([messageId >> 8, messageId & 0xff]),
-          options: [
-            { number: OptionNumber.UriPath, value: Buffer.from('rd') },
-            { number: OptionNumber.UriPath, value: Buffer.from(`x${b}`) },
-            { number: OptionNumber.Block1, value: encodeBlock({ num, more: true, szx: 6 }) },
-          ],
-          payload,
-        });
-        this.socket.send(bytes, port, '127.0.0.1');
+        const block1 = { number: OptionNumber.Block1, value: encodeBlock({ num, more: true, szx: 6 }) };
+        this.socket.send(postDatagram(messageId, ['rd', `x${b}`], [block1], payload), port, '127.0.0.1');
         sent++;
       }
       // Keep at most ~400 datagrams unanswered, so that loopback buffers do not drop the flood.
