@@ -18,7 +18,7 @@ import { LOCAL_COMMANDS, answerLocalCommand } from './local-commands';
 import { createMountpointSplitter, createTopicMatcher, mountpointProblem, mountpointWildcard, renderMountpoint, type MountpointVars } from './mountpoint';
 import { commandAnswer, deregisterMessage, registerMessage, responseData, scalarErrorAnswer, type ResponseData } from './uplink-messages';
 import { MAX_COMMAND_DEPTH, nestsDeeperThan } from './json-depth';
-import { RingQueue } from './ring-queue';
+import { FairInbox, type FairInboxLimits, type InboxRefusal } from './fair-inbox';
 import { LogThrottle } from '../limits/log-throttle';
 import { entriesToJson } from './value-json';
 
@@ -69,6 +69,8 @@ export interface MqttLink {
 
 interface MqttMessage {
   topic: string;
+  /** The mountpoint as rendered: the device's part of the topic, and its key in the inbox. */
+  prefix: string;
   payload: Buffer;
 }
 
@@ -77,6 +79,20 @@ const AUTO_OBSERVE_EXCLUDED = new Set([0, 1, 2, 4, 5, 6, 7, 9, 15]);
 const EXPIRY_SWEEP_MS = 1000;
 /** Commands handled per event-loop turn when they arrive faster than they are handled. */
 const INBOX_SLICE = 32;
+/**
+ * The inbox's bounds; a command beyond them is answered 5.03 as it arrives, unparsed but for the
+ * scalar fields its answer echoes. Per device 16,384, or twice lwm2m.max_queued_commands if more
+ * (a device takes that many as queued plus mheaders.ttl 0 in flight): the inbox never refuses what
+ * the device would take, nor the soak's 2,500-read bursts; and since turns are round-robin a long
+ * backlog delays only its own device. In all four devices' worth (65,536 commands by default) and
+ * 32 MiB of payload: at about 250 bytes of topic, Buffer and record per waiting command, at most
+ * about 48 MiB by default, and four flooded devices (or as many commands for unregistered names
+ * on distinct topics) are needed to reach it. The single FIFO before had no bound.
+ */
+function inboxLimits(maxQueuedCommands: number): FairInboxLimits {
+  const perKey = Math.max(16_384, 2 * maxQueuedCommands);
+  return { perKey, items: 4 * perKey, bytes: 32 * 1024 * 1024 };
+}
 const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
 /** A command up to this many times lwm2m.max_command_size is still read for the reqID its 4.13 echoes; a larger one is not parsed. */
 const OVERSIZE_ECHO_FACTOR = 2;
@@ -129,6 +145,8 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
     this.parser = new CommandParser(model, options.keys);
     this.splitMountpoint = createMountpointSplitter(options.mountpoint);
     this.isCommandTopic = createTopicMatcher(options.translators.command.topic);
+    this.inboxLimits = inboxLimits(options.maxQueuedCommands);
+    this.inbox = new FairInbox<MqttMessage>(this.inboxLimits, (m) => m.payload.length);
     server.on('registered', (reg: Registration, replaced?: Registration) => this.onRegistered(reg, replaced));
     server.on('updated', (reg: Registration, carriedLinks: boolean) => this.onUpdated(reg, carriedLinks));
     server.on('deregistered', (reg: Registration, reason: string) => this.onDeregistered(reg, reason));
@@ -262,16 +280,35 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
 
   // MQTT delivers commands in TCP-sized chunks (hundreds at a time under load). Handling them in
   // slices lets device answers, read between slices, go out without waiting for the whole chunk:
-  // measured at 5k reads/s, p90 went from 12-24 ms to about 3 ms.
-  private readonly inbox = new RingQueue<MqttMessage>();
+  // measured at 5k reads/s, p90 went from 12-24 ms to about 3 ms. Keyed by mountpoint prefix, not
+  // topic: a command filter with a wildcard (dn/#) gives a device many topics, which would reorder
+  // its commands and multiply its share of the turns.
+  private readonly inboxLimits: FairInboxLimits;
+  private readonly inbox: FairInbox<MqttMessage>;
   private inboxScheduled = false;
 
   private enqueueMqttMessage(topic: string, payload: Buffer): void {
-    this.inbox.push({ topic, payload });
+    // Split here rather than when handled: what is not a command topic takes no room in the inbox.
+    const split = this.splitMountpoint(topic);
+    if (!split || !this.isCommandTopic(split.rest)) return;
+    const refusal = this.inbox.push(split.prefix, { topic, prefix: split.prefix, payload });
+    if (refusal !== undefined) {
+      this.refuseInboxFull(split.prefix, payload, refusal);
+      return;
+    }
     if (!this.inboxScheduled) {
       this.inboxScheduled = true;
       setImmediate(drainInbox, this);
     }
+  }
+
+  private refuseInboxFull(prefix: string, payload: Buffer, refusal: InboxRefusal): void {
+    const limits = this.inboxLimits;
+    const error =
+      refusal === 'key-full'
+        ? `${limits.perKey} commands for ${prefix} already wait to be read (the inbox holds at most ${limits.perKey} per device)`
+        : `the command inbox is full (at most ${limits.items} commands and ${limits.bytes} bytes waiting for all devices)`;
+    this.refuseUnread(prefix, payload, payload.length <= this.options.maxCommandSize * OVERSIZE_ECHO_FACTOR, '5.03', error);
   }
 
   /** @internal */
@@ -280,7 +317,7 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
       const message = this.inbox.shift();
       if (message === undefined) break;
       try {
-        this.onMqttMessage(message.topic, message.payload);
+        this.onMqttMessage(message.topic, message.prefix, message.payload);
       } catch (err) {
         // onMqttMessage answers its own failures; this is the last resort that keeps later commands going.
         this.log.error({ topic: message.topic, err: messageOf(err) }, 'command handling failed');
@@ -291,10 +328,7 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
   }
 
   /** One command: answered here (refused, local, or failed) or handed to the device's queue. */
-  private onMqttMessage(topic: string, payload: Buffer): void {
-    const split = this.splitMountpoint(topic);
-    if (!split || !this.isCommandTopic(split.rest)) return;
-    const prefix = split.prefix;
+  private onMqttMessage(topic: string, prefix: string, payload: Buffer): void {
     // Limits first, on the bytes: a refused command is never parsed in full (or at all when huge).
     if (payload.length > this.options.maxCommandSize) {
       const limit = this.options.maxCommandSize;

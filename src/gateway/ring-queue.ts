@@ -1,9 +1,10 @@
 /**
  * First in, first out, in a ring that grows by doubling; a taken slot is cleared at once.
- * The gateway's command inbox: under sustained load it is seldom empty, and an array reset only
- * when empty would keep every handled topic and payload (and the TCP chunk each payload is a view
- * of) alive for as long as the load lasts. Also each device's command queue: the ring is allocated
- * on the first push, since most devices never have a command waiting.
+ * The command inbox's per-device backlogs and its round-robin turns (FairInbox): under sustained
+ * load they are seldom empty, and an array reset only when empty would keep every handled topic
+ * and payload (and the TCP chunk each payload is a view of) alive for as long as the load lasts.
+ * Also each device's command queue: the ring is allocated on the first push, since most devices
+ * never have a command waiting.
  */
 /** The slots of every queue never pushed to: shared, and frozen since nothing may be written to it. */
 const NO_SLOTS: readonly undefined[] = Object.freeze([]);
@@ -19,6 +20,11 @@ export class RingQueue<T> {
 
   get size(): number {
     return this.count;
+  }
+
+  /** Slots allocated: 0 until the first push, then the initial capacity doubled as often as it had to grow. */
+  get capacity(): number {
+    return this.slots.length;
   }
 
   push(item: T): void {
