@@ -46,7 +46,9 @@ async function flood(attacker: RawDevice, prefix: string, count: number): Promis
     });
     if (i % 200 === 199) await new Promise((r) => setImmediate(r)); // let answers in: the socket buffer is finite
   }
-  await Promise.race([done, new Promise((r) => setTimeout(r, 15_000))]);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 15_000)))]);
+  clearTimeout(timer);
   if (wanted.size > 0) throw new Error(`${wanted.size} of ${count} registers got no answer`);
   return { codes, maxAges };
 }
