@@ -19,6 +19,8 @@ export interface SoakLimits {
   maxPendingBytes: number;
   maxHandshakesPerSource: number;
   authMaxInFlight: number;
+  /** auth.http.max_in_flight_per_source: what one attacking address can hold. */
+  authMaxInFlightPerSource: number;
   authTimeoutS: number;
 }
 

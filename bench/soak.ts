@@ -64,6 +64,7 @@ function limitsFor(opts: Options): SoakLimits {
     maxPendingBytes: 64 * 1024 * 1024,
     maxHandshakesPerSource: 100,
     authMaxInFlight: 100,
+    authMaxInFlightPerSource: 20,
     authTimeoutS: 5,
   };
 }
