@@ -6,7 +6,8 @@ COPY package.json package-lock.json ./
 COPY native ./native
 RUN npm ci
 COPY . .
-RUN npm run build && npm prune --omit=dev
+# a+rX: the runtime user (node) must read every file whatever the modes in the build context were.
+RUN npm run build && npm prune --omit=dev && chmod -R a+rX package.json node_modules dist bin schemas gateway.yaml native/build
 
 FROM node:20-bookworm-slim
 WORKDIR /app
@@ -18,7 +19,12 @@ COPY --from=build /app/bin ./bin
 COPY --from=build /app/schemas ./schemas
 COPY --from=build /app/gateway.yaml ./gateway.yaml
 COPY --from=build /app/native/build/Release/lwm2m_dtls.node ./native/build/Release/lwm2m_dtls.node
-# LwM2M over CoAP/UDP, CoAP/DTLS, the embedded MQTT broker, the HTTP management API
-EXPOSE 5683/udp 5684/udp 1883 8080
+# Not root: the files stay root-owned and readable by all (COPY keeps the build stage's modes), so the
+# gateway reads its code and config (the default /app/gateway.yaml, or one mounted readable for uid 1000)
+# but cannot change them.
+USER node
+# LwM2M over CoAP/UDP, CoAP/DTLS, the embedded MQTT broker. No 8080 and no HEALTHCHECK: http.bind is
+# not used yet (the HTTP management API, with health and metrics, is a later issue).
+EXPOSE 5683/udp 5684/udp 1883
 ENTRYPOINT ["node", "bin/lwm2m-gateway.js"]
 CMD ["--config", "gateway.yaml"]

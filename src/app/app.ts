@@ -1,20 +1,27 @@
 import type { Logger } from 'pino';
-import { CoapEndpoint, type CoapLimit } from '../coap';
+import { CoapEndpoint, type CoapLimit, type InboundRequest, type RequestHandler } from '../coap';
 import { Lwm2mMqttGateway, type GatewayOptions } from '../gateway/gateway';
 import { createHttpAuthAdmission } from '../gateway/http-auth-hook';
 import { Lwm2mServer } from '../lwm2m/lwm2m-server';
 import { ObjectModel } from '../lwm2m/model/object-model';
-import { BrokerClient } from '../mqtt/broker-client';
+import { BrokerClient, type BrokerOutage } from '../mqtt/broker-client';
 import { EmbeddedBroker } from '../mqtt/embedded-broker';
 import type { LoadNativeDtlsResult } from '../transport/dtls/native-binding';
 import type { DtlsTransport } from '../transport/dtls-transport';
-import type { Peer, Transport } from '../transport/transport';
+import { peerKey, type Peer, type Transport } from '../transport/transport';
 import { UdpTransport } from '../transport/udp-transport';
 import { LogThrottle } from '../limits/log-throttle';
 import { type DtlsListener, startDtlsListener } from './dtls-listener';
 import { PskFile } from './psk-file';
 import type { GatewayConfig } from './config';
+import { packageRoot } from '../package-root';
 import fs from 'node:fs';
+import path from 'node:path';
+
+/** The gateway's version, from its package.json. */
+export function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 /** A started gateway: its sockets' real ports and a clean shutdown. */
 export interface RunningGateway {
@@ -35,10 +42,26 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
+/**
+ * A CoAP endpoint that reports the requests its handler answers 4.04 outside /rd (a Send, or any
+ * other request, from a peer with no registration): /rd refusals are the registration service's own.
+ */
+class ServingCoapEndpoint extends CoapEndpoint {
+  onNotServed: ((req: InboundRequest) => void) | undefined;
+
+  override setRequestHandler(handler: RequestHandler): void {
+    super.setRequestHandler((req) => {
+      const res = handler(req);
+      if (this.onNotServed !== undefined && !(res instanceof Promise) && res.code === '4.04' && req.uriPath[0] !== 'rd') this.onNotServed(req);
+      return res;
+    });
+  }
+}
+
 /** The CoAP message layer over one transport, with the configured timing and block-wise limits. */
-function coapEndpoint(transport: Transport, config: GatewayConfig): CoapEndpoint {
+function coapEndpoint(transport: Transport, config: GatewayConfig): ServingCoapEndpoint {
   const c = config.lwm2m;
-  return new CoapEndpoint(transport, {
+  return new ServingCoapEndpoint(transport, {
     ackTimeout: c.coap.ack_timeout,
     ackRandomFactor: c.coap.ack_random_factor,
     maxRetransmit: c.coap.max_retransmit,
@@ -61,6 +84,63 @@ function logLimitRefusals(endpoint: CoapEndpoint, log: Logger, throttle: LogThro
   });
 }
 
+/**
+ * Traffic from peers the gateway does not know, at debug and at most once per source address per
+ * 10 s: datagrams the CoAP layer rejected or ignored (malformed, or a response with a token it does
+ * not know, answered RST), and requests outside /rd from peers with no registration. Nothing is built
+ * unless debug is on; the request's query is never logged (it may carry secrets).
+ */
+function logUnknownTraffic(endpoint: ServingCoapEndpoint, server: Lwm2mServer, log: Logger, throttle: LogThrottle): void {
+  endpoint.on('malformed', (peer: Peer, reason: string) => {
+    if (!log.isLevelEnabled('debug')) return;
+    const admitted = throttle.admit(peer.address);
+    if (admitted) log.debug({ peer: `${peer.address}:${peer.port}`, reason, suppressed: admitted.suppressed || undefined }, 'coap datagram rejected');
+  });
+  endpoint.onNotServed = (req) => {
+    if (!log.isLevelEnabled('debug') || server.store.byPeer(peerKey(req.peer)) !== undefined) return;
+    const admitted = throttle.admit(req.peer.address);
+    if (!admitted) return;
+    const fields = { peer: `${req.peer.address}:${req.peer.port}`, method: req.method, path: `/${req.uriPath.join('/')}`.slice(0, 100), code: '4.04', suppressed: admitted.suppressed || undefined };
+    log.debug(fields, 'request from a peer with no registration');
+  };
+}
+
+/** The broker url for logs: no credentials, no query (a token may hide there). */
+function maskUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@').replace(/\?.*$/, '?***');
+}
+
+/** A lost broker at warn (once per outage), its return at info with what the outage cost. */
+function logBrokerOutages(mqtt: BrokerClient, url: string, log: Logger): void {
+  const broker = maskUrl(url);
+  mqtt.on('disconnected', (error: Error | undefined) => log.warn({ broker, err: error?.message }, 'MQTT broker connection lost'));
+  mqtt.on('reconnected', (outage: BrokerOutage) =>
+    log.info({ broker, outageMs: outage.durationMs, attempts: outage.attempts, queued: outage.queued, dropped: outage.dropped }, 'MQTT broker connection back'),
+  );
+}
+
+/** The one line an operator reads at start-up: what listens where, which broker, what is held and bounded. */
+function startupSummary(config: GatewayConfig, model: ObjectModel, mqttUrl: string, udpPort: number, dtlsPort: number | undefined, brokerPort: number | undefined): Record<string, unknown> {
+  const l = config.lwm2m;
+  const udp = config.listeners.udp;
+  const dtls = config.listeners.dtls;
+  return {
+    version: packageVersion(),
+    listeners: {
+      udp: udp.enable ? `${udp.bind.host}:${udpPort}` : 'off',
+      dtls: dtlsPort !== undefined ? `${dtls.bind.host}:${dtlsPort}` : 'off',
+    },
+    broker: brokerPort !== undefined ? { embedded: `${config.embedded_broker.bind.host}:${brokerPort}` } : { url: maskUrl(mqttUrl) },
+    store: 'memory (registrations are not persisted)',
+    objects: { definitions: model.objectIds().length, xml_dir: l.xml_dir },
+    limits: {
+      max_registrations: l.max_registrations,
+      max_queued_commands: l.max_queued_commands,
+      registration_rate: { per_source: l.registration_rate.per_source, burst: l.registration_rate.burst },
+    },
+  };
+}
+
 function gatewayOptions(config: GatewayConfig): GatewayOptions {
   const l = config.lwm2m;
   return {
@@ -74,6 +154,7 @@ function gatewayOptions(config: GatewayConfig): GatewayOptions {
     maxCommandSize: l.max_command_size,
     secretQueryKeys: l.secret_query_keys,
     maxEndpointLength: l.max_endpoint_length,
+    maxRetransmit: l.coap.max_retransmit,
   };
 }
 
@@ -131,7 +212,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       rejectUnauthorized: m.reject_unauthorized,
     });
     closers.push(() => mqtt.close());
-    log.info({ url: mqttUrl.replace(/\/\/[^@/]*@/, '//***@') }, 'connected to MQTT broker');
+    log.info({ url: maskUrl(mqttUrl) }, 'connected to MQTT broker');
+    logBrokerOutages(mqtt, mqttUrl, log);
 
     const l = config.lwm2m;
     const server = new Lwm2mServer(model, {
@@ -151,6 +233,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
 
     // DTLS first: the endpoints its PSK file binds are refused on plain UDP from the first datagram.
     const limitLog = new LogThrottle();
+    const unknownTrafficLog = new LogThrottle();
     let dtls: DtlsListener | undefined;
     let coaps: CoapEndpoint | undefined;
     if (config.listeners.dtls.enable) {
@@ -162,6 +245,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
         closers.push(() => endpoint.close());
         endpoint.on('error', (err: Error) => log.warn({ err: err.message }, 'coap error (dtls)'));
         logLimitRefusals(endpoint, log, limitLog);
+        logUnknownTraffic(endpoint, server, log, unknownTrafficLog);
         server.attach(endpoint);
         coaps = endpoint;
       }
@@ -181,6 +265,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       closers.push(() => endpoint.close());
       endpoint.on('error', (err: Error) => log.warn({ err: err.message }, 'coap error'));
       logLimitRefusals(endpoint, log, limitLog);
+      logUnknownTraffic(endpoint, server, log, unknownTrafficLog);
       server.attach(endpoint);
       coap = endpoint;
       udpPort = transport.address().port;
@@ -189,6 +274,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       log.info('plain CoAP/UDP is off (listeners.udp.enable: false): DTLS only');
     }
     server.startExpiry();
+    log.info(startupSummary(config, model, mqttUrl, udpPort, dtls?.port, brokerPort), 'lwm2m-gateway ready');
 
     return {
       udpPort,

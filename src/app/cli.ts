@@ -1,8 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import { ConfigError, defaultConfig, loadConfigFile, type GatewayConfig } from './config';
-import { packageRoot } from '../package-root';
-import { startGateway } from './app';
+import { ConfigError, configWarnings, defaultConfig, loadConfigFile, type GatewayConfig } from './config';
+import { packageVersion, startGateway } from './app';
 import { createLogger } from './logger';
 
 const USAGE = `Usage: lwm2m-gateway [--config FILE]
@@ -14,10 +12,6 @@ Options:
   -h, --help          show this help
   -v, --version       show the version
 `;
-
-function packageVersion(): string {
-  return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-}
 
 interface CliArgs {
   config?: string;
@@ -69,6 +63,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.log.level);
+  for (const warning of configWarnings(config)) log.warn(warning);
   let running: Awaited<ReturnType<typeof startGateway>>;
   try {
     running = await startGateway(config, log);
@@ -95,5 +90,5 @@ export async function main(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => running.reloadCredentials());
-  log.info({ udp: running.udpPort, dtls: running.dtlsPort, broker: running.brokerPort }, 'lwm2m-gateway ready');
+  // startGateway logged 'lwm2m-gateway ready' with the start-up summary.
 }

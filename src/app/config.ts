@@ -5,12 +5,14 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import type { QoS } from '../mqtt/broker-client';
 import { packageRoot } from '../package-root';
+import { parseByteSize, type ByteSizeInput } from './byte-size';
 import { parseDuration, type DurationInput } from './duration';
+import { mountpointTemplateProblem } from '../gateway/mountpoint';
 import { DEFAULT_CIPHERS, isCertificateSuite, opensslCipherName } from '../transport/dtls/cipher-suites';
 
 // ---------------------------------------------------------------------------------------------
 // The validated configuration. Key names are the YAML ones (snake_case) so that users recognise
-// them; durations are already seconds, binds already {host, port}.
+// them; durations are already seconds, sizes bytes, binds {host, port}.
 // ---------------------------------------------------------------------------------------------
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -113,6 +115,7 @@ export interface UdpListenerConfig {
 }
 
 export interface DtlsListenerConfig {
+  /** Resolved: as written, else true when psk_file or certfile is set. */
   enable: boolean;
   bind: Bind;
   enable_authn: boolean;
@@ -166,22 +169,50 @@ export interface ConfigErrorDetails {
   line?: number;
 }
 
-/** A configuration that cannot be used; the message names the file, the key and the reason. */
+/**
+ * A configuration that cannot be used; the message names the file, the key and the reason. When
+ * several problems were found, `errors` holds each (key and reason are the first's) and the message
+ * lists them one per line under a count:
+ *
+ *     gateway.yaml: 2 errors:
+ *       gateway.yaml: lwm2m.lifetime_mn: unknown key
+ *       gateway.yaml: mqtt.clean: must be true or false
+ */
 export class ConfigError extends Error {
   readonly key?: string;
   readonly source?: string;
   readonly line?: number;
   readonly reason: string;
+  private list?: readonly ConfigError[];
 
   constructor(reason: string, details: ConfigErrorDetails = {}) {
-    const where = details.source === undefined ? '' : details.line === undefined ? details.source : `${details.source}:${details.line}`;
-    super([where, details.key, reason].filter((part) => part).join(': '));
+    super(formatProblem(reason, details));
     this.name = 'ConfigError';
     this.reason = reason;
     this.key = details.key;
     this.source = details.source;
     this.line = details.line;
   }
+
+  /** Every problem found, each with its own key and reason; `[this]` for a single one. */
+  get errors(): readonly ConfigError[] {
+    return this.list ?? [this];
+  }
+
+  /** One error for all of `errors` (at least one): the error itself when it is alone. */
+  static combine(errors: readonly ConfigError[], source?: string): ConfigError {
+    if (errors.length === 1) return errors[0];
+    const combined = new ConfigError(errors[0].reason, { key: errors[0].key, source, line: errors[0].line });
+    const header = formatProblem(`${errors.length} errors:`, { source });
+    combined.message = [header, ...errors.map((error) => `  ${error.message}`)].join('\n');
+    combined.list = errors;
+    return combined;
+  }
+}
+
+function formatProblem(reason: string, details: ConfigErrorDetails): string {
+  const where = details.source === undefined ? '' : details.line === undefined ? details.source : `${details.source}:${details.line}`;
+  return [where, details.key, reason].filter((part) => part).join(': ');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -201,20 +232,23 @@ export function loadConfigFile(file: string): GatewayConfig {
   return parseConfig(text, file);
 }
 
-/** Parses and validates YAML text; `source` names it in error messages. */
+/** Parses and validates YAML text; `source` names it in error messages. Every problem is reported at once. */
 export function parseConfig(text: string, source?: string): GatewayConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: false, lineCounter });
   if (doc.errors.length > 0) {
-    const error = doc.errors[0];
-    const line = lineCounter.linePos(error.pos[0]).line;
-    throw new ConfigError(`YAML syntax error: ${error.message}`, { source: source ?? '<config>', line });
+    const where = source ?? '<config>';
+    const errors = doc.errors.map((error) => new ConfigError(`YAML syntax error: ${error.message}`, { source: where, line: lineCounter.linePos(error.pos[0]).line }));
+    throw ConfigError.combine(errors, where);
   }
   try {
     return validateConfig(doc.toJS());
   } catch (err) {
     if (err instanceof ConfigError && source !== undefined) {
-      throw new ConfigError(err.reason, { key: err.key, source });
+      throw ConfigError.combine(
+        err.errors.map((e) => new ConfigError(e.reason, { key: e.key, source })),
+        source,
+      );
     }
     throw err;
   }
@@ -228,12 +262,39 @@ export function defaultConfig(): GatewayConfig {
 /**
  * Validates an already parsed document (null counts as empty) and converts it. A key whose YAML value
  * is empty (`username:`) counts as absent, so that a section whose keys are all commented out is valid.
+ * Throws one ConfigError listing every problem (see ConfigError.errors).
  */
 export function validateConfig(document: unknown): GatewayConfig {
   const data = withoutNulls(document ?? {});
   const validate = schemaValidator();
-  if (!validate(data)) throw describeSchemaError((validate.errors ?? [])[0]);
-  return toGatewayConfig(data as RawConfig);
+  const problems = new Problems(keyOrder(data));
+  if (!validate(data)) {
+    const errors = validate.errors ?? [];
+    for (const error of errors) problems.add(describeSchemaError(error));
+    // The code checks below still run on the rest: each refused value is dropped and its default
+    // filled in (checks that involve a refused key are skipped, see Problems.has).
+    const removed = isRecord(data) && errors.every((error) => removeRefusedValue(data, error));
+    if (!removed || !validate(data)) throw problems.toError();
+  }
+  const config = toGatewayConfig(data as RawConfig, problems);
+  if (problems.size > 0) throw problems.toError();
+  return config;
+}
+
+/**
+ * What the operator should know about a configuration that starts, one line each with the key:
+ * today a DTLS listener switched off by `enable: false` although credentials are set.
+ */
+export function configWarnings(config: GatewayConfig): string[] {
+  const warnings: string[] = [];
+  const dtls = config.listeners.dtls;
+  // Resolved enable is false with credentials only when `enable: false` was written.
+  if (!dtls.enable && (dtls.psk_file !== undefined || dtls.certfile !== undefined)) {
+    const credential = dtls.psk_file !== undefined ? 'psk_file' : 'certfile';
+    const binding = dtls.psk_file !== undefined ? '; the endpoints psk_file names still cannot register over plain UDP' : '';
+    warnings.push(`listeners.dtls.enable: false although ${credential} is set: no DTLS listener${binding} (remove enable: false to serve DTLS)`);
+  }
+  return warnings;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -263,20 +324,27 @@ export function parseBind(value: number | string, key: string): Bind {
 
 type RawBind = number | string;
 
-/** The document after schema validation with defaults applied: trusted shapes, raw durations and binds. */
+/** The document after schema validation with defaults applied: trusted shapes, raw durations, sizes and binds. */
 interface RawConfig {
   mqtt: Omit<MqttConfig, 'keepalive' | 'reconnect_period'> & { keepalive: DurationInput; reconnect_period: DurationInput };
   embedded_broker: { bind: RawBind };
-  lwm2m: Omit<Lwm2mConfig, 'lifetime_min' | 'lifetime_max' | 'qmode_time_window' | 'coap' | 'blockwise'> & {
+  lwm2m: Omit<Lwm2mConfig, 'lifetime_min' | 'lifetime_max' | 'qmode_time_window' | 'coap' | 'blockwise' | 'max_command_size'> & {
     lifetime_min: DurationInput;
     lifetime_max: DurationInput;
     qmode_time_window: DurationInput;
     coap: Omit<CoapConfig, 'ack_timeout'> & { ack_timeout: DurationInput };
-    blockwise: Omit<BlockwiseConfig, 'exchange_lifetime'> & { exchange_lifetime: DurationInput };
+    blockwise: Omit<BlockwiseConfig, 'exchange_lifetime' | 'max_body_size' | 'max_pending_bytes' | 'max_pending_bytes_per_source'> & {
+      exchange_lifetime: DurationInput;
+      max_body_size: ByteSizeInput;
+      max_pending_bytes: ByteSizeInput;
+      max_pending_bytes_per_source: ByteSizeInput;
+    };
+    max_command_size: ByteSizeInput;
   };
   listeners: {
-    udp: Omit<UdpListenerConfig, 'bind'> & { bind: RawBind };
-    dtls: Omit<DtlsListenerConfig, 'bind' | 'session_timeout'> & { bind: RawBind; session_timeout: DurationInput };
+    udp: Omit<UdpListenerConfig, 'bind' | 'recbuf'> & { bind: RawBind; recbuf?: ByteSizeInput };
+    // enable has no schema default: "not written" (undefined) differs from `enable: false`.
+    dtls: Omit<DtlsListenerConfig, 'enable' | 'bind' | 'session_timeout'> & { enable?: boolean; bind: RawBind; session_timeout: DurationInput };
   };
   auth: { http: Omit<HttpAuthConfig, 'timeout'> & { timeout: DurationInput } };
   http: { bind: RawBind };
@@ -291,12 +359,97 @@ interface DurationLimits {
   wholeSeconds?: boolean;
 }
 
-function seconds(value: DurationInput, key: string, limits: DurationLimits): number {
+/**
+ * The problems found so far. A key is reported once, under its first problem: a later one about the
+ * same key, or a key above or below it, would only follow from the first.
+ */
+class Problems {
+  private readonly list: ConfigError[] = [];
+
+  /** `order`: the document's keys in the order they are written, to list the problems in that order. */
+  constructor(private readonly order: ReadonlyMap<string, number>) {}
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  add(error: ConfigError): void {
+    if (error.key !== undefined && this.has(error.key)) return;
+    this.list.push(error);
+  }
+
+  /** Whether a problem was found at one of these keys, above or below it (`a.b` covers `a.b.c`, `a.b[0]`, `a`). */
+  has(...keys: string[]): boolean {
+    return this.list.some((error) => error.key !== undefined && keys.some((key) => keyRelated(error.key as string, key)));
+  }
+
+  /** The result of `convert`, or `fallback` after noting the ConfigError it threw. */
+  check<T>(convert: () => T, fallback: T): T {
+    try {
+      return convert();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      this.add(err);
+      return fallback;
+    }
+  }
+
+  toError(): ConfigError {
+    if (this.list.length === 0) return new ConfigError('invalid configuration');
+    // A stable sort: problems at one place (or without a key, first) keep the order they were found in.
+    return ConfigError.combine([...this.list].sort((a, b) => this.position(a.key) - this.position(b.key)));
+  }
+
+  /** Where a key is written, else its nearest written parent (a default was filled in below it). */
+  private position(key: string | undefined): number {
+    for (let k = key ?? ''; k !== ''; ) {
+      const at = this.order.get(k);
+      if (at !== undefined) return at;
+      const parent = k.replace(/(?:\.[^.[\]]*|\[\d+\])$/, '');
+      if (parent === k) break;
+      k = parent;
+    }
+    return -1;
+  }
+}
+
+/** The dotted keys of a document (as dottedKey writes them) numbered in the order they are written. */
+function keyOrder(document: unknown): Map<string, number> {
+  const order = new Map<string, number>();
+  const visit = (value: unknown, key: string) => {
+    if (key !== '') order.set(key, order.size);
+    if (Array.isArray(value)) value.forEach((item, i) => visit(item, `${key}[${i}]`));
+    else if (isRecord(value)) for (const [name, item] of Object.entries(value)) visit(item, joinKey(key, name));
+  };
+  visit(document, '');
+  return order;
+}
+
+function keyRelated(a: string, b: string): boolean {
+  const within = (inner: string, outer: string) => inner === outer || inner.startsWith(`${outer}.`) || inner.startsWith(`${outer}[`);
+  return within(a, b) || within(b, a);
+}
+
+/** A duration in seconds; a value out of `limits` is noted and returned as it is. */
+function seconds(problems: Problems, value: DurationInput, key: string, limits: DurationLimits): number {
   const result = parseDuration(value); // the schema has already checked the syntax
-  if (limits.wholeSeconds && !Number.isInteger(result)) throw new ConfigError('must be a whole number of seconds', { key });
-  if (limits.min !== undefined && result < limits.min) throw new ConfigError(`must be >= ${limits.min}`, { key });
-  if (limits.above !== undefined && result <= limits.above) throw new ConfigError(`must be > ${limits.above}`, { key });
-  if (limits.max !== undefined && result > limits.max) throw new ConfigError(`must be <= ${limits.max}`, { key });
+  if (limits.wholeSeconds && !Number.isInteger(result)) problems.add(new ConfigError('must be a whole number of seconds', { key }));
+  else if (limits.min !== undefined && result < limits.min) problems.add(new ConfigError(`must be >= ${limits.min}`, { key }));
+  else if (limits.above !== undefined && result <= limits.above) problems.add(new ConfigError(`must be > ${limits.above}`, { key }));
+  else if (limits.max !== undefined && result > limits.max) problems.add(new ConfigError(`must be <= ${limits.max}`, { key }));
+  return result;
+}
+
+/** A size in bytes, at least `min`; a value too small is noted and returned as it is. */
+function bytes(problems: Problems, value: ByteSizeInput, key: string, min: number): number {
+  let result: number;
+  try {
+    result = parseByteSize(value); // the schema has checked the syntax; this catches sizes beyond 2^53
+  } catch (err) {
+    problems.add(new ConfigError((err as Error).message, { key }));
+    return min;
+  }
+  if (result < min) problems.add(new ConfigError(`must be >= ${min}`, { key }));
   return result;
 }
 
@@ -305,8 +458,12 @@ function optional(value: string | undefined): string | undefined {
   return value === '' ? undefined : value;
 }
 
-function toGatewayConfig(raw: RawConfig): GatewayConfig {
+/** Converts and checks what the schema cannot; problems are noted in `problems`, not thrown. */
+function toGatewayConfig(raw: RawConfig, problems: Problems): GatewayConfig {
   const { mqtt, lwm2m, listeners, auth } = raw;
+  const bind = (value: RawBind, key: string) => problems.check(() => parseBind(value, key), { host: '0.0.0.0', port: 0 });
+  const pskFile = optional(listeners.dtls.psk_file);
+  const certfile = optional(listeners.dtls.certfile);
   const config: GatewayConfig = {
     mqtt: {
       url: optional(mqtt.url),
@@ -314,39 +471,39 @@ function toGatewayConfig(raw: RawConfig): GatewayConfig {
       password: optional(mqtt.password),
       client_id: optional(mqtt.client_id),
       clean: mqtt.clean,
-      keepalive: seconds(mqtt.keepalive, 'mqtt.keepalive', { min: 0, max: 65535, wholeSeconds: true }),
-      reconnect_period: seconds(mqtt.reconnect_period, 'mqtt.reconnect_period', { above: 0 }),
+      keepalive: seconds(problems, mqtt.keepalive, 'mqtt.keepalive', { min: 0, max: 65535, wholeSeconds: true }),
+      reconnect_period: seconds(problems, mqtt.reconnect_period, 'mqtt.reconnect_period', { above: 0 }),
       ca_file: optional(mqtt.ca_file),
       cert_file: optional(mqtt.cert_file),
       key_file: optional(mqtt.key_file),
       reject_unauthorized: mqtt.reject_unauthorized,
     },
-    embedded_broker: { bind: parseBind(raw.embedded_broker.bind, 'embedded_broker.bind') },
+    embedded_broker: { bind: bind(raw.embedded_broker.bind, 'embedded_broker.bind') },
     lwm2m: {
       xml_dir: optional(lwm2m.xml_dir),
-      lifetime_min: seconds(lwm2m.lifetime_min, 'lwm2m.lifetime_min', { min: 1, wholeSeconds: true }),
-      lifetime_max: seconds(lwm2m.lifetime_max, 'lwm2m.lifetime_max', { min: 1, wholeSeconds: true }),
-      qmode_time_window: seconds(lwm2m.qmode_time_window, 'lwm2m.qmode_time_window', { min: 0 }),
+      lifetime_min: seconds(problems, lwm2m.lifetime_min, 'lwm2m.lifetime_min', { min: 1, wholeSeconds: true }),
+      lifetime_max: seconds(problems, lwm2m.lifetime_max, 'lwm2m.lifetime_max', { min: 1, wholeSeconds: true }),
+      qmode_time_window: seconds(problems, lwm2m.qmode_time_window, 'lwm2m.qmode_time_window', { min: 0 }),
       auto_observe: lwm2m.auto_observe,
       update_msg_publish_condition: lwm2m.update_msg_publish_condition,
       mountpoint: lwm2m.mountpoint,
       translators: lwm2m.translators,
       coap: {
-        ack_timeout: seconds(lwm2m.coap.ack_timeout, 'lwm2m.coap.ack_timeout', { above: 0 }),
+        ack_timeout: seconds(problems, lwm2m.coap.ack_timeout, 'lwm2m.coap.ack_timeout', { above: 0 }),
         ack_random_factor: lwm2m.coap.ack_random_factor,
         max_retransmit: lwm2m.coap.max_retransmit,
       },
       blockwise: {
         enable: lwm2m.blockwise.enable,
         max_block_size: lwm2m.blockwise.max_block_size,
-        max_body_size: lwm2m.blockwise.max_body_size,
-        exchange_lifetime: seconds(lwm2m.blockwise.exchange_lifetime, 'lwm2m.blockwise.exchange_lifetime', { above: 0 }),
-        max_pending_bytes: lwm2m.blockwise.max_pending_bytes,
-        max_pending_bytes_per_source: lwm2m.blockwise.max_pending_bytes_per_source,
+        max_body_size: bytes(problems, lwm2m.blockwise.max_body_size, 'lwm2m.blockwise.max_body_size', 16),
+        exchange_lifetime: seconds(problems, lwm2m.blockwise.exchange_lifetime, 'lwm2m.blockwise.exchange_lifetime', { above: 0 }),
+        max_pending_bytes: bytes(problems, lwm2m.blockwise.max_pending_bytes, 'lwm2m.blockwise.max_pending_bytes', 16),
+        max_pending_bytes_per_source: bytes(problems, lwm2m.blockwise.max_pending_bytes_per_source, 'lwm2m.blockwise.max_pending_bytes_per_source', 16),
       },
       keys: lwm2m.keys,
       max_queued_commands: lwm2m.max_queued_commands,
-      max_command_size: lwm2m.max_command_size,
+      max_command_size: bytes(problems, lwm2m.max_command_size, 'lwm2m.max_command_size', 64),
       max_endpoint_length: lwm2m.max_endpoint_length,
       max_object_links: lwm2m.max_object_links,
       max_registrations: lwm2m.max_registrations,
@@ -356,21 +513,22 @@ function toGatewayConfig(raw: RawConfig): GatewayConfig {
     listeners: {
       udp: {
         enable: listeners.udp.enable,
-        bind: parseBind(listeners.udp.bind, 'listeners.udp.bind'),
+        bind: bind(listeners.udp.bind, 'listeners.udp.bind'),
         enable_authn: listeners.udp.enable_authn,
-        recbuf: listeners.udp.recbuf,
+        recbuf: listeners.udp.recbuf === undefined ? undefined : bytes(problems, listeners.udp.recbuf, 'listeners.udp.recbuf', 1),
       },
       dtls: {
-        enable: listeners.dtls.enable,
-        bind: parseBind(listeners.dtls.bind, 'listeners.dtls.bind'),
+        // Credentials mean "serve DTLS" unless `enable: false` says otherwise (see configWarnings).
+        enable: listeners.dtls.enable ?? (pskFile !== undefined || certfile !== undefined),
+        bind: bind(listeners.dtls.bind, 'listeners.dtls.bind'),
         enable_authn: listeners.dtls.enable_authn,
-        psk_file: optional(listeners.dtls.psk_file),
-        certfile: optional(listeners.dtls.certfile),
+        psk_file: pskFile,
+        certfile,
         keyfile: optional(listeners.dtls.keyfile),
         cacertfile: optional(listeners.dtls.cacertfile),
         verify: listeners.dtls.verify,
         ciphers: listeners.dtls.ciphers,
-        session_timeout: seconds(listeners.dtls.session_timeout, 'listeners.dtls.session_timeout', { above: 0 }),
+        session_timeout: seconds(problems, listeners.dtls.session_timeout, 'listeners.dtls.session_timeout', { above: 0 }),
         max_sessions: listeners.dtls.max_sessions,
         max_handshakes: listeners.dtls.max_handshakes,
         max_handshakes_per_source: listeners.dtls.max_handshakes_per_source,
@@ -382,73 +540,82 @@ function toGatewayConfig(raw: RawConfig): GatewayConfig {
         method: auth.http.method,
         headers: auth.http.headers,
         body: auth.http.body,
-        timeout: seconds(auth.http.timeout, 'auth.http.timeout', { above: 0 }),
+        timeout: seconds(problems, auth.http.timeout, 'auth.http.timeout', { above: 0 }),
         max_in_flight: auth.http.max_in_flight,
         max_in_flight_per_source: auth.http.max_in_flight_per_source,
       },
     },
-    http: { bind: parseBind(raw.http.bind, 'http.bind') },
+    http: { bind: bind(raw.http.bind, 'http.bind') },
     log: { level: raw.log.level },
   };
-  checkRelations(config);
+  const mountpointProblem = mountpointTemplateProblem(lwm2m.mountpoint);
+  if (mountpointProblem !== undefined) problems.add(new ConfigError(mountpointProblem, { key: 'lwm2m.mountpoint' }));
+  checkRelations(config, problems);
   return config;
 }
 
 const MQTT_URL_PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:', 'ws:', 'wss:']);
 
-/** Rules between keys, which JSON Schema cannot say readably. */
-function checkRelations(config: GatewayConfig): void {
+/**
+ * Rules between keys, which JSON Schema cannot say readably. A rule is skipped when a key it reads has
+ * a problem already: its value is then a default or a stand-in, and the rule would only add noise.
+ */
+function checkRelations(config: GatewayConfig, problems: Problems): void {
   const { mqtt, lwm2m, auth } = config;
-  if (lwm2m.lifetime_min > lwm2m.lifetime_max) {
-    throw new ConfigError(`must be <= lwm2m.lifetime_max (${lwm2m.lifetime_min} > ${lwm2m.lifetime_max})`, { key: 'lwm2m.lifetime_min' });
+  const refuse = (key: string, reason: string) => problems.add(new ConfigError(reason, { key }));
+  const sound = (...keys: string[]) => !problems.has(...keys);
+  if (sound('lwm2m.lifetime_min', 'lwm2m.lifetime_max') && lwm2m.lifetime_min > lwm2m.lifetime_max) {
+    refuse('lwm2m.lifetime_min', `must be <= lwm2m.lifetime_max (${lwm2m.lifetime_min} > ${lwm2m.lifetime_max})`);
   }
   if (mqtt.url !== undefined && !MQTT_URL_PROTOCOLS.has(urlProtocol(mqtt.url) ?? '')) {
-    throw new ConfigError('must be a URL such as mqtt://host:1883 or mqtts://host:8883', { key: 'mqtt.url' });
+    refuse('mqtt.url', 'must be a URL such as mqtt://host:1883 or mqtts://host:8883');
   }
-  if (!mqtt.clean && mqtt.client_id === undefined) {
-    throw new ConfigError('required when mqtt.clean is false (a persistent session needs a stable id)', { key: 'mqtt.client_id' });
+  if (sound('mqtt.clean') && !mqtt.clean && mqtt.client_id === undefined) {
+    refuse('mqtt.client_id', 'required when mqtt.clean is false (a persistent session needs a stable id)');
   }
-  if ((mqtt.cert_file === undefined) !== (mqtt.key_file === undefined)) {
-    const key = mqtt.cert_file === undefined ? 'mqtt.cert_file' : 'mqtt.key_file';
-    throw new ConfigError('mqtt.cert_file and mqtt.key_file go together', { key });
+  if (sound('mqtt.cert_file', 'mqtt.key_file') && (mqtt.cert_file === undefined) !== (mqtt.key_file === undefined)) {
+    refuse(mqtt.cert_file === undefined ? 'mqtt.cert_file' : 'mqtt.key_file', 'mqtt.cert_file and mqtt.key_file go together');
   }
-  checkDtls(config.listeners.dtls);
-  if (lwm2m.blockwise.max_pending_bytes_per_source > lwm2m.blockwise.max_pending_bytes) {
-    throw new ConfigError('must be <= lwm2m.blockwise.max_pending_bytes', { key: 'lwm2m.blockwise.max_pending_bytes_per_source' });
+  checkDtls(config.listeners.dtls, problems);
+  const { blockwise } = lwm2m;
+  if (sound('lwm2m.blockwise.max_pending_bytes', 'lwm2m.blockwise.max_pending_bytes_per_source') && blockwise.max_pending_bytes_per_source > blockwise.max_pending_bytes) {
+    refuse('lwm2m.blockwise.max_pending_bytes_per_source', 'must be <= lwm2m.blockwise.max_pending_bytes');
   }
-  if (!config.listeners.udp.enable && !config.listeners.dtls.enable) {
-    throw new ConfigError('no listener left: plain UDP is off and listeners.dtls is not enabled', { key: 'listeners.udp.enable' });
+  if (sound('listeners.udp.enable', 'listeners.dtls.enable', 'listeners.dtls.psk_file', 'listeners.dtls.certfile') && !config.listeners.udp.enable && !config.listeners.dtls.enable) {
+    refuse('listeners.udp.enable', 'no listener left: plain UDP is off and listeners.dtls is not enabled');
   }
   const authProtocol = auth.http.url === '' ? 'http:' : urlProtocol(auth.http.url);
   if (authProtocol !== 'http:' && authProtocol !== 'https:') {
-    throw new ConfigError('must be empty (off) or an http:// or https:// URL', { key: 'auth.http.url' });
+    refuse('auth.http.url', 'must be empty (off) or an http:// or https:// URL');
   }
 }
 
 /** An enabled DTLS listener needs credentials to authenticate anyone, and suites it can serve. */
-function checkDtls(dtls: DtlsListenerConfig): void {
+function checkDtls(dtls: DtlsListenerConfig, problems: Problems): void {
+  const refuse = (key: string, reason: string) => problems.add(new ConfigError(reason, { key: `listeners.dtls.${key}` }));
+  const sound = (...keys: string[]) => !problems.has(...keys.map((key) => `listeners.dtls.${key}`));
   const ciphers = dtls.ciphers ?? DEFAULT_CIPHERS;
   ciphers.forEach((name, i) => {
     if (opensslCipherName(name) === undefined) {
-      throw new ConfigError(`unsupported cipher suite "${name}" (supported: ${DEFAULT_CIPHERS.join(', ')})`, { key: `listeners.dtls.ciphers[${i}]` });
+      refuse(`ciphers[${i}]`, `unsupported cipher suite "${name}" (supported: ${DEFAULT_CIPHERS.join(', ')})`);
     }
   });
-  if ((dtls.certfile === undefined) !== (dtls.keyfile === undefined)) {
-    const key = dtls.certfile === undefined ? 'listeners.dtls.certfile' : 'listeners.dtls.keyfile';
-    throw new ConfigError('listeners.dtls.certfile and listeners.dtls.keyfile go together', { key });
+  if (sound('certfile', 'keyfile') && (dtls.certfile === undefined) !== (dtls.keyfile === undefined)) {
+    refuse(dtls.certfile === undefined ? 'certfile' : 'keyfile', 'listeners.dtls.certfile and listeners.dtls.keyfile go together');
   }
-  if (!dtls.enable) return;
-  if (dtls.psk_file === undefined && dtls.certfile === undefined) {
-    throw new ConfigError('the DTLS listener is enabled but has no credentials: set psk_file, or certfile and keyfile', { key: 'listeners.dtls.psk_file' });
+  if (!dtls.enable || !sound('enable')) return;
+  if (sound('psk_file', 'certfile') && dtls.psk_file === undefined && dtls.certfile === undefined) {
+    refuse('psk_file', 'the DTLS listener is enabled but has no credentials: set psk_file, or certfile and keyfile');
   }
-  if (dtls.verify === 'verify_peer' && dtls.certfile !== undefined && dtls.cacertfile === undefined) {
-    throw new ConfigError('verify_peer needs the CA certificates that sign client certificates', { key: 'listeners.dtls.cacertfile' });
+  if (sound('verify', 'certfile', 'cacertfile') && dtls.verify === 'verify_peer' && dtls.certfile !== undefined && dtls.cacertfile === undefined) {
+    refuse('cacertfile', 'verify_peer needs the CA certificates that sign client certificates');
   }
+  if (!sound('ciphers', 'psk_file', 'certfile')) return;
   if (dtls.certfile === undefined && ciphers.every((name) => isCertificateSuite(name))) {
-    throw new ConfigError('only certificate suites are listed but no certfile is set', { key: 'listeners.dtls.ciphers' });
+    refuse('ciphers', 'only certificate suites are listed but no certfile is set');
   }
   if (dtls.psk_file === undefined && !ciphers.some((name) => isCertificateSuite(name))) {
-    throw new ConfigError('only PSK suites are listed but no psk_file is set', { key: 'listeners.dtls.ciphers' });
+    refuse('ciphers', 'only PSK suites are listed but no psk_file is set');
   }
 }
 
@@ -458,6 +625,31 @@ function urlProtocol(url: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Deletes the value a schema error is about (an unknown key, or the whole list an item of which is
+ * bad) so that validating again fills in its default. False when the error is about the document itself.
+ */
+function removeRefusedValue(data: Record<string, unknown>, error: ErrorObject): boolean {
+  const segments = error.instancePath === '' ? [] : error.instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (error.keyword === 'additionalProperties') segments.push(String((error.params as { additionalProperty: unknown }).additionalProperty));
+  let container: unknown = data;
+  let target: { parent: Record<string, unknown>; key: string } | undefined;
+  for (const segment of segments) {
+    if (Array.isArray(container)) container = container[Number(segment)];
+    else if (isRecord(container)) {
+      target = { parent: container, key: segment };
+      container = container[segment];
+    } else break;
+  }
+  if (target === undefined) return false;
+  delete target.parent[target.key];
+  return true;
 }
 
 function withoutNulls(value: unknown): unknown {
@@ -474,6 +666,7 @@ function withoutNulls(value: unknown): unknown {
 const DEFINITION_MESSAGES: ReadonlyArray<[prefix: string, message: string]> = [
   ['#/definitions/duration/', 'must be a duration: seconds or a string such as "22s", "5m", "250ms"'],
   ['#/definitions/bind/', 'must be a bind address such as "0.0.0.0:5683", "[::]:5683", ":5683" or a port'],
+  ['#/definitions/byteSize/', 'must be a size: bytes or a string such as "64KB", "4MB", "1GB" (KB = 1024 bytes)'],
   ['#/definitions/lwm2mPath/', 'must be an LwM2M path such as "/3/0/9"'],
 ];
 
@@ -530,8 +723,10 @@ function schemaValidator(): ValidateFunction {
   if (!cachedValidator) {
     const schemaFile = path.join(packageRoot(), 'schemas', 'gateway.schema.json');
     const schema = JSON.parse(fs.readFileSync(schemaFile, 'utf8')) as object;
-    // useDefaults fills in every missing key; union types (number or string) are deliberate.
-    const ajv = new Ajv({ useDefaults: true, allErrors: false, allowUnionTypes: true });
+    // useDefaults fills in every missing key but listeners.dtls.enable (resolved in toGatewayConfig);
+    // union types (number or string) are deliberate.
+    // allErrors: a start refused for a bad key reports every other bad key along with it.
+    const ajv = new Ajv({ useDefaults: true, allErrors: true, allowUnionTypes: true });
     cachedValidator = ajv.compile(schema);
   }
   return cachedValidator;

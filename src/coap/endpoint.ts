@@ -333,6 +333,9 @@ export class CoapEndpoint extends EventEmitter {
       // Unknown token: reject CONs, and NON notifications so that the server stops (RFC 7641 §3.6).
       if (confirmable || findOption(message.options, OptionNumber.Observe) !== undefined) {
         this.transport.send(peer, encodeEmpty('RST', message.messageId));
+        this.reportMalformed(peer, 'response with an unknown token, answered RST');
+      } else {
+        this.reportMalformed(peer, 'NON response with an unknown token, ignored');
       }
       return;
     }

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { CoapResponse, ExchangeListener, OutgoingExchange } from '../coap';
 import type { DownlinkCommand, JsonObject } from './command-parser';
 import type { DeviceSession } from './device-session';
@@ -13,7 +14,17 @@ export interface CommandExchangeHost {
   failed(session: DeviceSession, cmd: DownlinkCommand, err: unknown, notification: boolean): void;
   /** The command no longer counts as in flight: the next one may go (NSTART 1). */
   released(session: DeviceSession): void;
+  /**
+   * The device did not answer (the command is answered coap_timeout next): no ACK after the
+   * retransmissions (`acknowledged` false), or no separate response after its empty ACK.
+   */
+  timedOut(session: DeviceSession, cmd: DownlinkCommand, acknowledged: boolean): void;
+  /** Where each answered command gets its debug line; undefined when debug is off (asked once per answer). */
+  debugLog(): Logger | undefined;
 }
+
+/** How a command's exchange ended, in its debug line. */
+export type CommandOutcome = 'response' | 'ack' | 'coap_reset' | 'coap_timeout' | 'error';
 
 /**
  * One command on its way to a device and back: the CoAP exchange's listener. One object per
@@ -24,6 +35,9 @@ export interface CommandExchangeHost {
 export class CommandExchange implements ExchangeListener {
   exchange: OutgoingExchange | undefined;
   private done = false;
+  private acknowledged = false;
+  /** performance.now() when the command was handed to the CoAP layer, for the round trip. */
+  private readonly sentAt = performance.now();
 
   constructor(
     private readonly host: CommandExchangeHost,
@@ -52,14 +66,25 @@ export class CommandExchange implements ExchangeListener {
    * Runs `answer`, which publishes the command's answer last; if it throws (so before publishing,
    * as the host's publishing never throws), answers 5.00 instead. Then frees the slot.
    */
-  private settle(answer: () => void): void {
+  private settle(answer: () => void, outcome: CommandOutcome, code?: string): void {
     try {
       answer();
     } catch (err) {
       this.host.failed(this.session, this.cmd, err, false);
+      outcome = 'error';
+      code = '5.00';
     } finally {
       this.release();
     }
+    this.trace(outcome, code);
+  }
+
+  /** The debug line of an answer: never the command's values (they may be secrets), and nothing built unless debug is on. */
+  private trace(outcome: CommandOutcome, code: string | undefined): void {
+    const log = this.host.debugLog();
+    if (log === undefined) return;
+    const rttMs = Math.round((performance.now() - this.sentAt) * 10) / 10;
+    log.debug({ ep: this.session.reg.endpoint, msgType: this.cmd.msgType, path: this.cmd.reqPath, outcome, code, rttMs }, 'command answered');
   }
 
   /** The command itself, with its data, reqPath added and msgType replaced (ack, coap_reset, coap_timeout). */
@@ -70,13 +95,14 @@ export class CommandExchange implements ExchangeListener {
   }
 
   onAck(): void {
+    this.acknowledged = true;
     this.session.touch();
-    this.settle(() => this.echo('ack'));
+    this.settle(() => this.echo('ack'), 'ack');
   }
 
   onResponse(res: CoapResponse): void {
     this.session.touch();
-    this.settle(() => this.host.onCommandResponse(this.session, this.cmd, res, this.exchange));
+    this.settle(() => this.host.onCommandResponse(this.session, this.cmd, res, this.exchange), 'response', res.code);
   }
 
   onNotification(res: CoapResponse): void {
@@ -90,14 +116,17 @@ export class CommandExchange implements ExchangeListener {
 
   onReset(): void {
     this.host.forgetObservation(this.session, this.cmd, this.exchange);
-    this.settle(() => this.echo('coap_reset'));
+    this.settle(() => this.echo('coap_reset'), 'coap_reset');
   }
 
   onTimeout(): void {
     this.host.forgetObservation(this.session, this.cmd, this.exchange);
     // A queue-mode device that does not answer has gone back to sleep.
     if (this.session.reg.queueMode) this.session.markAsleep();
-    this.settle(() => this.echo('coap_timeout'));
+    this.settle(() => {
+      this.host.timedOut(this.session, this.cmd, this.acknowledged);
+      this.echo('coap_timeout');
+    }, 'coap_timeout');
   }
 
   onError(err: Error): void {
@@ -107,6 +136,6 @@ export class CommandExchange implements ExchangeListener {
 
   /** Answers the command with an error of the gateway's own and frees the slot. */
   fail(code: string, error: string): void {
-    this.settle(() => this.host.answer(this.session, this.cmd, this.cmd.msgType, responseData(this.cmd.reqPath, code, { error })));
+    this.settle(() => this.host.answer(this.session, this.cmd, this.cmd.msgType, responseData(this.cmd.reqPath, code, { error })), 'error', code);
   }
 }

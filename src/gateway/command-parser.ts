@@ -8,7 +8,7 @@ import { formatPath, fromIds, parsePath, pathIds, pathLevel, type LwM2mPath } fr
 import { preferredFormat } from '../lwm2m/registration/preferred-format';
 import type { Registration } from '../lwm2m/registration/registration';
 import { loadSchema } from '../package-root';
-import { resourceTypeOf, valueFromJson, ValueError } from './value-json';
+import { resourceTypeOf, typeNameOf, valueFromJson, ValueError } from './value-json';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -275,15 +275,25 @@ export class CommandParser {
     return fromIds(full);
   }
 
-  private items(base: LwM2mPath, content: JsonObject[], hex: boolean, depth: number): Entry[] {
-    return content.map((item, i) => {
+  /**
+   * `data.content` of write and create, resolved against basePath. Under /O/I (and /O for create)
+   * an item names a resource ("1") or a resource instance of a multiple resource ("6/0"): a read of
+   * an instance returns both, so that its content can be written back. Under /O/I/R items are
+   * resource instances.
+   */
+  private items(base: LwM2mPath, content: JsonObject[], hex: boolean): Entry[] {
+    const baseDepth = pathIds(base).length;
+    const entries = content.map((item, i) => {
       const where = `data.content[${i}]`;
       const p = this.itemPath(base, String(item.path), where);
-      if (pathIds(p).length !== depth) {
-        throw new CommandError(`${where}.path "${String(item.path)}" does not name a ${depth === 4 ? 'resource instance' : 'resource'} under ${formatPath(base)}`);
-      }
-      return this.entry(p, item, hex, where);
+      const depth = pathIds(p).length;
+      if (depth === 3 && baseDepth < 3) return this.entry(p, item, hex, where);
+      if (depth === 4) return this.entry(p, item, hex, where);
+      const wanted = baseDepth === 3 ? 'a resource instance' : 'a resource or resource instance';
+      throw new CommandError(`${where}.path "${String(item.path)}" does not name ${wanted} under ${formatPath(base)}`);
     });
+    sameTypePerResource(entries);
+    return entries;
   }
 
   private write(data: JsonObject, hex: boolean, reg: Registration): Lwm2mOperation {
@@ -293,11 +303,11 @@ export class CommandParser {
       const level = pathLevel(t.path);
       const content = data.content as JsonObject[];
       if (level === 'instance') {
-        const entries = this.items(t.path, content, hex, 3);
+        const entries = this.items(t.path, content, hex);
         return { type: 'write', path: t.path, query: t.query, replace: false, node: this.node(t.path, entries), format };
       }
       if (level === 'resource') {
-        const entries = this.items(t.path, content, hex, 4);
+        const entries = this.items(t.path, content, hex);
         return { type: 'write', path: t.path, query: t.query, replace: true, node: this.node(t.path, entries), format };
       }
       throw new CommandError('data.basePath of write must be /O/I or /O/I/R');
@@ -313,7 +323,7 @@ export class CommandParser {
     const format = this.writeFormat(data, reg);
     const t = splitPath(String(data.basePath), 'data.basePath');
     if (pathLevel(t.path) !== 'object') throw new CommandError('data.basePath of create must be /O');
-    const entries = this.items(t.path, data.content as JsonObject[], hex, 3);
+    const entries = this.items(t.path, data.content as JsonObject[], hex);
     if (entries.length === 0) throw new CommandError('data.content of create must not be empty');
     return { type: 'create', path: t.path, query: t.query, node: this.node(t.path, entries), format };
   }
@@ -325,4 +335,25 @@ export class CommandParser {
       throw new CommandError(`data.content: ${(err as Error).message}`);
     }
   }
+}
+
+/**
+ * A multiple resource has one type (the node keeps one; TLV and the CBOR formats encode every
+ * instance by it): instances given different types are refused here, with the items named,
+ * rather than coerced or failed at encoding.
+ */
+function sameTypePerResource(entries: readonly Entry[]): void {
+  const typeOf = new Map<string, { type: ResourceType; index: number }>();
+  entries.forEach((entry, index) => {
+    const ids = entry.path.split('/');
+    if (ids.length !== 5) return; // "/O/I/R/RI" splits into 5
+    const resource = ids.slice(0, 4).join('/');
+    const first = typeOf.get(resource);
+    if (first === undefined) typeOf.set(resource, { type: entry.type, index });
+    else if (first.type !== entry.type) {
+      throw new CommandError(
+        `data.content[${index}] is a ${typeNameOf(entry.type)} instance of ${resource} but data.content[${first.index}] is ${typeNameOf(first.type)}: the instances of a resource share one type`,
+      );
+    }
+  });
 }

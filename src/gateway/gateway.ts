@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { isSuccessCode as isSuccess, type CoapResponse, type OutgoingExchange } from '../coap';
 import { CodecError } from '../lwm2m/codec/codec-error';
 import { decodeEntries, formatLink, parseLinkFormat } from '../lwm2m/codec';
-import { ContentFormat } from '../lwm2m/codec/content-format';
+import { ContentFormat, contentFormatName } from '../lwm2m/codec/content-format';
 import { compositeObservationKey } from '../lwm2m/composite';
 import type { Lwm2mServer } from '../lwm2m/lwm2m-server';
 import type { ModelLookup } from '../lwm2m/model/types';
@@ -47,6 +47,8 @@ export interface GatewayOptions {
   secretQueryKeys: readonly string[];
   /** Longest value of a mountpoint placeholder, bytes (lwm2m.max_endpoint_length). */
   maxEndpointLength?: number;
+  /** CoAP retransmissions before a coap_timeout (lwm2m.coap.max_retransmit), for its log line. */
+  maxRetransmit?: number;
 }
 
 /** The mountpoint's placeholder values for a device (EMQX: clientid from device_id, username from imei). */
@@ -557,6 +559,31 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
     this.dispatch(session);
   }
 
+  // A device that went away times out every command sent to it: one line per endpoint every 10 s.
+  private readonly timeoutLog = new LogThrottle(10_000);
+
+  /** @internal */
+  timedOut(session: DeviceSession, cmd: DownlinkCommand, acknowledged: boolean): void {
+    const admitted = this.timeoutLog.admit(session.reg.endpoint);
+    if (!admitted) return;
+    this.log.warn(
+      {
+        ep: session.reg.endpoint,
+        msgType: cmd.msgType,
+        path: cmd.reqPath,
+        waitedFor: acknowledged ? 'separate response' : 'ack',
+        retransmissions: acknowledged ? undefined : this.options.maxRetransmit,
+        suppressed: admitted.suppressed || undefined,
+      },
+      'coap_timeout: the device did not answer',
+    );
+  }
+
+  /** @internal */
+  debugLog(): Logger | undefined {
+    return this.log.isLevelEnabled('debug') ? this.log : undefined;
+  }
+
   /** @internal */
   forgetObservation(session: DeviceSession, cmd: DownlinkCommand, exchange: OutgoingExchange | undefined): void {
     if (cmd.op.type !== 'observe' && cmd.op.type !== 'observe-composite') return;
@@ -564,26 +591,37 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
     if (session.observation(key)?.exchange === exchange) session.deleteObservation(key);
   }
 
-  /** Decodes a content answer into read-style data; an undecodable payload is kept as base64. */
+  /**
+   * Decodes a content answer into read-style data. A payload the gateway cannot decode is no
+   * successful read: its answer has code 5.02 (bad gateway: an invalid response from upstream,
+   * RFC 7252 §5.9.3.3) and no `content`, with the device's code in `deviceCode`, the format and
+   * the decoder's message in `error`, and the payload as base64 (never lose data).
+   */
   private contentData(session: DeviceSession, cmd: DownlinkCommand, res: CoapResponse): ResponseData {
     if (!isSuccess(res.code)) return responseData(cmd.reqPath, res.code);
+    const undecodable = (format: string, message: string): ResponseData => {
+      this.log.warn({ ep: session.reg.endpoint, path: cmd.reqPath, code: res.code, err: message }, 'undecodable payload');
+      const error = `cannot decode the device's ${format} payload: ${message}`;
+      return responseData(cmd.reqPath, '5.02', { error, deviceCode: res.code, payload: res.payload.toString('base64') });
+    };
     if (cmd.op.type === 'discover') {
+      const text = res.payload.toString('utf8');
+      if (text.trim() === '') return responseData(cmd.reqPath, res.code, { content: [] });
       try {
-        const text = res.payload.toString('utf8');
-        return responseData(cmd.reqPath, res.code, { content: text.trim() === '' ? [] : parseLinkFormat(text).map(formatLink) });
+        return responseData(cmd.reqPath, res.code, { content: parseLinkFormat(text).map(formatLink) });
       } catch (err) {
-        return responseData(cmd.reqPath, res.code, { content: [], error: (err as Error).message, payload: res.payload.toString('base64') });
+        return undecodable(`link format (${ContentFormat.LINK})`, messageOf(err));
       }
     }
     if (res.payload.length === 0) return responseData(cmd.reqPath, res.code, { content: [] });
+    const format = res.contentFormat ?? ContentFormat.TEXT;
     try {
-      const format = res.contentFormat ?? ContentFormat.TEXT;
       const entries = decodeEntries(format, res.payload, cmd.op.path, this.model);
       return responseData(cmd.reqPath, res.code, { content: entriesToJson(entries) });
     } catch (err) {
       if (!(err instanceof CodecError)) throw err;
-      this.log.warn({ ep: session.reg.endpoint, path: cmd.reqPath, err: err.message }, 'undecodable payload');
-      return responseData(cmd.reqPath, res.code, { content: [], error: `cannot decode payload: ${err.message}`, payload: res.payload.toString('base64') });
+      const name = contentFormatName(format);
+      return undecodable(name === String(format) ? `content format ${format}` : `${name} (${format})`, err.message);
     }
   }
 
@@ -602,6 +640,7 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
       case 'observe':
       case 'observe-composite': {
         const data = this.contentData(session, cmd, res);
+        // By the device's code: an observation whose first payload could not be decoded (5.02) is still made.
         if (isSuccess(res.code) && res.observe !== undefined && exchange) {
           const key = observationKey(op) as string;
           const previous = session.observation(key);
@@ -623,6 +662,7 @@ export class Lwm2mMqttGateway implements CommandExchangeHost {
     if (session.closed) return;
     const data = this.contentData(session, cmd, res);
     this.publishAnswer(session, 'notify', cmd.fields, 'notify', data, res.observe);
+    // By the device's code: a notification the gateway could not decode (5.02) keeps the observation.
     if (!isSuccess(res.code) || res.observe === undefined) {
       const key = observationKey(cmd.op);
       if (key !== undefined) session.deleteObservation(key);

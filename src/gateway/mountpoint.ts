@@ -13,7 +13,7 @@ const PLACEHOLDER = /\$\{([A-Za-z0-9_.]+)\}/g;
 
 export const DEFAULT_MAX_TOPIC_VALUE_LENGTH = 256;
 
-/** The value of a placeholder, undefined for an unknown one (it stays literal text, contract A). */
+/** The value of a placeholder, undefined for an unknown one (the configuration refuses those; see mountpointTemplateProblem). */
 function placeholderValue(name: string, vars: MountpointVars): string | undefined {
   if (name.startsWith('client_attrs.')) {
     const attribute = name.slice('client_attrs.'.length);
@@ -40,7 +40,7 @@ export function escapeTopicLevel(value: string): string {
   return value.replace(/%/g, '%25').replace(/\//g, '%2F');
 }
 
-/** Renders `${...}` placeholders, each value escaped as one topic level; unknown ones stay as literal text. */
+/** Renders `${...}` placeholders, each value escaped as one topic level (unknown ones, which the configuration refuses, would stay as text). */
 export function renderMountpoint(template: string, vars: MountpointVars): string {
   return template.replace(PLACEHOLDER, (whole, name: string) => {
     const value = placeholderValue(name, vars);
@@ -70,6 +70,20 @@ export function mountpointProblem(template: string, vars: MountpointVars, maxLen
 
 function isKnownPlaceholder(name: string): boolean {
   return ['endpoint_name', 'clientid', 'username', 'peerhost'].includes(name) || name.startsWith('client_attrs.');
+}
+
+/**
+ * Why a mountpoint template cannot be used, or undefined: it holds a `${...}` that renderMountpoint
+ * would leave as literal text (`${endpoint}`), so every device would share one topic.
+ */
+export function mountpointTemplateProblem(template: string): string | undefined {
+  const unknown = [...template.matchAll(/\$\{([^}]*)\}/g)]
+    .map((m) => m[1])
+    // The name must also fit PLACEHOLDER, else it is never rendered; `client_attrs.` needs a name.
+    .filter((name) => !/^[A-Za-z0-9_.]+$/.test(name) || !isKnownPlaceholder(name) || name === 'client_attrs.');
+  if (unknown.length === 0) return undefined;
+  const names = [...new Set(unknown)].map((name) => `\${${name}}`);
+  return `unknown placeholder${names.length > 1 ? 's' : ''} ${names.join(', ')} (known: \${endpoint_name}, \${clientid}, \${username}, \${peerhost}, \${client_attrs.NAME})`;
 }
 
 /** The template with every level that holds a known placeholder replaced by `+`: what to subscribe to. */

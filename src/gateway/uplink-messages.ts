@@ -66,6 +66,8 @@ export interface ResponseData {
   codeMsg: string;
   content?: JsonContentEntry[] | string[];
   error?: string;
+  /** The device's own code when the gateway could not decode its answer (`code` is then 5.02). */
+  deviceCode?: string;
   /** The device's payload (base64) when it could not be decoded: never lose data. */
   payload?: string;
 }
@@ -81,7 +83,7 @@ const echoCache = new WeakMap<JsonObject, string>();
 function cachedEchoedJson(fields: JsonObject): string {
   let json = echoCache.get(fields);
   if (json === undefined) {
-    json = echoedJson(fields);
+    json = echoedJson(fields, false);
     echoCache.set(fields, json);
   }
   return json;
@@ -89,14 +91,23 @@ function cachedEchoedJson(fields: JsonObject): string {
 
 /**
  * An answer to a command, serialised: every top-level field echoed, `data` replaced, msgType as
- * given, and `seqNum` for observe answers and notifications. The echoed part is cached only for
- * those (an observation's notifications all share it); a one-off answer's is stringified directly.
+ * given. `seqNum` is the observation's sequence number when given (observe answers and
+ * notifications); otherwise an error answer echoes the command's own seqNum like any other field,
+ * while a success answer leaves it out, so that a seqNum there never passes for an observation's.
+ * The echoed part is cached only for answers with a seqNum (an observation's notifications all
+ * share it); a one-off answer's is stringified directly.
  */
 export function commandAnswer(fields: JsonObject, msgType: unknown, data: ResponseData | JsonObject, seqNum?: number): string {
-  const echo = seqNum === undefined ? echoedJson(fields) : cachedEchoedJson(fields);
+  const echo = seqNum !== undefined ? cachedEchoedJson(fields) : echoedJson(fields, isErrorAnswer(msgType, data));
   const type = msgType === undefined ? '' : `"msgType":${scalarJson(msgType) ?? JSON.stringify(msgType)},`;
   const seq = seqNum === undefined ? '' : `"seqNum":${seqNum},`;
   return `{${echo}${echo === '' ? '' : ','}${type}${seq}"data":${dataJson(data)}}`;
+}
+
+/** An answer with a 4.xx or 5.xx code; a notification is not an answer to its command, whatever its code. */
+function isErrorAnswer(msgType: unknown, data: ResponseData | JsonObject): boolean {
+  const code = data.code;
+  return msgType !== 'notify' && typeof code === 'string' && (code.startsWith('4.') || code.startsWith('5.'));
 }
 
 /** Longest string echoed by an answer that must not fail (see scalarFields). */
@@ -125,11 +136,11 @@ export function scalarErrorAnswer(command: unknown, reqPath: string | null, code
   return commandAnswer(fields, fields.msgType, responseData(reqPath, code, { error }));
 }
 
-/** The echoed fields as JSON members ("reqID":1,...), written field by field (see dataJson). */
-function echoedJson(fields: JsonObject): string {
+/** The echoed fields as JSON members ("reqID":1,...), written field by field (see dataJson); seqNum only with `withSeqNum`. */
+function echoedJson(fields: JsonObject, withSeqNum: boolean): string {
   let out = '';
   for (const key in fields) {
-    if (key === 'msgType' || key === 'data' || key === 'seqNum') continue;
+    if (key === 'msgType' || key === 'data' || (key === 'seqNum' && !withSeqNum)) continue;
     const value = fields[key];
     if (value === undefined) continue;
     out += `${out === '' ? '' : ','}${quoteJson(key)}:${scalarJson(value) ?? JSON.stringify(value)}`;

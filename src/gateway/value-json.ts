@@ -1,3 +1,4 @@
+import { decodeBinaryValue } from '../lwm2m/codec/value-codec';
 import type { ResourceType } from '../lwm2m/model/types';
 import type { Entry, ObjectLink, Value } from '../lwm2m/node';
 
@@ -18,6 +19,12 @@ export const TYPE_NAMES = [...TYPE_BY_NAME.keys()];
 
 export function resourceTypeOf(name: string): ResourceType | undefined {
   return TYPE_BY_NAME.get(name);
+}
+
+/** The contract's name of a resource type ("Unsigned Integer"), for error texts. */
+export function typeNameOf(type: ResourceType): string {
+  for (const [name, t] of TYPE_BY_NAME) if (t === type) return name;
+  return type;
 }
 
 /** A command value that does not fit its type; the message is shown to the MQTT client. */
@@ -43,9 +50,13 @@ function toInteger(raw: JsonScalar, unsigned: boolean): number | bigint {
   return n;
 }
 
-/** Converts a command value (JSON) to a typed value; `hex` means Opaque values are hex, not base64. */
+/**
+ * Converts a command value (JSON) to a typed value. With `hex` (top-level `"encoding":"hex"`) every
+ * value is hex text of bytes: see hexValue.
+ */
 export function valueFromJson(type: ResourceType, raw: JsonScalar, hex: boolean): Value {
   if (raw === null || raw === undefined) throw new ValueError('value is missing');
+  if (hex) return hexValue(type, raw);
   switch (type) {
     case 'string':
     case 'corelnk':
@@ -67,22 +78,76 @@ export function valueFromJson(type: ResourceType, raw: JsonScalar, hex: boolean)
       if (raw === false || raw === 'false' || raw === 0 || raw === '0') return false;
       throw new ValueError(`${JSON.stringify(raw)} is not a boolean`);
     case 'opaque': {
-      if (typeof raw !== 'string') throw new ValueError(`${JSON.stringify(raw)} is not ${hex ? 'hex' : 'base64'} text`);
+      if (typeof raw !== 'string') throw new ValueError(`${JSON.stringify(raw)} is not base64 text`);
       const text = raw.trim();
-      if (hex) {
-        if (!/^([0-9a-fA-F]{2})*$/.test(text)) throw new ValueError(`"${raw}" is not hex`);
-        return Buffer.from(text, 'hex');
-      }
       if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) throw new ValueError(`"${raw}" is not base64`);
       return Buffer.from(text, 'base64');
     }
-    case 'objlnk': {
-      const m = typeof raw === 'string' ? /^(\d{1,5}):(\d{1,5})$/.exec(raw.trim()) : null;
-      if (!m || Number(m[1]) > 65535 || Number(m[2]) > 65535) throw new ValueError(`${JSON.stringify(raw)} is not an object link "O:I"`);
-      return { objectId: Number(m[1]), instanceId: Number(m[2]) };
-    }
+    case 'objlnk':
+      return objectLink(raw);
     case 'none':
       throw new ValueError('resource has no value type (executable)');
+  }
+}
+
+function objectLink(raw: JsonScalar): ObjectLink {
+  const m = typeof raw === 'string' ? /^(\d{1,5}):(\d{1,5})$/.exec(raw.trim()) : null;
+  if (!m || Number(m[1]) > 65535 || Number(m[2]) > 65535) throw new ValueError(`${JSON.stringify(raw)} is not an object link "O:I"`);
+  return { objectId: Number(m[1]), instanceId: Number(m[2]) };
+}
+
+/** What the bytes of a hex value must be, by type (OMA TS Core appendix C, the TLV value encodings). */
+const HEX_SHAPES: Readonly<Record<Exclude<ResourceType, 'string' | 'corelnk' | 'opaque' | 'none'>, string>> = {
+  integer: 'Integer: 1, 2, 4 or 8 bytes, big-endian two\'s complement',
+  time: 'Time: 1, 2, 4 or 8 bytes, big-endian two\'s complement seconds',
+  unsigned: 'Unsigned Integer: 1, 2, 4 or 8 bytes, big-endian',
+  float: 'Float: 4 or 8 bytes, big-endian IEEE 754, finite',
+  boolean: 'Boolean: one byte, 00 or 01',
+  objlnk: 'Objlnk: 4 bytes, object id and instance id as 16-bit big-endian',
+};
+
+// fatal: bytes that are not UTF-8 are refused, not replaced; ignoreBOM: a leading BOM is kept as sent.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** A client's value in an error text, cut short: the text goes back on MQTT and into logs. */
+function shown(raw: string): string {
+  return JSON.stringify(raw.length > 64 ? `${raw.slice(0, 64)}…` : raw);
+}
+
+/**
+ * A value under `"encoding":"hex"`: hex text (an even number of hex digits) of the value's bytes.
+ * String and Corelnk: UTF-8 bytes ("48656C6C6F" is "Hello"); Opaque: the bytes themselves; the
+ * other types: their LwM2M binary encoding, as in TLV (Integer "0080" is 128, Float "40490FDB" is
+ * about 3.14, Boolean "01" is true, Objlnk "00030000" is 3:0). Bytes that are not such an encoding
+ * are refused, never reinterpreted.
+ */
+function hexValue(type: ResourceType, raw: JsonScalar): Value {
+  if (typeof raw !== 'string') throw new ValueError(`${JSON.stringify(raw)} is not hex text (the command has "encoding":"hex")`);
+  const text = raw.trim();
+  if (!/^(?:[0-9a-fA-F]{2})*$/.test(text)) {
+    throw new ValueError(`${shown(raw)} is not hex ("encoding":"hex" wants an even number of hex digits)`);
+  }
+  const bytes = Buffer.from(text, 'hex');
+  switch (type) {
+    case 'opaque':
+      return bytes;
+    case 'string':
+    case 'corelnk':
+      try {
+        return UTF8.decode(bytes);
+      } catch {
+        throw new ValueError(`${shown(raw)} is not hex of UTF-8 text`);
+      }
+    case 'none':
+      throw new ValueError('resource has no value type (executable)');
+    default: {
+      const decoded = decodeBinaryValue(type, bytes, 0, bytes.length);
+      // decodeBinaryValue keeps bytes that do not fit the type as opaque: here that is an error.
+      if (decoded.type !== type || (type === 'float' && !Number.isFinite(decoded.value))) {
+        throw new ValueError(`${shown(raw)} is not a hex ${HEX_SHAPES[type]}`);
+      }
+      return decoded.value;
+    }
   }
 }
 

@@ -29,11 +29,36 @@ export interface BrokerClientOptions {
 
 export type MessageHandler = (topic: string, payload: Buffer) => void;
 
-/** Events, for logging: each reconnection (the first connection resolves connect()), the start of an outage, and the errors behind it. */
+/** One outage of the broker connection, as reported when it is back. */
+export interface BrokerOutage {
+  /** From the loss of the connection to the CONNACK that ended it. */
+  durationMs: number;
+  /** Reconnection attempts made. */
+  attempts: number;
+  /** QoS 1/2 publishes made meanwhile: kept by MQTT.js and sent after the reconnection. */
+  queued: number;
+  /** QoS 0 publishes made meanwhile: dropped (queueQoSZero: false). */
+  dropped: number;
+}
+
+/**
+ * Events, for logging: each reconnection (the first connection resolves connect()), the start of an
+ * outage, and the errors behind it; `disconnected` and `reconnected` once per outage each.
+ */
 export interface BrokerClientEvents {
   connect: [];
   offline: [];
   connectionError: [error: Error];
+  /** The connection was lost (not by close()); `error`: the last one seen on it, if any. */
+  disconnected: [error: Error | undefined];
+  reconnected: [outage: BrokerOutage];
+}
+
+interface OutageInProgress {
+  since: number;
+  attempts: number;
+  queued: number;
+  dropped: number;
 }
 
 const SUPPORTED_PROTOCOLS = /^(mqtts?|tcp|ssl|tls|wss?):\/\//i;
@@ -70,11 +95,41 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     this.client = client;
     this.packetOptions = { protocolVersion: client.options.protocolVersion ?? 4 };
     this.url = url;
-    client.on('connect', () => this.emit('connect'));
-    client.on('offline', () => this.emit('offline'));
+    client.on('connect', () => this.onReconnected());
+    // MQTT.js emits 'offline' once per outage ('close' comes again after every failed attempt), and
+    // not after end(): close() is not an outage.
+    client.on('offline', () => this.onOffline());
+    client.on('reconnect', () => {
+      if (this.outage) this.outage.attempts++;
+    });
     client.on('error', (error) => {
+      this.lastError = error;
       if (this.listenerCount('connectionError') > 0) this.emit('connectionError', error);
     });
+  }
+
+  /** The error seen since the last CONNACK, reported with the loss of the connection. */
+  private lastError: Error | undefined;
+  /** Set from the loss of the connection to the next CONNACK: publishes meanwhile are counted. */
+  private outage: OutageInProgress | undefined;
+
+  private onOffline(): void {
+    if (this.outage) return;
+    this.outage = { since: Date.now(), attempts: 0, queued: 0, dropped: 0 };
+    const error = this.lastError;
+    this.lastError = undefined;
+    this.emit('disconnected', error);
+    this.emit('offline');
+  }
+
+  private onReconnected(): void {
+    this.lastError = undefined;
+    const outage = this.outage;
+    this.outage = undefined;
+    if (outage) {
+      this.emit('reconnected', { durationMs: Date.now() - outage.since, attempts: outage.attempts, queued: outage.queued, dropped: outage.dropped });
+    }
+    this.emit('connect');
   }
 
   /** Connects; resolves on the first CONNACK, rejects when refused or after `timeout` ms. */
@@ -164,8 +219,10 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
         return;
       }
       this.client.publish(topic, payload, PUBLISH_OPTIONS[0]); // dropped (queueQoSZero: false)
+      if (this.outage) this.outage.dropped++;
       return;
     }
+    if (this.outage) this.outage.queued++;
     this.unacknowledged++;
     this.client.publish(topic, payload, PUBLISH_OPTIONS[qos], this.acknowledged);
   }

@@ -1,15 +1,15 @@
 /** The command line as a user runs it: a child process with a config file, stopped by SIGTERM. */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CLI_NODE_ARGS, CliProcess } from '../support/cli-process';
 import { MqttProbe } from '../support/mqtt-probe';
 import { freeTcpPort, freeUdpPort } from '../support/ports';
 import { TestDevice } from '../support/test-device';
 
 const ROOT = path.resolve(__dirname, '../..');
-// ts-node runs the TypeScript CLI directly, so `npm test` needs no build step.
-const NODE_ARGS = ['-r', 'ts-node/register/transpile-only', '-e', "require('./src/app/cli').main(process.argv.slice(1))"];
+const NODE_ARGS = CLI_NODE_ARGS;
 
 
 function runCli(args: string[]) {
@@ -37,7 +37,19 @@ describe('lwm2m-gateway command line', () => {
     fs.writeFileSync(file, 'lwm2m:\n  lifetime_mn: 10\n');
     const r = runCli(['--config', file]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/lwm2m\.lifetime_mn/);
+    expect(r.stderr).toBe(`lwm2m-gateway: invalid configuration: ${file}: lwm2m.lifetime_mn: unknown key\n`);
+    // Every problem at once, one line each under a count; still exit 2.
+    fs.writeFileSync(file, 'lwm2m:\n  lifetime_mn: 10\n  mountpoint: "lwm2m/${endpoint}/"\n  max_command_size: 4XB\nlog:\n  level: loud\n');
+    const several = runCli(['--config', file]);
+    expect(several.status).toBe(2);
+    expect(several.stderr.split('\n')).toEqual([
+      `lwm2m-gateway: invalid configuration: ${file}: 4 errors:`,
+      `  ${file}: lwm2m.lifetime_mn: unknown key`,
+      `  ${file}: lwm2m.mountpoint: unknown placeholder \${endpoint} (known: \${endpoint_name}, \${clientid}, \${username}, \${peerhost}, \${client_attrs.NAME})`,
+      `  ${file}: lwm2m.max_command_size: must be a size: bytes or a string such as "64KB", "4MB", "1GB" (KB = 1024 bytes)`,
+      `  ${file}: log.level: must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent"`,
+      '',
+    ]);
     const missing = runCli(['--config', path.join(dir, 'nope.yaml')]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/nope\.yaml/);
@@ -50,17 +62,9 @@ describe('lwm2m-gateway command line', () => {
     const mqttPort = await freeTcpPort();
     const file = path.join(dir, 'gw.yaml');
     fs.writeFileSync(file, `embedded_broker:\n  bind: "127.0.0.1:${mqttPort}"\nlisteners:\n  udp:\n    bind: "127.0.0.1:${udpPort}"\nlog:\n  level: info\n`);
-    const child: ChildProcess = spawn(process.execPath, [...NODE_ARGS, '--', '--config', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const cli = CliProcess.start(file);
     try {
-      const deadline = Date.now() + 20000;
-      while (!out.includes('lwm2m-gateway ready')) {
-        if (Date.now() > deadline) throw new Error(`gateway did not start: ${out}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await cli.until('lwm2m-gateway ready');
       const probe = await MqttProbe.connect(`mqtt://127.0.0.1:${mqttPort}`, 'lwm2m/#');
       const device = await TestDevice.start({ endpoint: 'cli-dev', gateway: { host: '127.0.0.1', port: udpPort } });
       try {
@@ -74,11 +78,11 @@ describe('lwm2m-gateway command line', () => {
         await device.close();
         await probe.close();
       }
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      expect(out).toMatch(/"msg":"stopped"/);
+      cli.child.kill('SIGTERM');
+      expect(await cli.exited).toBe(0);
+      expect(cli.output).toMatch(/"msg":"stopped"/);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      cli.kill();
     }
   });
 
@@ -93,35 +97,25 @@ describe('lwm2m-gateway command line', () => {
       file,
       `embedded_broker:\n  bind: "127.0.0.1:${mqttPort}"\nlisteners:\n  udp:\n    bind: "127.0.0.1:${udpPort}"\n  dtls:\n    enable: true\n    bind: "127.0.0.1:${dtlsPort}"\n    psk_file: "${pskFile}"\nlog:\n  level: info\n`,
     );
-    const child: ChildProcess = spawn(process.execPath, [...NODE_ARGS, '--', '--config', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    const until = async (text: string) => {
-      const deadline = Date.now() + 20000;
-      while (!out.includes(text)) {
-        if (Date.now() > deadline) throw new Error(`no "${text}" in: ${out}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const cli = CliProcess.start(file);
     try {
-      await until('lwm2m-gateway ready');
-      expect(out).toMatch(/"msg":"LwM2M over DTLS listening"/);
+      await cli.until('lwm2m-gateway ready');
+      expect(cli.output).toMatch(/"msg":"LwM2M over DTLS listening"/);
       const gateway = { host: '127.0.0.1', port: dtlsPort };
       await expect(TestDevice.start({ endpoint: 'second', gateway, dtls: { identity: 'second', key: 'second-key' } })).rejects.toThrow();
       fs.writeFileSync(pskFile, `- identity: first\n  key: "${Buffer.from('first-key').toString('hex')}"\n- identity: second\n  key: "${Buffer.from('second-key').toString('hex')}"\n`);
-      child.kill('SIGHUP');
-      await until('"msg":"PSK file reloaded"');
+      cli.child.kill('SIGHUP');
+      await cli.until('"msg":"PSK file reloaded"');
       const device = await TestDevice.start({ endpoint: 'second', gateway, dtls: { identity: 'second', key: 'second-key' } });
       try {
         expect((await device.register()).code).toBe('2.01');
       } finally {
         await device.close();
       }
-      expect(out).not.toContain(Buffer.from('second-key').toString('hex'));
-      child.kill('SIGTERM');
+      expect(cli.output).not.toContain(Buffer.from('second-key').toString('hex'));
+      cli.child.kill('SIGTERM');
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      cli.kill();
     }
   });
 });

@@ -29,13 +29,14 @@ export interface Harness {
 /**
  * A gateway on free ports (UDP and broker), a probe subscribed to everything, and test devices.
  * `yaml` is extra configuration, merged under the test defaults. With `logLines`, the gateway logs
- * at info into it (one JSON line each), for tests of what an operator sees.
+ * at info (or `logLevel`) into it (one JSON line each), for tests of what an operator sees.
  */
 export async function startHarness(
   yaml = '',
   kind: BrokerKind = brokerKind(),
   deviceTransport: DeviceTransportKind = 'udp',
   logLines?: string[],
+  logLevel: 'info' | 'debug' = 'info',
 ): Promise<Harness> {
   let mosquitto: Mosquitto | undefined;
   let mqttSection = '';
@@ -60,7 +61,7 @@ export async function startHarness(
     text.push(`listeners:\n  dtls:\n    enable: true\n    bind: "127.0.0.1:0"\n    psk_file: "${pskFile}"`);
   }
   const config = parseConfig(mergeYaml(text.join('\n')));
-  const log = logLines ? pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }) : pino({ level: 'silent' });
+  const log = logLines ? pino({ level: logLevel }, { write: (line: string) => logLines.push(line) }) : pino({ level: 'silent' });
   const gw = await startGateway(config, log);
   const probe = await MqttProbe.connect(gw.mqttUrl, 'lwm2m/#');
   const devices: TestDevice[] = [];

@@ -56,6 +56,12 @@ interface DeviceObservation {
   seq: number;
 }
 
+/** A CON or NON carrying a request code (0.01-0.31): what the gateway asks of the device. */
+function isRequestDatagram(bytes: Buffer): boolean {
+  const type = (bytes[0] >> 4) & 0x3;
+  return bytes.length >= 4 && type <= 1 && bytes[1] >= 1 && bytes[1] <= 31;
+}
+
 export const DEVICE_ENTRIES: Entry[] = [
   { path: '/3/0/0', type: 'string', value: 'Open Mobile Alliance' },
   { path: '/3/0/1', type: 'string', value: 'Lightweight M2M Client' },
@@ -101,7 +107,28 @@ export class TestDevice {
       ? await DtlsClientTransport.connect({ gateway: options.gateway, ...options.dtls })
       : await UdpTransport.bind({ host: '127.0.0.1', port: 0 });
     const coap = new CoapEndpoint(transport, { ackTimeout: 0.2, maxRetransmit: 2, ...options.coap });
-    return new TestDevice(options, transport, coap);
+    const device = new TestDevice(options, transport, coap);
+    device.interceptRequests();
+    return device;
+  }
+
+  /**
+   * `behaviour.silent` and `behaviour.reset` act below the CoAP endpoint (which always answers): a
+   * request datagram is dropped unseen, or answered with RST. Answers to the device's own requests
+   * (register, update) still come through.
+   */
+  private interceptRequests(): void {
+    const transport = this.transport;
+    const emit = transport.emit.bind(transport);
+    transport.emit = (event: string | symbol, ...args: unknown[]): boolean => {
+      const bytes = args[0];
+      const b = this.behaviour;
+      if (event === 'datagram' && (b.silent || b.reset) && Buffer.isBuffer(bytes) && isRequestDatagram(bytes)) {
+        if (b.reset) transport.send(args[1] as Peer, Buffer.from([0x70, 0x00, bytes[2], bytes[3]])); // RST, same message id
+        return true;
+      }
+      return emit(event, ...args);
+    };
   }
 
   get port(): number {

@@ -130,7 +130,10 @@ function buildInstance(instanceId: number, leaves: Leaf[]): ObjectInstanceNode {
 function buildResource(resourceId: number, leaves: Leaf[]): ResourceNode {
   const first = leaves[0];
   if (first.ids.length === 3) {
-    if (leaves.length > 1) throw new CodecError(`several values for ${first.path}`);
+    if (leaves.length > 1) {
+      const other = leaves.find((leaf) => leaf.ids.length === 4);
+      throw new CodecError(other ? `${first.path} mixes a single value with resource instances (${other.path})` : `several values for ${first.path}`);
+    }
     return { kind: 'single', id: resourceId, type: first.type, value: first.value };
   }
   const node: MultipleResourceNode = { kind: 'multiple', id: resourceId, type: first.type, instances: new Map() };

@@ -12,11 +12,20 @@ export interface XmlDirLoadResult {
   errors: { file: string; message: string }[];
 }
 
-/** The object definitions the gateway knows: built-ins from the OMA registry plus user XML. */
+/** The object definitions the gateway knows: the whole OMA registry built in, plus user XML on top. */
 export class ObjectModel implements ModelLookup {
   private readonly objects = new Map<number, ObjectDefinition>();
 
-  /** A model holding the core OMA objects and the IPSO smart objects shipped with the gateway. */
+  /**
+   * A model holding every object of the OMA registry (models/oma), as generated into
+   * builtin-objects.json by `npm run gen:models`.
+   *
+   * Loaded eagerly, since that costs little. Measured on Node 20, 2 shared cores, 63 objects (the
+   * core and IPSO ones shipped before) → all 327 of the registry: require of this module 7.1 → 9.3 ms,
+   * withBuiltins() 0.36 → 2.1 ms, heap after GC +0.65 → +1.45 MB, the gateway's heap 17.8 → 18.6 MB
+   * and its time from spawn to listening unchanged (fastest of 14 runs ~285 ms either way). Parsing
+   * each object on first lookup would save at most those ~4 ms and 0.8 MB.
+   */
   static withBuiltins(): ObjectModel {
     const model = new ObjectModel();
     // The JSON is generated from the registry (scripts/gen-models.ts), so its shape is trusted.

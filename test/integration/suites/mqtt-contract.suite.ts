@@ -1,8 +1,10 @@
 /**
- * The MQTT contract (shared/docs/mqtt-contract.md parts A, B and the deregister message of C),
+ * The MQTT contract (docs/mqtt-api.md parts A, B and the deregister message of C),
  * through real sockets: test devices over UDP, the gateway, a real broker and an MQTT probe.
  * Run by `npm test` against aedes and by `npm run test:interop` against Mosquitto.
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import Ajv from 'ajv';
 import { loadSchema } from '../../../src/package-root';
@@ -538,23 +540,42 @@ export function defineMqttContractSuite(kind: BrokerKind, devices: DeviceTranspo
     });
 
     describe('object definitions', () => {
-      const hostInfo = { path: '/10241/0/5905', type: 'string' as const, value: 'ACME' };
+      // 32769 is in the private range, which the OMA registry never assigns: no built-in definition.
+      const privateValue = { path: '/32769/0/1', type: 'string' as const, value: 'ACME' };
 
       it('without a definition a TLV answer is still decoded: raw values as base64', async () => {
         h = await startHarnessFor();
-        const d = await registered('nodef', { entries: [hostInfo] });
+        const d = await registered('nodef', { entries: [privateValue] });
         d.behaviour.resourceFormat = 11542;
-        const r = await command('nodef', { reqID: 1, msgType: 'read', data: { path: '/10241/0' } });
-        expect(r.data).toMatchObject({ code: '2.05', content: [{ path: '/10241/0/5905', value: Buffer.from('ACME').toString('base64') }] });
+        const r = await command('nodef', { reqID: 1, msgType: 'read', data: { path: '/32769/0' } });
+        expect(r.data).toMatchObject({ code: '2.05', content: [{ path: '/32769/0/1', value: Buffer.from('ACME').toString('base64') }] });
+      });
+
+      it('every OMA registry object is built in: a TLV answer of the LwM2M Gateway object (25) is typed', async () => {
+        h = await startHarnessFor();
+        const d = await registered('builtin', { entries: [{ path: '/25/0/0', type: 'string', value: 'node-7' }] });
+        d.behaviour.resourceFormat = 11542;
+        const r = await command('builtin', { reqID: 1, msgType: 'read', data: { path: '/25/0' } });
+        expect(r.data).toMatchObject({ code: '2.05', content: [{ path: '/25/0/0', value: 'node-7' }] });
       });
 
       it('lwm2m.xml_dir adds OMA XML definitions: the same answer is typed', async () => {
-        const dir = path.resolve(__dirname, '../../../../shared/lwm2m-registry');
-        h = await startHarnessFor(`lwm2m:\n  xml_dir: "${dir}"\n`);
-        const d = await registered('withdef', { entries: [hostInfo] });
-        d.behaviour.resourceFormat = 11542;
-        const r = await command('withdef', { reqID: 1, msgType: 'read', data: { path: '/10241/0' } });
-        expect(r.data).toMatchObject({ code: '2.05', content: [{ path: '/10241/0/5905', value: 'ACME' }] });
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lwm2m-xml-dir-'));
+        try {
+          fs.writeFileSync(
+            path.join(dir, '32769.xml'),
+            `<LWM2M><Object><Name>ACME Info</Name><ObjectID>32769</ObjectID><Resources>
+              <Item ID="1"><Name>Maker</Name><Operations>R</Operations><Type>String</Type></Item>
+            </Resources></Object></LWM2M>`,
+          );
+          h = await startHarnessFor(`lwm2m:\n  xml_dir: "${dir}"\n`);
+          const d = await registered('withdef', { entries: [privateValue] });
+          d.behaviour.resourceFormat = 11542;
+          const r = await command('withdef', { reqID: 1, msgType: 'read', data: { path: '/32769/0' } });
+          expect(r.data).toMatchObject({ code: '2.05', content: [{ path: '/32769/0/1', value: 'ACME' }] });
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
       });
     });
 
@@ -597,7 +618,7 @@ export function defineMqttContractSuite(kind: BrokerKind, devices: DeviceTranspo
         h = await startHarnessFor(
           [
             'lwm2m:',
-            '  mountpoint: "lwm2m/${username}/${clientid}/${peerhost}/${nope}/"',
+            '  mountpoint: "lwm2m/${username}/${clientid}/${peerhost}/"',
             '  translators:',
             '    command: { topic: "cmd/#", qos: 1 }',
             '    response: { topic: "answer", qos: 1 }',
@@ -606,7 +627,7 @@ export function defineMqttContractSuite(kind: BrokerKind, devices: DeviceTranspo
         );
         const d = await h.device({ endpoint: 'mp', query: ['imei=4711', 'device_id=dev-9'] });
         await d.register();
-        const prefix = 'lwm2m/4711/dev-9/127.0.0.1/${nope}/';
+        const prefix = 'lwm2m/4711/dev-9/127.0.0.1/';
         const reg = await h.probe.waitOn(prefix + 'hello');
         expect(reg.json.msgType).toBe('register');
         await h.probe.publish(prefix + 'cmd/x', { reqID: 120, msgType: 'read', data: { path: '/3/0/0' } });

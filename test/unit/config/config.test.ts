@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, defaultConfig, loadConfigFile, parseBind, parseConfig, type GatewayConfig } from '../../../src/app/config';
+import { DEFAULT_CIPHERS } from '../../../src/transport/dtls/cipher-suites';
 
 const REPO_ROOT = path.resolve(__dirname, '../../..');
 
@@ -284,7 +285,8 @@ describe('refused', () => {
     ['lwm2m: { auto_observe: "yes" }', 'lwm2m.auto_observe', /must be true or false or a list/],
     ['lwm2m: { keys: [] }', 'lwm2m.keys', /must be a mapping/],
     ['lwm2m: { coap: { max_retransmit: 1.5 } }', 'lwm2m.coap.max_retransmit', /must be an integer/],
-    ['listeners: { udp: { recbuf: "8MB" } }', 'listeners.udp.recbuf', /must be an integer/],
+    ['listeners: { udp: { recbuf: "8 MB" } }', 'listeners.udp.recbuf', /must be a size: bytes or a string such as "64KB"/],
+    ['lwm2m: { max_command_size: 1.5 }', 'lwm2m.max_command_size', /must be a size/],
     ['auth: { http: { headers: { a: 1 } } }', 'auth.http.headers.a', /must be a string/],
     ['log: 3', 'log', /must be a mapping/],
   ])('a wrong type: %p', (text, key, message) => {
@@ -383,6 +385,136 @@ describe('refused', () => {
 
   it('the source prefixes the message', () => {
     expect(() => parseConfig('log: { level: loud }', 'gw.yaml')).toThrow(/^gw\.yaml: log\.level: must be one of/);
+  });
+});
+
+describe('sizes', () => {
+  it('every byte-sized key takes bytes or "KB", "MB", "GB" (powers of 1024) as EMQX writes them', () => {
+    const c = parseConfig(
+      'lwm2m:\n  max_command_size: 64KB\n  blockwise: { max_body_size: 4MB, max_pending_bytes: 1GB, max_pending_bytes_per_source: "512mb" }\nlisteners:\n  udp: { recbuf: "2048" }\n',
+    );
+    expect(c.lwm2m.max_command_size).toBe(65536);
+    expect(c.lwm2m.blockwise).toMatchObject({ max_body_size: 4194304, max_pending_bytes: 1073741824, max_pending_bytes_per_source: 536870912 });
+    expect(c.listeners.udp.recbuf).toBe(2048);
+    expect(parseConfig('lwm2m: { max_command_size: 2000 }').lwm2m.max_command_size).toBe(2000);
+  });
+
+  it.each([
+    ['lwm2m: { max_command_size: 63 }', 'lwm2m.max_command_size', 'must be >= 64'],
+    ['lwm2m: { blockwise: { max_body_size: 0KB } }', 'lwm2m.blockwise.max_body_size', 'must be >= 16'],
+    ['lwm2m: { blockwise: { max_pending_bytes: 8 } }', 'lwm2m.blockwise.max_pending_bytes', 'must be >= 16'],
+    ['listeners: { udp: { recbuf: 0 } }', 'listeners.udp.recbuf', 'must be >= 1'],
+    ['lwm2m: { max_command_size: 99999999999GB }', 'lwm2m.max_command_size', 'invalid size: "99999999999GB" is too large'],
+  ])('out of range: %p', (text, key, message) => {
+    expect(refused(text, key)).toBe(`${key}: ${message}`);
+  });
+
+  it.each(['4 MB', '4Mb', '4MiB', '4M', '4B', '-1', '1.5KB'])('refuses %p', (size) => {
+    expect(refused(`lwm2m: { max_command_size: "${size}" }`, 'lwm2m.max_command_size')).toMatch(/must be a size/);
+  });
+});
+
+describe('lwm2m.mountpoint placeholders', () => {
+  it.each(['lwm2m/${endpoint_name}/', '${clientid}/${username}/', 'site/${peerhost}/', 't/${client_attrs.tenant}/${endpoint_name}/', 'fixed/', '$share-free/'])(
+    'accepts %p',
+    (mountpoint) => {
+      expect(parseConfig(`lwm2m: { mountpoint: "${mountpoint}" }`).lwm2m.mountpoint).toBe(mountpoint);
+    },
+  );
+
+  it.each([
+    ['lwm2m/${endpoint}/', '${endpoint}'],
+    ['lwm2m/${endpoint-name}/', '${endpoint-name}'],
+    ['lwm2m/${ endpoint_name }/', '${ endpoint_name }'],
+    ['lwm2m/${client_attrs.}/', '${client_attrs.}'],
+    ['lwm2m/${Endpoint_Name}/', '${Endpoint_Name}'],
+  ])('refuses %p: every device would share one literal topic', (mountpoint, placeholder) => {
+    expect(refused(`lwm2m: { mountpoint: "${mountpoint}" }`, 'lwm2m.mountpoint')).toBe(
+      `lwm2m.mountpoint: unknown placeholder ${placeholder} (known: \${endpoint_name}, \${clientid}, \${username}, \${peerhost}, \${client_attrs.NAME})`,
+    );
+  });
+
+  it('names every unknown placeholder once', () => {
+    expect(refused('lwm2m: { mountpoint: "${ep}/${id}/${ep}/" }', 'lwm2m.mountpoint')).toMatch(/^lwm2m\.mountpoint: unknown placeholders \$\{ep\}, \$\{id\} \(known: /);
+  });
+});
+
+describe('every problem at once', () => {
+  const text = [
+    'mqtt:',
+    '  clean: "yes"',
+    '  keepalive: -1',
+    'lwm2m:',
+    '  lifetime_mn: 10',
+    '  mountpoint: "lwm2m/${endpoint}/"',
+    '  blockwise: { max_body_size: 8 }',
+    'listeners:',
+    '  dtls: { enable: true, ciphers: [TLS_NULL] }',
+    'http: { bind: "localhost" }',
+  ].join('\n');
+
+  it('lists each bad key on its own line, in the order of the file', () => {
+    let error: ConfigError | undefined;
+    try {
+      parseConfig(text, 'gateway.yaml');
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error?.message).toBe(
+      [
+        'gateway.yaml: 8 errors:',
+        '  gateway.yaml: mqtt.clean: must be true or false',
+        '  gateway.yaml: mqtt.keepalive: must be >= 0',
+        '  gateway.yaml: lwm2m.lifetime_mn: unknown key',
+        '  gateway.yaml: lwm2m.mountpoint: unknown placeholder ${endpoint} (known: ${endpoint_name}, ${clientid}, ${username}, ${peerhost}, ${client_attrs.NAME})',
+        '  gateway.yaml: lwm2m.blockwise.max_body_size: must be >= 16',
+        '  gateway.yaml: listeners.dtls.psk_file: the DTLS listener is enabled but has no credentials: set psk_file, or certfile and keyfile',
+        `  gateway.yaml: listeners.dtls.ciphers[0]: unsupported cipher suite "TLS_NULL" (supported: ${DEFAULT_CIPHERS.join(', ')})`,
+        '  gateway.yaml: http.bind: must be a bind address such as "0.0.0.0:5683", "[::]:5683", ":5683" or a port',
+      ].join('\n'),
+    );
+    // Each problem is a ConfigError of its own; the combined one carries the first's key.
+    expect(error?.errors.map((e) => e.key)).toEqual([
+      'mqtt.clean',
+      'mqtt.keepalive',
+      'lwm2m.lifetime_mn',
+      'lwm2m.mountpoint',
+      'lwm2m.blockwise.max_body_size',
+      'listeners.dtls.psk_file',
+      'listeners.dtls.ciphers[0]',
+      'http.bind',
+    ]);
+    expect(error?.key).toBe('mqtt.clean');
+    expect(error?.errors.every((e) => e.source === 'gateway.yaml' && e.errors.length === 1)).toBe(true);
+  });
+
+  it('a single problem keeps the one-line message', () => {
+    expect(() => parseConfig('lwm2m:\n  lifetime_mn: 10\n', 'gateway.yaml')).toThrow(/^gateway\.yaml: lwm2m\.lifetime_mn: unknown key$/);
+  });
+
+  it('a refused value adds no problems that only follow from it', () => {
+    // The refused value is replaced by its default for the code checks, and rules that read it are skipped.
+    refused('lwm2m: { lifetime_min: "soon", lifetime_max: 10 }', 'lwm2m.lifetime_min');
+    refused('lwm2m: { blockwise: { max_pending_bytes: lots, max_pending_bytes_per_source: 1GB } }', 'lwm2m.blockwise.max_pending_bytes');
+    refused('mqtt: { clean: nope }', 'mqtt.clean');
+    refused('listeners: { udp: { enable: false }, dtls: { enable: "yes" } }', 'listeners.dtls.enable');
+    refused('lwm2m: { lifetime_max: 0 }', 'lwm2m.lifetime_max'); // not also "lifetime_min must be <= lifetime_max"
+    refused('lwm2m: { auto_observe: ["/3/0", "x"] }', 'lwm2m.auto_observe[1]');
+  });
+
+  it('reports several items of one list, and several unknown keys of one section', () => {
+    try {
+      parseConfig('lwm2m: { auto_observe: ["x", "/3/0", "y"] }\nmqtt: { user: a, pass: b }\n');
+      throw new Error('accepted');
+    } catch (err) {
+      expect((err as ConfigError).errors.map((e) => e.key)).toEqual(['lwm2m.auto_observe[0]', 'lwm2m.auto_observe[2]', 'mqtt.user', 'mqtt.pass']);
+      expect((err as ConfigError).message).toMatch(/^4 errors:\n {2}lwm2m\.auto_observe\[0\]: must be an LwM2M path/);
+    }
+  });
+
+  it('reports every YAML syntax error with its line', () => {
+    expect(() => parseConfig('a: [\nb: {\n', 'my.yaml')).toThrow(/^my\.yaml: 2 errors:\n {2}my\.yaml:2: YAML syntax error: .*\n {2}my\.yaml:3: YAML syntax error: /);
   });
 });
 

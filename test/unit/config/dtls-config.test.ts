@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, parseConfig } from '../../../src/app/config';
+import { ConfigError, configWarnings, parseConfig } from '../../../src/app/config';
 import { PskFile, parsePskEntries } from '../../../src/app/psk-file';
 import { DEFAULT_CIPHERS, isCertificateSuite, opensslCipherName } from '../../../src/transport/dtls/cipher-suites';
 
@@ -20,6 +20,31 @@ describe('listeners.dtls configuration', () => {
     expect(parseConfig('').listeners.dtls.enable).toBe(false);
     const c = parseConfig('listeners:\n  dtls:\n    enable: true\n    psk_file: /x/psk.yaml\n    ciphers: [TLS_PSK_WITH_AES_128_CCM_8, PSK-AES128-GCM-SHA256]\n');
     expect(c.listeners.dtls.ciphers).toEqual(['TLS_PSK_WITH_AES_128_CCM_8', 'PSK-AES128-GCM-SHA256']);
+  });
+
+  it('starts when credentials are named, unless enable: false is written', () => {
+    const dtls = (text: string) => parseConfig(`listeners:\n  dtls:\n${text}`).listeners.dtls;
+    expect(dtls('    bind: ":5684"\n    psk_file: /x/psk.yaml\n').enable).toBe(true);
+    expect(dtls('    certfile: /c.pem\n    keyfile: /k.pem\n').enable).toBe(true);
+    expect(dtls('    psk_file: ""\n').enable).toBe(false); // empty counts as absent
+    expect(dtls('    bind: ":5684"\n').enable).toBe(false);
+    expect(dtls('    enable: false\n    psk_file: /x/psk.yaml\n').enable).toBe(false);
+    // DTLS alone is a listener: plain UDP may be off.
+    const c = parseConfig('listeners:\n  udp: { enable: false }\n  dtls: { psk_file: /x/psk.yaml }\n');
+    expect(c.listeners.dtls.enable).toBe(true);
+  });
+
+  it('warns about credentials left unused by enable: false, and only then', () => {
+    const warnings = (text: string) => configWarnings(parseConfig(text));
+    expect(warnings('listeners:\n  dtls:\n    enable: false\n    psk_file: /x/psk.yaml\n')).toEqual([
+      'listeners.dtls.enable: false although psk_file is set: no DTLS listener; the endpoints psk_file names still cannot register over plain UDP (remove enable: false to serve DTLS)',
+    ]);
+    expect(warnings('listeners:\n  dtls: { enable: false, certfile: /c.pem, keyfile: /k.pem }\n')).toEqual([
+      'listeners.dtls.enable: false although certfile is set: no DTLS listener (remove enable: false to serve DTLS)',
+    ]);
+    expect(warnings('')).toEqual([]);
+    expect(warnings('listeners:\n  dtls: { enable: false }\n')).toEqual([]);
+    expect(warnings('listeners:\n  dtls: { psk_file: /x/psk.yaml }\n')).toEqual([]);
   });
 
   it('refuses an enabled listener without credentials, naming psk_file', () => {

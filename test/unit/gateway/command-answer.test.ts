@@ -2,11 +2,16 @@ import { commandAnswer, responseData } from '../../../src/gateway/uplink-message
 import type { JsonObject } from '../../../src/gateway/command-parser';
 import { seededRandom } from '../../support/seeded-random';
 
-/** What an answer must parse to: the command's fields, msgType and data replaced, seqNum when given. */
+/**
+ * What an answer must parse to: the command's fields, msgType and data replaced; seqNum the given
+ * one, else the command's own in an error answer (4.xx, 5.xx; not a notification), else none.
+ */
 function expected(fields: JsonObject, msgType: unknown, data: unknown, seqNum?: number): unknown {
   const out: Record<string, unknown> = { ...fields, msgType, data };
-  delete out.seqNum;
+  const code = (data as { code?: unknown }).code;
+  const error = msgType !== 'notify' && typeof code === 'string' && /^[45]\./.test(code);
   if (seqNum !== undefined) out.seqNum = seqNum;
+  else if (!error) delete out.seqNum;
   return JSON.parse(JSON.stringify(out));
 }
 
@@ -20,6 +25,18 @@ describe('commandAnswer', () => {
     expect(commandAnswer({ reqID: 1 }, 'read', data)).toBe(
       '{"reqID":1,"msgType":"read","data":{"reqPath":"/3303/0/5700","code":"2.05","codeMsg":"content","content":[{"path":"/3303/0/5700","value":21.5},{"path":"/3303/0/5701","value":"Cel","time":1500000000}]}}',
     );
+  });
+
+  it('echoes the command\'s seqNum in error answers only; an observation\'s seqNum replaces it', () => {
+    const command: JsonObject = { reqID: 5, seqNum: 9, msgType: 'bogus', data: {} };
+    const refused = responseData(null, '4.00', { error: 'msgType must be equal to one of the allowed values' });
+    expect(JSON.parse(commandAnswer(command, 'bogus', refused))).toEqual({ reqID: 5, seqNum: 9, msgType: 'bogus', data: refused });
+    expect(JSON.parse(commandAnswer(command, 'read', responseData('/3/0/0', '5.02', { error: 'x', deviceCode: '2.05', payload: '' }))).seqNum).toBe(9);
+    expect(JSON.parse(commandAnswer(command, 'read', responseData('/3/0/0', '2.05', { content: [] })))).not.toHaveProperty('seqNum');
+    expect(JSON.parse(commandAnswer(command, 'observe', responseData('/3/0/0', '2.05', { content: [] }), 3)).seqNum).toBe(3);
+    expect(JSON.parse(commandAnswer(command, 'observe', refused, 3)).seqNum).toBe(3);
+    // A notification is not an answer to its command: an error one without Observe carries no seqNum.
+    expect(JSON.parse(commandAnswer(command, 'notify', responseData('/3/0/0', '4.04')))).not.toHaveProperty('seqNum');
   });
 
   it('matches JSON.stringify for 3,000 random answers: awkward strings, numbers, other data shapes', () => {

@@ -32,6 +32,45 @@ describe('command values ⇄ typed values', () => {
     expect(() => valueFromJson('opaque', 'xyz', true)).toThrow(/hex/);
   });
 
+  it('with "encoding":"hex" reads every type from hex bytes: UTF-8 text, raw bytes, or the LwM2M binary encoding', () => {
+    expect(valueFromJson('string', '48656C6C6F', true)).toBe('Hello');
+    expect(valueFromJson('string', 'c3a9e29c93', true)).toBe('é✓');
+    expect(valueFromJson('string', '', true)).toBe('');
+    expect(valueFromJson('corelnk', '3c2f333e', true)).toBe('</3>');
+    expect(valueFromJson('opaque', ' 0a0B ', true)).toEqual(Buffer.from([10, 11]));
+    expect(valueFromJson('integer', '0080', true)).toBe(128);
+    expect(valueFromJson('integer', 'ff', true)).toBe(-1);
+    expect(valueFromJson('integer', '7fffffffffffffff', true)).toBe(2n ** 63n - 1n);
+    expect(valueFromJson('time', '5181a5cf', true)).toBe(1367451087);
+    expect(valueFromJson('unsigned', 'ffff', true)).toBe(65535);
+    expect(valueFromJson('float', '40490fdb', true)).toBeCloseTo(Math.PI, 6);
+    expect(valueFromJson('float', '400921fb54442d18', true)).toBe(Math.PI);
+    expect(valueFromJson('boolean', '01', true)).toBe(true);
+    expect(valueFromJson('boolean', '00', true)).toBe(false);
+    expect(valueFromJson('objlnk', '00030001', true)).toEqual({ objectId: 3, instanceId: 1 });
+  });
+
+  it('with "encoding":"hex" refuses what is not hex, or bytes that are no encoding of the type', () => {
+    const bad: [Parameters<typeof valueFromJson>[0], unknown, RegExp][] = [
+      ['string', 'ZZ', /"ZZ" is not hex/],
+      ['string', 'ABC', /"ABC" is not hex .*even number/],
+      ['opaque', '0x01', /is not hex/],
+      ['string', 42, /42 is not hex text/],
+      ['string', 'ff', /not hex of UTF-8 text/],
+      ['integer', '', /not a hex Integer: 1, 2, 4 or 8 bytes/],
+      ['integer', '000102', /not a hex Integer/],
+      ['time', '0102030405', /not a hex Time/],
+      ['unsigned', '010203', /not a hex Unsigned Integer/],
+      ['float', '0102', /not a hex Float/],
+      ['float', '7fc00000', /not a hex Float/], // NaN
+      ['boolean', '02', /not a hex Boolean: one byte, 00 or 01/],
+      ['objlnk', '0003', /not a hex Objlnk/],
+      ['none', '00', /executable/],
+    ];
+    for (const [type, raw, message] of bad) expect(() => valueFromJson(type, raw as never, true)).toThrow(message);
+    expect(() => valueFromJson('string', 'ab'.repeat(1000) + 'Z', true)).toThrow(/^"(ab){32}…" is not hex/);
+  });
+
   it('renders typed values as JSON', () => {
     expect(valueToJson(Buffer.from([1, 2, 3]))).toBe('AQID');
     expect(valueToJson({ objectId: 3, instanceId: 1 })).toBe('3:1');

@@ -3,7 +3,8 @@ import * as path from 'path';
 import { parseObjectXml } from '../../../src/lwm2m/model/object-xml';
 import type { ObjectDefinition } from '../../../src/lwm2m/model/types';
 
-const REGISTRY_DIR = path.resolve(__dirname, '../../../../shared/lwm2m-registry');
+/** The OMA registry copy in this repository (models/oma/README.md). */
+const REGISTRY_DIR = path.resolve(__dirname, '../../../models/oma');
 const objectFiles = fs.readdirSync(REGISTRY_DIR).filter((name) => /^\d+\.xml$/.test(name));
 
 function parseRegistryObject(id: number): ObjectDefinition {
