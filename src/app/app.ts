@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
+import { createHttpAuthAdmission, type HttpAuthOptions } from '../auth/http-auth-hook';
 import { CoapEndpoint, type CoapLimit, type InboundRequest, type RequestHandler } from '../coap';
 import { Lwm2mMqttGateway, type GatewayOptions } from '../gateway/gateway';
-import { createHttpAuthAdmission } from '../gateway/http-auth-hook';
 import { Lwm2mServer } from '../lwm2m/lwm2m-server';
 import { ObjectModel } from '../lwm2m/model/object-model';
 import { BrokerClient, type BrokerOutage } from '../mqtt/broker-client';
@@ -225,7 +225,19 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       registrationRate: { perSource: l.registration_rate.per_source, burst: l.registration_rate.burst },
     });
     const authn = { udp: config.listeners.udp.enable_authn, dtls: config.listeners.dtls.enable_authn };
-    if (config.auth.http.url) server.registrations.setAdmission(createHttpAuthAdmission(config.auth.http, authn, log));
+    const h = config.auth.http;
+    if (h.url) {
+      const options: HttpAuthOptions = {
+        url: h.url,
+        method: h.method,
+        headers: h.headers,
+        body: h.body,
+        timeoutSeconds: h.timeout,
+        maxInFlight: h.max_in_flight,
+        maxInFlightPerSource: h.max_in_flight_per_source,
+      };
+      server.registrations.setAdmission(createHttpAuthAdmission(options, authn, log));
+    }
     closers.push(() => server.close());
     const gateway = new Lwm2mMqttGateway(server, mqtt, gatewayOptions(config), model, log);
     closers.push(() => gateway.close());

@@ -1,4 +1,6 @@
-export { CoapEndpoint, EMPTY_ACK_DELAY_MS, DEFAULT_CACHE_CAPACITY, type CoapEndpointOptions, type CoapEndpointStats, type CoapLimit, type ObserveCancelReason } from './endpoint';
+export { CoapEndpoint, DEFAULT_CACHE_CAPACITY, type CoapEndpointOptions, type CoapEndpointStats } from './endpoint';
+export { EMPTY_ACK_DELAY_MS } from './server-transactions';
+export type { CoapLimit, ObserveCancelReason } from './endpoint-events';
 export { DEFAULT_COAP_CONFIG, resolveCoapConfig, type CoapConfig, type CoapConfigInput, type BlockwiseConfig } from './config';
 export type { CoapRequest, InboundRequest, CoapResponse, ExchangeListener, OutgoingExchange, RequestHandler } from './types';
 export {

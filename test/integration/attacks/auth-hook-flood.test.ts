@@ -91,7 +91,7 @@ auth:
     url: "http://127.0.0.1:${authPort}/auth"
     body: { ep: "\${endpoint_name}" }
     timeout: ${AUTH_TIMEOUT_S}
-    max_in_flight_per_source: 100000 # the total is under test here (per source: test/unit/gateway/http-auth-hook.test.ts)
+    max_in_flight_per_source: 100000 # the total is under test here (per source: test/unit/auth/http-auth-hook.test.ts)
 lwm2m:
   registration_rate: { per_source: 100000, burst: 100000 }
 `);

@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { HttpAuthConfig } from '../app/config';
 import type { Admission, RegistrationAdmission, RegistrationCandidate } from '../lwm2m/registration/admission';
 
 /**
@@ -7,6 +6,21 @@ import type { Admission, RegistrationAdmission, RegistrationCandidate } from '..
  * `{"result":"allow"|"deny"|"ignore","client_attrs":{...}}` admits or refuses the device.
  * It fails closed: anything but an explicit allow refuses the register with 4.01.
  */
+
+/** The hook's settings (the application maps its `auth.http` configuration onto them). */
+export interface HttpAuthOptions {
+  url: string;
+  method: 'get' | 'post';
+  /** Header templates (`${name}` placeholders); names are sent in lower case. */
+  headers: Readonly<Record<string, string>>;
+  /** Body template: every string in it, however deeply nested, is rendered. */
+  body: Readonly<Record<string, unknown>>;
+  /** Seconds for the whole request: connect, headers and body. */
+  timeoutSeconds: number;
+  /** Concurrent requests to the auth service, in total and for one source address. */
+  maxInFlight: number;
+  maxInFlightPerSource: number;
+}
 
 /** Values of the request template placeholders for one register. */
 export interface AuthVars {
@@ -78,18 +92,18 @@ const FORM = 'application/x-www-form-urlencoded';
  * the same). POST: a JSON body with Content-Type application/json, unless the configured headers ask
  * for a form body.
  */
-export function buildAuthRequest(config: HttpAuthConfig, vars: AuthVars): AuthRequest {
+export function buildAuthRequest(options: HttpAuthOptions, vars: AuthVars): AuthRequest {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(config.headers)) headers[name.toLowerCase()] = renderTemplate(value, vars);
-  const body = renderBody(config.body, vars) as Record<string, unknown>;
-  if (config.method === 'get') {
-    const url = new URL(config.url);
+  for (const [name, value] of Object.entries(options.headers)) headers[name.toLowerCase()] = renderTemplate(value, vars);
+  const body = renderBody(options.body, vars) as Record<string, unknown>;
+  if (options.method === 'get') {
+    const url = new URL(options.url);
     for (const [key, value] of formParams(body)) url.searchParams.append(key, value);
     return { url: url.toString(), method: 'GET', headers };
   }
   headers['content-type'] ??= 'application/json';
   const form = headers['content-type'].toLowerCase().startsWith(FORM);
-  return { url: config.url, method: 'POST', headers, body: form ? formParams(body).toString() : JSON.stringify(body) };
+  return { url: options.url, method: 'POST', headers, body: form ? formParams(body).toString() : JSON.stringify(body) };
 }
 
 /**
@@ -161,19 +175,19 @@ async function readBounded(res: Response, limit: number): Promise<string | undef
 }
 
 /** One request to the auth service and its verdict; never rejects. */
-async function askAuthServer(config: HttpAuthConfig, vars: AuthVars): Promise<Admission> {
+async function askAuthServer(options: HttpAuthOptions, vars: AuthVars): Promise<Admission> {
   // One signal for connect, headers and body: a server that trickles its body still times out, and
   // the abort closes the request's connection, so a silent server holds nothing past the timeout.
-  const signal = AbortSignal.timeout(config.timeout * 1000);
+  const signal = AbortSignal.timeout(options.timeoutSeconds * 1000);
   try {
-    const { url, method, headers, body } = buildAuthRequest(config, vars);
+    const { url, method, headers, body } = buildAuthRequest(options, vars);
     const res = await fetch(url, { method, headers, body, signal });
     // Reading the body to its end (or failing on the abort) hands the connection back to the pool.
     const text = await readBounded(res, MAX_ANSWER_BYTES);
     if (text === undefined) return refused(`auth server answer is larger than ${MAX_ANSWER_BYTES} bytes`);
     return parseAuthAnswer(res.status, res.headers.get('content-type'), text);
   } catch (err) {
-    return refused(redact(failureReason(err, config.timeout), vars.password));
+    return refused(redact(failureReason(err, options.timeoutSeconds), vars.password));
   }
 }
 
@@ -188,26 +202,26 @@ const AUTH_BUSY_RETRY_SECONDS = 5;
 /**
  * The hook as a RegistrationAdmission. Registers on a listener with `enable_authn: false` pass
  * without a request (scheme `coap` is the UDP listener, `coaps` the DTLS one). At most
- * `max_in_flight` requests run at once (each holds a connection to the service until answered or
- * timed out), and at most `max_in_flight_per_source` for one source address, so that registers the
+ * `maxInFlight` requests run at once (each holds a connection to the service until answered or
+ * timed out), and at most `maxInFlightPerSource` for one source address, so that registers the
  * service is slow to answer cannot take every slot from other devices; a register beyond either is
- * refused at once with 5.03.
+ * refused at once with 5.03 (the reason names the configuration key an operator would raise).
  */
-export function createHttpAuthAdmission(config: HttpAuthConfig, listeners: AuthnListeners, log: Logger): HttpAuthAdmission {
+export function createHttpAuthAdmission(options: HttpAuthOptions, listeners: AuthnListeners, log: Logger): HttpAuthAdmission {
   let inFlight = 0;
   const bySource = new Map<string, number>();
   const busy = (reason: string): Admission => ({ allowed: false, code: '5.03', reason, retryAfter: AUTH_BUSY_RETRY_SECONDS });
   const admission = (candidate: RegistrationCandidate): Admission | Promise<Admission> => {
     if ((candidate.scheme === 'coap' && !listeners.udp) || (candidate.scheme === 'coaps' && !listeners.dtls)) return { allowed: true };
-    if (inFlight >= config.max_in_flight) return busy(`auth.http.max_in_flight (${config.max_in_flight}) requests to the auth server already in flight`);
+    if (inFlight >= options.maxInFlight) return busy(`auth.http.max_in_flight (${options.maxInFlight}) requests to the auth server already in flight`);
     const source = candidate.peer.address;
     const fromSource = bySource.get(source) ?? 0;
-    if (fromSource >= config.max_in_flight_per_source) {
-      return busy(`auth.http.max_in_flight_per_source (${config.max_in_flight_per_source}) requests for ${source} already in flight`);
+    if (fromSource >= options.maxInFlightPerSource) {
+      return busy(`auth.http.max_in_flight_per_source (${options.maxInFlightPerSource}) requests for ${source} already in flight`);
     }
     inFlight++;
     bySource.set(source, fromSource + 1);
-    const asked = askAuthServer(config, authVars(candidate)).finally(() => {
+    const asked = askAuthServer(options, authVars(candidate)).finally(() => {
       inFlight--;
       const left = (bySource.get(source) ?? 1) - 1;
       if (left > 0) bySource.set(source, left);

@@ -1,7 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import pino from 'pino';
-import type { HttpAuthConfig } from '../../../src/app/config';
 import {
   authVars,
   buildAuthRequest,
@@ -10,7 +9,8 @@ import {
   renderBody,
   renderTemplate,
   type AuthVars,
-} from '../../../src/gateway/http-auth-hook';
+  type HttpAuthOptions,
+} from '../../../src/auth/http-auth-hook';
 import type { RegistrationCandidate } from '../../../src/lwm2m/registration/admission';
 
 const vars: AuthVars = { endpoint_name: 'ep1', clientid: 'c1', username: '123', password: 's3cret', peerhost: '10.0.0.1', identity: 'psk-1' };
@@ -19,8 +19,8 @@ function candidate(over: Partial<RegistrationCandidate> = {}): RegistrationCandi
   return { endpoint: 'ep1', peer: { address: '127.0.0.1', port: 5000 }, query: { ep: 'ep1', imei: '123', password: 's3cret' }, scheme: 'coap', ...over };
 }
 
-function config(over: Partial<HttpAuthConfig> = {}): HttpAuthConfig {
-  return { url: 'http://127.0.0.1:1/auth', method: 'post', headers: {}, body: {}, timeout: 2, max_in_flight: 100, max_in_flight_per_source: 100, ...over };
+function config(over: Partial<HttpAuthOptions> = {}): HttpAuthOptions {
+  return { url: 'http://127.0.0.1:1/auth', method: 'post', headers: {}, body: {}, timeoutSeconds: 2, maxInFlight: 100, maxInFlightPerSource: 100, ...over };
 }
 
 describe('templates', () => {
@@ -228,7 +228,7 @@ describe('the hook against a real HTTP server', () => {
 
   it('an answer after the timeout refuses with 4.01', async () => {
     server.reply = (res) => server.later(600, () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":"allow"}'));
-    const hook = createHttpAuthAdmission(config({ url, timeout: 0.2 }), both, pino({ level: 'silent' }));
+    const hook = createHttpAuthAdmission(config({ url, timeoutSeconds: 0.2 }), both, pino({ level: 'silent' }));
     const started = Date.now();
     const verdict = await hook(candidate());
     expect(verdict).toEqual({ allowed: false, code: '4.01', reason: 'auth server did not answer within 0.2 s' });
@@ -241,7 +241,7 @@ describe('the hook against a real HTTP server', () => {
       res.write('{"result":');
       server.later(600, () => res.end('"allow"}'));
     };
-    const hook = createHttpAuthAdmission(config({ url, timeout: 0.2 }), both, pino({ level: 'silent' }));
+    const hook = createHttpAuthAdmission(config({ url, timeoutSeconds: 0.2 }), both, pino({ level: 'silent' }));
     expect(await hook(candidate())).toMatchObject({ allowed: false, code: '4.01', reason: expect.stringMatching(/within 0.2 s/) });
   });
 
@@ -273,7 +273,7 @@ describe('the hook against a real HTTP server', () => {
   it('at most max_in_flight requests at once: the next is refused with 5.03 at once; a timed-out request frees its slot and its connection', async () => {
     const carried: Socket[] = [];
     server.reply = (res) => carried.push(res.socket!); // never answers
-    const hook = createHttpAuthAdmission(config({ url, timeout: 0.3, max_in_flight: 2 }), both, pino({ level: 'silent' }));
+    const hook = createHttpAuthAdmission(config({ url, timeoutSeconds: 0.3, maxInFlight: 2 }), both, pino({ level: 'silent' }));
     const held = [hook(candidate()), hook(candidate())];
     expect(hook.inFlight()).toBe(2);
     const started = Date.now();
@@ -298,7 +298,7 @@ describe('the hook against a real HTTP server', () => {
       if (slow) server.later(300, () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":"deny"}'));
       else res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":"allow"}');
     };
-    const hook = createHttpAuthAdmission(config({ url, body: { ep: '${endpoint_name}' }, max_in_flight: 10, max_in_flight_per_source: 3 }), both, pino({ level: 'silent' }));
+    const hook = createHttpAuthAdmission(config({ url, body: { ep: '${endpoint_name}' }, maxInFlight: 10, maxInFlightPerSource: 3 }), both, pino({ level: 'silent' }));
     const attacker = { address: '127.0.0.2', port: 9 };
     const held = [1, 2, 3].map((i) => hook(candidate({ endpoint: `slow-${i}`, peer: attacker })));
     expect(await hook(candidate({ endpoint: 'slow-4', peer: attacker }))).toEqual({

@@ -1,0 +1,12 @@
+import type { CommandQueueStore } from './command-queue';
+import type { ObservationStore } from './observations';
+import type { RegistrationRecordStore } from './registrations';
+
+/** The gateway's state that may outlive the process: one object per backend (memory, disk). */
+export interface GatewayStore {
+  readonly registrations: RegistrationRecordStore;
+  readonly observations: ObservationStore;
+  readonly commands: CommandQueueStore;
+  /** Makes every change durable and releases the backend; the store is unusable afterwards. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,278 @@
+import type { GatewayStore, ObservationRecord, QueuedCommandRecord, RegistrationRecord } from '../../src/lwm2m/store';
+
+/**
+ * What every GatewayStore backend must do, run once per backend (as aedes runs its persistence
+ * suite against each implementation). `reopen` closes the store and opens the same state again;
+ * backends without persistence leave it out, and the reopen tests are not defined for them.
+ */
+export interface StoreFactory {
+  open(): Promise<GatewayStore>;
+  reopen?(store: GatewayStore): Promise<GatewayStore>;
+  /** Removes what `open` made (directories). */
+  cleanup?(): Promise<void>;
+}
+
+export function reg(id: string, endpoint: string, over: Partial<RegistrationRecord> = {}): RegistrationRecord {
+  return {
+    id,
+    endpoint,
+    lifetime: 86400,
+    lwm2mVersion: '1.1',
+    binding: 'U',
+    queueMode: false,
+    query: { ep: endpoint, lt: '86400' },
+    alternatePath: '/',
+    objectList: ['/1/0', '/3/0', '/5/0'],
+    contentFormats: [110, 112],
+    peer: { address: '10.0.0.1', port: 5683, identity: { kind: 'psk', name: endpoint, endpoints: [endpoint] } },
+    registeredAt: 1_700_000_000_000,
+    lastUpdate: 1_700_000_000_000,
+    ...over,
+  };
+}
+
+export function obs(token: string, registrationId: string, over: Partial<ObservationRecord> = {}): ObservationRecord {
+  return { token, registrationId, endpoint: 'ep-' + registrationId, paths: ['/3/0/13'], composite: false, contentFormat: 110, context: { reqID: 7, msgType: 'observe', data: { path: '/3/0/13' } }, createdAt: 1_700_000_000_000, ...over };
+}
+
+export function cmd(id: string, endpoint: string, over: Partial<QueuedCommandRecord> = {}): QueuedCommandRecord {
+  return { id, endpoint, enqueuedAt: 1_700_000_000_000, ttl: 7200, payload: { reqID: id, msgType: 'read', data: { path: '/3/0/0' } }, ...over };
+}
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const v of it) out.push(v);
+  return out;
+}
+
+export function storeSuite(name: string, factory: StoreFactory): void {
+  describe(`GatewayStore conformance: ${name}`, () => {
+    let store: GatewayStore;
+    beforeEach(async () => {
+      store = await factory.open();
+    });
+    afterEach(async () => {
+      await store.close();
+      await factory.cleanup?.();
+    });
+
+    describe('registrations', () => {
+      it('adds, finds by id and endpoint, lists, updates and removes', async () => {
+        const r = store.registrations;
+        expect(await r.add(reg('a', 'ep1'))).toBeUndefined();
+        expect(await r.add(reg('b', 'ep2'))).toBeUndefined();
+        expect(await r.get('a')).toEqual(reg('a', 'ep1'));
+        expect(await r.byEndpoint('ep2')).toEqual(reg('b', 'ep2'));
+        expect(await r.get('zz')).toBeUndefined();
+        expect(await r.byEndpoint('zz')).toBeUndefined();
+        expect((await collect(r.all())).map((x) => x.id).sort()).toEqual(['a', 'b']);
+
+        expect(await r.update(reg('a', 'ep1', { lastUpdate: 5, peer: { address: '10.0.0.9', port: 1 } }))).toBe(true);
+        expect(await r.get('a')).toEqual(reg('a', 'ep1', { lastUpdate: 5, peer: { address: '10.0.0.9', port: 1 } }));
+        expect((await r.byEndpoint('ep1'))?.lastUpdate).toBe(5);
+        expect(await r.update(reg('nope', 'ep9'))).toBe(false);
+        expect(await r.get('nope')).toBeUndefined();
+        await expect(r.update(reg('a', 'other'))).rejects.toThrow(/belongs to/);
+
+        expect((await r.remove('a'))?.id).toBe('a');
+        expect(await r.remove('a')).toBeUndefined();
+        expect(await r.get('a')).toBeUndefined();
+        expect(await r.byEndpoint('ep1')).toBeUndefined();
+        expect((await collect(r.all())).map((x) => x.id)).toEqual(['b']);
+      });
+
+      it('replaces the registration of the same endpoint and returns the replaced one', async () => {
+        const r = store.registrations;
+        await r.add(reg('old', 'ep1'));
+        const replaced = await r.add(reg('new', 'ep1', { lifetime: 60 }));
+        expect(replaced).toEqual(reg('old', 'ep1'));
+        expect(await r.get('old')).toBeUndefined();
+        expect(await r.byEndpoint('ep1')).toEqual(reg('new', 'ep1', { lifetime: 60 }));
+        expect((await collect(r.all())).map((x) => x.id)).toEqual(['new']);
+        // Removing the replaced id later must not touch the new one's endpoint entry.
+        expect(await r.remove('old')).toBeUndefined();
+        expect((await r.byEndpoint('ep1'))?.id).toBe('new');
+      });
+
+      it('concurrent adds for one endpoint leave exactly one registration', async () => {
+        const r = store.registrations;
+        await Promise.all(['x1', 'x2', 'x3'].map((id) => r.add(reg(id, 'same'))));
+        const all = await collect(r.all());
+        expect(all).toHaveLength(1);
+        expect((await r.byEndpoint('same'))?.id).toBe(all[0].id);
+      });
+
+      it('allows removal while iterating (expiry sweep)', async () => {
+        const r = store.registrations;
+        for (let i = 0; i < 5; i++) await r.add(reg(`id${i}`, `ep${i}`));
+        const seen: string[] = [];
+        for await (const x of r.all()) {
+          seen.push(x.id);
+          await r.remove(x.id);
+        }
+        expect(seen.sort()).toEqual(['id0', 'id1', 'id2', 'id3', 'id4']);
+        expect(await collect(r.all())).toEqual([]);
+      });
+
+      it('keeps endpoints and ids with separators and non-ASCII apart', async () => {
+        const r = store.registrations;
+        await r.add(reg('a/b', 'urn:dev/1'));
+        await r.add(reg('a', 'urn:dev'));
+        await r.add(reg('ü', 'endpoint é/%2F'));
+        expect((await r.byEndpoint('urn:dev/1'))?.id).toBe('a/b');
+        expect((await r.byEndpoint('urn:dev'))?.id).toBe('a');
+        expect((await r.byEndpoint('endpoint é/%2F'))?.id).toBe('ü');
+        expect((await collect(r.all())).length).toBe(3);
+      });
+    });
+
+    describe('observations', () => {
+      it('puts, finds by token and registration, removes by token and by registration', async () => {
+        const o = store.observations;
+        expect(await o.put(obs('0a01', 'r1', { createdAt: 2 }))).toBeUndefined();
+        await o.put(obs('ff', 'r1', { createdAt: 1, composite: true, paths: ['/3/0/0', '/3/0/13'], contentFormat: undefined }));
+        await o.put(obs('0b', 'r2'));
+        expect(await o.get('0a01')).toEqual(obs('0a01', 'r1', { createdAt: 2 }));
+        expect(await o.get('ff')).toEqual(obs('ff', 'r1', { createdAt: 1, composite: true, paths: ['/3/0/0', '/3/0/13'], contentFormat: undefined }));
+        expect(await o.get('cc')).toBeUndefined();
+        expect((await o.byRegistration('r1')).map((x) => x.token)).toEqual(['ff', '0a01']);
+        expect(await o.byRegistration('none')).toEqual([]);
+
+        expect((await o.remove('ff'))?.token).toBe('ff');
+        expect(await o.remove('ff')).toBeUndefined();
+        expect((await o.byRegistration('r1')).map((x) => x.token)).toEqual(['0a01']);
+
+        await o.put(obs('0c', 'r1', { createdAt: 3 }));
+        expect((await o.removeByRegistration('r1')).map((x) => x.token)).toEqual(['0a01', '0c']);
+        expect(await o.removeByRegistration('r1')).toEqual([]);
+        expect(await o.get('0a01')).toBeUndefined();
+        expect(await o.byRegistration('r1')).toEqual([]);
+        expect((await o.byRegistration('r2')).map((x) => x.token)).toEqual(['0b']);
+      });
+
+      it('a put with a known token replaces it, moving it to its new registration', async () => {
+        const o = store.observations;
+        await o.put(obs('01', 'r1'));
+        expect((await o.put(obs('01', 'r2', { context: { reqID: 9 } })))?.registrationId).toBe('r1');
+        expect(await o.byRegistration('r1')).toEqual([]);
+        expect(await o.byRegistration('r2')).toEqual([obs('01', 'r2', { context: { reqID: 9 } })]);
+      });
+
+      it('keeps the opaque context as given', async () => {
+        const context = { reqID: 'x', nested: { list: [1, 'two', null, true, { deep: 1.5 }] }, empty: {} };
+        await store.observations.put(obs('0d', 'r1', { context }));
+        expect((await store.observations.get('0d'))?.context).toEqual(context);
+      });
+
+      it('refuses tokens that are not 1-8 bytes of lower-case hex', async () => {
+        for (const token of ['', 'ABCD', 'abc', '0011223344556677aa', 'zz']) {
+          await expect(Promise.resolve().then(() => store.observations.put(obs(token, 'r1')))).rejects.toThrow(/token/);
+        }
+      });
+    });
+
+    describe('queued commands', () => {
+      it('appends per endpoint in order, lists, removes by id and all for an endpoint', async () => {
+        const q = store.commands;
+        for (const id of ['c3', 'c1', 'c2']) await q.append(cmd(id, 'ep1'));
+        await q.append(cmd('d1', 'ep2'));
+        await q.append(cmd('e1', 'ep1x'));
+        expect((await q.list('ep1')).map((c) => c.id)).toEqual(['c3', 'c1', 'c2']);
+        expect(await q.list('ep1')).toEqual([cmd('c3', 'ep1'), cmd('c1', 'ep1'), cmd('c2', 'ep1')]);
+        expect(await q.list('none')).toEqual([]);
+
+        expect((await q.remove('c1'))?.id).toBe('c1');
+        expect(await q.remove('c1')).toBeUndefined();
+        await q.append(cmd('c4', 'ep1'));
+        expect((await q.list('ep1')).map((c) => c.id)).toEqual(['c3', 'c2', 'c4']);
+
+        expect(await q.removeAll('ep1')).toBe(3);
+        expect(await q.removeAll('ep1')).toBe(0);
+        expect(await q.list('ep1')).toEqual([]);
+        expect(await q.remove('c3')).toBeUndefined();
+        expect((await q.list('ep2')).map((c) => c.id)).toEqual(['d1']);
+        expect((await q.list('ep1x')).map((c) => c.id)).toEqual(['e1']);
+        // An id freed by removal may be queued again.
+        await q.append(cmd('c3', 'ep1'));
+        expect((await q.list('ep1')).map((c) => c.id)).toEqual(['c3']);
+      });
+
+      it('keeps the order of concurrent appends and refuses a duplicate id', async () => {
+        const q = store.commands;
+        const ids = Array.from({ length: 30 }, (_, i) => `k${i}`);
+        await Promise.all(ids.map((id) => q.append(cmd(id, 'ep'))));
+        expect((await q.list('ep')).map((c) => c.id)).toEqual(ids);
+        await expect(q.append(cmd('k3', 'other'))).rejects.toThrow(/already queued/);
+        expect(await q.list('other')).toEqual([]);
+      });
+    });
+
+    describe('immutability', () => {
+      it('returned records are frozen and mutation attempts do not change the store', async () => {
+        await store.registrations.add(reg('a', 'ep1'));
+        await store.observations.put(obs('01', 'a'));
+        await store.commands.append(cmd('c1', 'ep1'));
+        const r = (await store.registrations.get('a')) as RegistrationRecord;
+        const o = (await store.observations.get('01')) as ObservationRecord;
+        const [c] = await store.commands.list('ep1');
+        const attempts: Array<() => void> = [
+          () => Object.assign(r, { lifetime: 1 }),
+          () => Object.assign(r.peer, { port: 1 }),
+          () => (r.objectList as string[]).push('/9/0'),
+          () => Object.assign(r.query, { ep: 'x' }),
+          () => (o.paths as string[]).push('/1'),
+          () => Object.assign(o.context as object, { reqID: 0 }),
+          () => Object.assign(c, { ttl: 0 }),
+          () => Object.assign(c.payload as object, { msgType: 'write' }),
+        ];
+        for (const attempt of attempts) expect(attempt).toThrow(TypeError);
+        expect(Object.isFrozen(r) && Object.isFrozen(o) && Object.isFrozen(c)).toBe(true);
+        expect(await store.registrations.get('a')).toEqual(reg('a', 'ep1'));
+        expect(await store.registrations.byEndpoint('ep1')).toEqual(reg('a', 'ep1'));
+        expect(await store.observations.get('01')).toEqual(obs('01', 'a'));
+        expect(await store.commands.list('ep1')).toEqual([cmd('c1', 'ep1')]);
+      });
+
+      it('keeps its own copy: changing the object given afterwards does not reach the store', async () => {
+        const given = reg('a', 'ep1') as { -readonly [K in keyof RegistrationRecord]: RegistrationRecord[K] };
+        await store.registrations.add(given);
+        given.lifetime = 1;
+        (given.objectList as string[]).push('/9/0');
+        const c = cmd('c1', 'ep1', { payload: { a: [1] } });
+        await store.commands.append(c);
+        ((c.payload as { a: number[] }).a).push(2);
+        expect(await store.registrations.get('a')).toEqual(reg('a', 'ep1'));
+        expect((await store.commands.list('ep1'))[0].payload).toEqual({ a: [1] });
+      });
+    });
+
+    // Defined only for a persistent backend (not skipped: no skipped test is left in the run).
+    const persistent = factory.reopen ? it : () => undefined;
+    persistent('close and reopen on the same state sees everything', async () => {
+      await store.registrations.add(reg('a', 'ep1'));
+      await store.registrations.add(reg('b', 'ep2'));
+      await store.registrations.add(reg('c', 'ep1')); // replaces a
+      await store.registrations.update(reg('b', 'ep2', { lastUpdate: 42 }));
+      await store.observations.put(obs('01', 'c', { createdAt: 2 }));
+      await store.observations.put(obs('02', 'c', { createdAt: 1 }));
+      await store.observations.put(obs('03', 'b'));
+      await store.observations.remove('03');
+      for (const id of ['q2', 'q1', 'q3']) await store.commands.append(cmd(id, 'ep1'));
+      await store.commands.remove('q1');
+
+      store = await (factory.reopen as (s: GatewayStore) => Promise<GatewayStore>)(store);
+      expect((await collect(store.registrations.all())).map((x) => x.id).sort()).toEqual(['b', 'c']);
+      expect(await store.registrations.byEndpoint('ep1')).toEqual(reg('c', 'ep1'));
+      expect(await store.registrations.get('b')).toEqual(reg('b', 'ep2', { lastUpdate: 42 }));
+      expect(await store.registrations.get('a')).toBeUndefined();
+      expect((await store.observations.byRegistration('c')).map((o) => o.token)).toEqual(['02', '01']);
+      expect(await store.observations.get('01')).toEqual(obs('01', 'c', { createdAt: 2 }));
+      expect(await store.observations.get('03')).toBeUndefined();
+      expect((await store.commands.list('ep1')).map((x) => x.id)).toEqual(['q2', 'q3']);
+      // Order continues after a reopen: new commands go after the ones already queued.
+      await store.commands.append(cmd('q4', 'ep1'));
+      expect((await store.commands.list('ep1')).map((x) => x.id)).toEqual(['q2', 'q3', 'q4']);
+      expect(Object.isFrozen(await store.registrations.get('b'))).toBe(true);
+    });
+  });
+}
