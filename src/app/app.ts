@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { createHttpAuthAdmission, type HttpAuthOptions } from '../auth/http-auth-hook';
-import { CoapEndpoint, type CoapLimit, type InboundRequest, type RequestHandler } from '../coap';
+import { CoapEndpoint, type CoapLimit, type InboundRequest } from '../coap';
 import { Lwm2mMqttGateway, type GatewayOptions } from '../gateway/gateway';
 import { Lwm2mServer } from '../lwm2m/lwm2m-server';
 import { ObjectModel } from '../lwm2m/model/object-model';
@@ -42,26 +42,10 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-/**
- * A CoAP endpoint that reports the requests its handler answers 4.04 outside /rd (a Send, or any
- * other request, from a peer with no registration): /rd refusals are the registration service's own.
- */
-class ServingCoapEndpoint extends CoapEndpoint {
-  onNotServed: ((req: InboundRequest) => void) | undefined;
-
-  override setRequestHandler(handler: RequestHandler): void {
-    super.setRequestHandler((req) => {
-      const res = handler(req);
-      if (this.onNotServed !== undefined && !(res instanceof Promise) && res.code === '4.04' && req.uriPath[0] !== 'rd') this.onNotServed(req);
-      return res;
-    });
-  }
-}
-
 /** The CoAP message layer over one transport, with the configured timing and block-wise limits. */
-function coapEndpoint(transport: Transport, config: GatewayConfig): ServingCoapEndpoint {
+function coapEndpoint(transport: Transport, config: GatewayConfig): CoapEndpoint {
   const c = config.lwm2m;
-  return new ServingCoapEndpoint(transport, {
+  return new CoapEndpoint(transport, {
     ackTimeout: c.coap.ack_timeout,
     ackRandomFactor: c.coap.ack_random_factor,
     maxRetransmit: c.coap.max_retransmit,
@@ -90,19 +74,23 @@ function logLimitRefusals(endpoint: CoapEndpoint, log: Logger, throttle: LogThro
  * not know, answered RST), and requests outside /rd from peers with no registration. Nothing is built
  * unless debug is on; the request's query is never logged (it may carry secrets).
  */
-function logUnknownTraffic(endpoint: ServingCoapEndpoint, server: Lwm2mServer, log: Logger, throttle: LogThrottle): void {
+function logMalformed(endpoint: CoapEndpoint, log: Logger, throttle: LogThrottle): void {
   endpoint.on('malformed', (peer: Peer, reason: string) => {
     if (!log.isLevelEnabled('debug')) return;
     const admitted = throttle.admit(peer.address);
     if (admitted) log.debug({ peer: `${peer.address}:${peer.port}`, reason, suppressed: admitted.suppressed || undefined }, 'coap datagram rejected');
   });
-  endpoint.onNotServed = (req) => {
+}
+
+/** The second half of the unknown traffic above: requests outside /rd from peers with no registration. */
+function logNotServed(server: Lwm2mServer, log: Logger, throttle: LogThrottle): void {
+  server.on('notServed', (req: InboundRequest) => {
     if (!log.isLevelEnabled('debug') || server.store.byPeer(peerKey(req.peer)) !== undefined) return;
     const admitted = throttle.admit(req.peer.address);
     if (!admitted) return;
     const fields = { peer: `${req.peer.address}:${req.peer.port}`, method: req.method, path: `/${req.uriPath.join('/')}`.slice(0, 100), code: '4.04', suppressed: admitted.suppressed || undefined };
     log.debug(fields, 'request from a peer with no registration');
-  };
+  });
 }
 
 /** The broker url for logs: no credentials, no query (a token may hide there). */
@@ -246,6 +234,17 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
     // DTLS first: the endpoints its PSK file binds are refused on plain UDP from the first datagram.
     const limitLog = new LogThrottle();
     const unknownTrafficLog = new LogThrottle();
+    logNotServed(server, log, unknownTrafficLog);
+    /** The CoAP endpoint of one listener: served by the LwM2M server, closed at shutdown, its events logged. */
+    const serve = (transport: Transport, label: string): CoapEndpoint => {
+      const endpoint = coapEndpoint(transport, config);
+      closers.push(() => endpoint.close());
+      endpoint.on('error', (err: Error) => log.warn({ err: err.message }, label));
+      logLimitRefusals(endpoint, log, limitLog);
+      logMalformed(endpoint, log, unknownTrafficLog);
+      server.attach(endpoint);
+      return endpoint;
+    };
     let dtls: DtlsListener | undefined;
     let coaps: CoapEndpoint | undefined;
     if (config.listeners.dtls.enable) {
@@ -253,13 +252,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       if (dtls) {
         const listener = dtls;
         closers.push(() => listener.transport.close());
-        const endpoint = coapEndpoint(listener.transport, config);
-        closers.push(() => endpoint.close());
-        endpoint.on('error', (err: Error) => log.warn({ err: err.message }, 'coap error (dtls)'));
-        logLimitRefusals(endpoint, log, limitLog);
-        logUnknownTraffic(endpoint, server, log, unknownTrafficLog);
-        server.attach(endpoint);
-        coaps = endpoint;
+        coaps = serve(listener.transport, 'coap error (dtls)');
       }
     }
     // Endpoints the PSK file binds never register over plain UDP, even when DTLS itself is off.
@@ -273,13 +266,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       const transport = await UdpTransport.bind({ host: udp.bind.host, port: udp.bind.port, recvBufferSize: udp.recbuf });
       closers.push(() => transport.close());
       transport.on('error', (err: Error) => log.warn({ err: err.message }, 'udp error'));
-      const endpoint = coapEndpoint(transport, config);
-      closers.push(() => endpoint.close());
-      endpoint.on('error', (err: Error) => log.warn({ err: err.message }, 'coap error'));
-      logLimitRefusals(endpoint, log, limitLog);
-      logUnknownTraffic(endpoint, server, log, unknownTrafficLog);
-      server.attach(endpoint);
-      coap = endpoint;
+      coap = serve(transport, 'coap error');
       udpPort = transport.address().port;
       log.info({ bind: `${udp.bind.host}:${udpPort}` }, 'LwM2M over UDP listening');
     } else {

@@ -15,7 +15,8 @@ const NOT_FOUND: CoapResponse = { code: '4.04', payload: Buffer.alloc(0) };
  * The LwM2M server: serves the Registration interface on one or more CoAP endpoints
  * (UDP, later DTLS) and sends downlink operations to registered clients through the
  * endpoint each one registered on. Re-emits `registered`, `updated`, `deregistered`, `refused`;
- * emits `send` (reg, entries) for an LwM2M Send (`POST /dp`).
+ * emits `send` (reg, entries) for an LwM2M Send (`POST /dp`), and `notServed` (req) for a request
+ * outside /rd answered 4.04 (a Send from a peer with no registration, an unknown path), for logs.
  */
 export class Lwm2mServer extends EventEmitter {
   readonly store = new RegistrationStore();
@@ -49,12 +50,20 @@ export class Lwm2mServer extends EventEmitter {
     if (req.uriPath.length === 1 && req.uriPath[0] === 'dp') {
       const sent = handleSendRequest(req, this.store, this.model);
       if (sent.reg && sent.entries) this.emit('send', sent.reg, sent.entries);
+      else if (sent.response.code === NOT_FOUND.code) this.notServed(req);
       return sent.response;
     }
     const res = this.registrations.handle(req, endpoint.transport.scheme);
-    if (!res) return NOT_FOUND;
+    if (!res) {
+      this.notServed(req);
+      return NOT_FOUND;
+    }
     if (res instanceof Promise) return res.then((r) => this.trackChannel(endpoint, req, r));
     return this.trackChannel(endpoint, req, res);
+  }
+
+  private notServed(req: InboundRequest): void {
+    if (this.listenerCount('notServed') > 0) this.emit('notServed', req);
   }
 
   /** Remembers which endpoint (UDP or DTLS) a registration last spoke on: downlink goes there. */

@@ -1,5 +1,5 @@
 import dgram from 'node:dgram';
-import { generate, parse, type ParsedPacket } from 'coap-packet';
+import { generate, parse, type Packet, type ParsedPacket } from 'coap-packet';
 
 /**
  * A bare UDP socket speaking hand-made CoAP, for behaviour the real stack would not show:
@@ -65,20 +65,34 @@ export class RawDevice {
   }
 
   /** Registers `ep` with a CON POST /rd and returns the gateway's answer. */
-  async register(ep: string, query: string[] = [], links = '</3/0>'): Promise<ParsedPacket> {
+  register(ep: string, query: string[] = [], links = '</3/0>'): Promise<ParsedPacket> {
+    return this.request('POST', ['rd'], [`ep=${ep}`, ...query], {
+      token: Buffer.from([1, 2, 3, 4]),
+      options: [{ name: 'Content-Format', value: Buffer.from([40]) }],
+      payload: Buffer.from(links),
+    });
+  }
+
+  /** Sends a CON request (Uri-Path segments, then Uri-Query items, then `options`) and returns the piggybacked answer. */
+  async request(
+    code: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string[],
+    query: string[] = [],
+    extra: { token?: Buffer; options?: Packet['options']; payload?: Buffer } = {},
+  ): Promise<ParsedPacket> {
     const messageId = this.nextMid();
     const from = this.received.length;
     this.send({
       confirmable: true,
-      code: 'POST',
+      code,
       messageId,
-      token: Buffer.from([1, 2, 3, 4]),
+      token: extra.token ?? Buffer.from([9]),
       options: [
-        { name: 'Uri-Path', value: Buffer.from('rd') },
-        ...[`ep=${ep}`, ...query].map((q) => ({ name: 'Uri-Query', value: Buffer.from(q) })),
-        { name: 'Content-Format', value: Buffer.from([40]) },
+        ...path.map((s) => ({ name: 'Uri-Path' as const, value: Buffer.from(s) })),
+        ...query.map((q) => ({ name: 'Uri-Query' as const, value: Buffer.from(q) })),
+        ...(extra.options ?? []),
       ],
-      payload: Buffer.from(links),
+      payload: extra.payload,
     });
     return this.waitFor((p) => p.ack && p.messageId === messageId, 3000, from);
   }

@@ -38,10 +38,7 @@ describe('attack: taking a DTLS endpoint over plain UDP', () => {
       }
       // Update and deregister of the real registration id over UDP: 4.03, not 2.04 / 2.02.
       for (const code of ['POST', 'DELETE'] as const) {
-        const messageId = attacker.nextMid();
-        const mark = attacker.received.length;
-        attacker.send({ confirmable: true, code, messageId, token: Buffer.from([9]), options: [{ name: 'Uri-Path', value: Buffer.from('rd') }, { name: 'Uri-Path', value: Buffer.from(regId) }] });
-        const res = await attacker.waitFor((p) => p.ack && p.messageId === messageId, 3000, mark);
+        const res = await attacker.request(code, ['rd', regId]);
         expect(res.code).toBe('4.03');
       }
     });
