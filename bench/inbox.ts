@@ -4,7 +4,7 @@
  *   npm run build && node dist/bench/inbox.js
  */
 import { FairInbox } from '../src/gateway/fair-inbox';
-import { RingQueue } from '../src/gateway/ring-queue';
+import { RingQueue } from '../src/lwm2m/device/ring-queue';
 
 interface Message {
   topic: string;

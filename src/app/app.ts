@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import { createHttpAuthAdmission, type HttpAuthOptions } from '../auth/http-auth-hook';
 import { CoapEndpoint, type CoapLimit, type InboundRequest } from '../coap';
 import { Lwm2mMqttGateway, type GatewayOptions } from '../gateway/gateway';
+import type { DownlinkCommand } from '../gateway/command-parser';
+import { DeviceManager } from '../lwm2m/device/device-manager';
 import { Lwm2mServer } from '../lwm2m/lwm2m-server';
 import { ObjectModel } from '../lwm2m/model/object-model';
 import { BrokerClient, type BrokerOutage } from '../mqtt/broker-client';
@@ -134,7 +136,6 @@ function gatewayOptions(config: GatewayConfig): GatewayOptions {
   return {
     mountpoint: l.mountpoint,
     translators: l.translators,
-    qmodeTimeWindow: l.qmode_time_window,
     autoObserve: l.auto_observe,
     updateMsgPublishCondition: l.update_msg_publish_condition,
     keys: l.keys,
@@ -227,7 +228,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       server.registrations.setAdmission(createHttpAuthAdmission(options, authn, log));
     }
     closers.push(() => server.close());
-    const gateway = new Lwm2mMqttGateway(server, mqtt, gatewayOptions(config), model, log);
+    const engine = new DeviceManager<DownlinkCommand>(server, { qmodeTimeWindow: l.qmode_time_window, maxQueuedRequests: l.max_queued_commands });
+    const gateway = new Lwm2mMqttGateway(engine, mqtt, gatewayOptions(config), model, log);
     closers.push(() => gateway.close());
     await gateway.start();
 

@@ -3,9 +3,9 @@ import net from 'node:net';
 import path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
-import type { QoS } from '../mqtt/broker-client';
 import { packageRoot } from '../package-root';
 import { parseByteSize, type ByteSizeInput } from './byte-size';
+import type { ConfigDocument } from './config-schema-types';
 import { parseDuration, type DurationInput } from './duration';
 import { mountpointTemplateProblem } from '../gateway/mountpoint';
 import { DEFAULT_CIPHERS, isCertificateSuite, opensslCipherName } from '../transport/dtls/cipher-suites';
@@ -13,11 +13,20 @@ import { DEFAULT_CIPHERS, isCertificateSuite, opensslCipherName } from '../trans
 // ---------------------------------------------------------------------------------------------
 // The validated configuration. Key names are the YAML ones (snake_case) so that users recognise
 // them; durations are already seconds, sizes bytes, binds {host, port}.
+//
+// The shapes come from schemas/gateway.schema.json, through the types generated from it
+// (config-schema-types.ts, `npm run gen:config-types`): ConfigDocument is the document after schema
+// validation with every default filled in. Below, only the keys whose type a conversion changes are
+// written out again; every other key keeps the schema's type.
 // ---------------------------------------------------------------------------------------------
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-export type UpdateMsgPublishCondition = 'always' | 'contains_object_list';
-export type TranslatorName = 'command' | 'response' | 'notify' | 'register' | 'update' | 'deregister' | 'send';
+/** T with the keys of `Changes` retyped (each must be a key of T); a flat object type, for readable hovers. */
+type Converted<T, Changes extends { [K in keyof Changes]: K extends keyof T ? unknown : never }> = Flat<Omit<T, keyof Changes> & Changes>;
+type Flat<T> = { [K in keyof T]: T[K] };
+
+export type LogLevel = ConfigDocument['log']['level'];
+export type UpdateMsgPublishCondition = ConfigDocument['lwm2m']['update_msg_publish_condition'];
+export type TranslatorName = keyof ConfigDocument['lwm2m']['translators'];
 
 /** A listening address; host "0.0.0.0" or "::" means every interface. */
 export interface Bind {
@@ -25,136 +34,109 @@ export interface Bind {
   port: number;
 }
 
-export interface TranslatorConfig {
-  topic: string;
-  qos: QoS;
-}
+export type TranslatorConfig = ConfigDocument['lwm2m']['translators'][TranslatorName];
 
-export interface MqttConfig {
-  /** An existing broker; undefined starts the embedded one. */
-  url?: string;
-  username?: string;
-  password?: string;
-  /** Undefined: the client generates one. */
-  client_id?: string;
-  clean: boolean;
-  /** Seconds. */
-  keepalive: number;
-  /** Seconds between reconnection attempts. */
-  reconnect_period: number;
-  ca_file?: string;
-  cert_file?: string;
-  key_file?: string;
-  reject_unauthorized: boolean;
-}
+export type MqttConfig = Converted<
+  ConfigDocument['mqtt'],
+  {
+    /** Seconds. */
+    keepalive: number;
+    /** Seconds between reconnection attempts. */
+    reconnect_period: number;
+  }
+>;
 
-export interface EmbeddedBrokerConfig {
-  bind: Bind;
-}
+export type EmbeddedBrokerConfig = Converted<ConfigDocument['embedded_broker'], { bind: Bind }>;
 
-export interface CoapConfig {
-  /** Seconds. */
-  ack_timeout: number;
-  ack_random_factor: number;
-  max_retransmit: number;
-}
+export type CoapConfig = Converted<
+  ConfigDocument['lwm2m']['coap'],
+  {
+    /** Seconds. */
+    ack_timeout: number;
+  }
+>;
 
-export interface BlockwiseConfig {
-  enable: boolean;
-  max_block_size: 16 | 32 | 64 | 128 | 256 | 512 | 1024;
-  max_body_size: number;
-  /** Seconds. */
-  exchange_lifetime: number;
-  /** Bytes held in unfinished Block1 bodies, in total and per source address. */
-  max_pending_bytes: number;
-  max_pending_bytes_per_source: number;
-}
+export type BlockwiseConfig = Converted<
+  ConfigDocument['lwm2m']['blockwise'],
+  {
+    /** Bytes. */
+    max_body_size: number;
+    /** Seconds. */
+    exchange_lifetime: number;
+    /** Bytes held in unfinished Block1 bodies, in total and per source address. */
+    max_pending_bytes: number;
+    max_pending_bytes_per_source: number;
+  }
+>;
 
-export interface RegistrationRateConfig {
-  /** Registers per second from one source address. */
-  per_source: number;
-  burst: number;
-}
+export type RegistrationRateConfig = ConfigDocument['lwm2m']['registration_rate'];
 
-export interface Lwm2mConfig {
-  xml_dir?: string;
-  /** Seconds. */
-  lifetime_min: number;
-  /** Seconds. */
-  lifetime_max: number;
-  /** Seconds. */
-  qmode_time_window: number;
-  auto_observe: boolean | string[];
-  update_msg_publish_condition: UpdateMsgPublishCondition;
-  mountpoint: string;
-  translators: Record<TranslatorName, TranslatorConfig>;
-  coap: CoapConfig;
-  blockwise: BlockwiseConfig;
-  /** Name -> LwM2M path, e.g. batteryLevel -> /3/0/9. */
-  keys: Record<string, string>;
-  /** Commands waiting per device. */
-  max_queued_commands: number;
-  /** Largest command payload, bytes. */
-  max_command_size: number;
-  /** Longest endpoint name, UTF-8 bytes. */
-  max_endpoint_length: number;
-  /** Object links in one register or update. */
-  max_object_links: number;
-  max_registrations: number;
-  registration_rate: RegistrationRateConfig;
-  /** Substrings (lower case) of query parameter names that are never published. */
-  secret_query_keys: string[];
-}
+export type Lwm2mConfig = Converted<
+  ConfigDocument['lwm2m'],
+  {
+    /** Seconds. */
+    lifetime_min: number;
+    /** Seconds. */
+    lifetime_max: number;
+    /** Seconds. */
+    qmode_time_window: number;
+    coap: CoapConfig;
+    blockwise: BlockwiseConfig;
+    /** Largest command payload, bytes. */
+    max_command_size: number;
+  }
+>;
 
-export interface UdpListenerConfig {
-  enable: boolean;
-  bind: Bind;
-  enable_authn: boolean;
-  /** Kernel receive buffer in bytes; undefined: the transport's default. */
-  recbuf?: number;
-}
+export type UdpListenerConfig = Converted<
+  ConfigDocument['listeners']['udp'],
+  {
+    bind: Bind;
+    /** Kernel receive buffer in bytes; undefined: the transport's default. */
+    recbuf?: number;
+  }
+>;
 
-export interface DtlsListenerConfig {
-  /** Resolved: as written, else true when psk_file or certfile is set. */
-  enable: boolean;
-  bind: Bind;
-  enable_authn: boolean;
-  psk_file?: string;
-  certfile?: string;
-  keyfile?: string;
-  cacertfile?: string;
-  verify: 'verify_peer' | 'verify_none';
-  ciphers?: string[];
-  /** Seconds. */
-  session_timeout: number;
-  max_sessions: number;
-  /** Unfinished handshakes past the cookie exchange, in total and per source address. */
-  max_handshakes: number;
-  max_handshakes_per_source: number;
-}
+export type DtlsListenerConfig = Converted<
+  ConfigDocument['listeners']['dtls'],
+  {
+    /** Resolved: as written, else true when psk_file or certfile is set. */
+    enable: boolean;
+    bind: Bind;
+    /** Seconds. */
+    session_timeout: number;
+  }
+>;
 
-export interface HttpAuthConfig {
-  /** Empty: authentication by HTTP is off. */
-  url: string;
-  method: 'get' | 'post';
-  headers: Record<string, string>;
-  body: Record<string, unknown>;
-  /** Seconds. */
-  timeout: number;
-  /** Concurrent requests to the auth service, in total and for one source address. */
-  max_in_flight: number;
-  max_in_flight_per_source: number;
-}
+export type HttpAuthConfig = Converted<
+  ConfigDocument['auth']['http'],
+  {
+    /** Seconds. */
+    timeout: number;
+  }
+>;
 
-export interface GatewayConfig {
-  mqtt: MqttConfig;
-  embedded_broker: EmbeddedBrokerConfig;
-  lwm2m: Lwm2mConfig;
-  listeners: { udp: UdpListenerConfig; dtls: DtlsListenerConfig };
-  auth: { http: HttpAuthConfig };
-  http: { bind: Bind };
-  log: { level: LogLevel };
-}
+export type StoreType = ConfigDocument['store']['type'];
+
+export type StoreConfig = Converted<
+  ConfigDocument['store'],
+  {
+    /** Seconds (> 0, at most 10) between the embedded store's synced writes. */
+    sync_interval: number;
+  }
+>;
+
+export type GatewayConfig = Converted<
+  ConfigDocument,
+  {
+    mqtt: MqttConfig;
+    embedded_broker: EmbeddedBrokerConfig;
+    lwm2m: Lwm2mConfig;
+    listeners: { udp: UdpListenerConfig; dtls: DtlsListenerConfig };
+    auth: { http: HttpAuthConfig };
+    http: { bind: Bind };
+    store: StoreConfig;
+  }
+>;
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -282,8 +264,9 @@ export function validateConfig(document: unknown): GatewayConfig {
 }
 
 /**
- * What the operator should know about a configuration that starts, one line each with the key:
- * today a DTLS listener switched off by `enable: false` although credentials are set.
+ * What the operator should know about a configuration that starts, one line each with the key: a DTLS
+ * listener switched off by `enable: false` although credentials are set; a store.url that the store
+ * type does not use; an embedded store that may lose more than the last second of changes.
  */
 export function configWarnings(config: GatewayConfig): string[] {
   const warnings: string[] = [];
@@ -293,6 +276,16 @@ export function configWarnings(config: GatewayConfig): string[] {
     const credential = dtls.psk_file !== undefined ? 'psk_file' : 'certfile';
     const binding = dtls.psk_file !== undefined ? '; the endpoints psk_file names still cannot register over plain UDP' : '';
     warnings.push(`listeners.dtls.enable: false although ${credential} is set: no DTLS listener${binding} (remove enable: false to serve DTLS)`);
+  }
+  const store = config.store;
+  // The URL itself is not quoted: it may hold a password.
+  if (store.type !== 'redis' && store.url !== undefined) {
+    warnings.push(`store.url: ignored: store.type is ${store.type} (only redis uses a URL)`);
+  }
+  if (store.type === 'embedded' && store.sync_interval > DURABLE_STORE_SYNC_INTERVAL) {
+    warnings.push(
+      `store.sync_interval: ${store.sync_interval}s is above ${DURABLE_STORE_SYNC_INTERVAL}s: a crash can lose the changes of the last ${store.sync_interval}s, not only of the last second`,
+    );
   }
   return warnings;
 }
@@ -322,34 +315,10 @@ export function parseBind(value: number | string, key: string): Bind {
 // Internals
 // ---------------------------------------------------------------------------------------------
 
-type RawBind = number | string;
+type RawBind = ConfigDocument['http']['bind'];
 
 /** The document after schema validation with defaults applied: trusted shapes, raw durations, sizes and binds. */
-interface RawConfig {
-  mqtt: Omit<MqttConfig, 'keepalive' | 'reconnect_period'> & { keepalive: DurationInput; reconnect_period: DurationInput };
-  embedded_broker: { bind: RawBind };
-  lwm2m: Omit<Lwm2mConfig, 'lifetime_min' | 'lifetime_max' | 'qmode_time_window' | 'coap' | 'blockwise' | 'max_command_size'> & {
-    lifetime_min: DurationInput;
-    lifetime_max: DurationInput;
-    qmode_time_window: DurationInput;
-    coap: Omit<CoapConfig, 'ack_timeout'> & { ack_timeout: DurationInput };
-    blockwise: Omit<BlockwiseConfig, 'exchange_lifetime' | 'max_body_size' | 'max_pending_bytes' | 'max_pending_bytes_per_source'> & {
-      exchange_lifetime: DurationInput;
-      max_body_size: ByteSizeInput;
-      max_pending_bytes: ByteSizeInput;
-      max_pending_bytes_per_source: ByteSizeInput;
-    };
-    max_command_size: ByteSizeInput;
-  };
-  listeners: {
-    udp: Omit<UdpListenerConfig, 'bind' | 'recbuf'> & { bind: RawBind; recbuf?: ByteSizeInput };
-    // enable has no schema default: "not written" (undefined) differs from `enable: false`.
-    dtls: Omit<DtlsListenerConfig, 'enable' | 'bind' | 'session_timeout'> & { enable?: boolean; bind: RawBind; session_timeout: DurationInput };
-  };
-  auth: { http: Omit<HttpAuthConfig, 'timeout'> & { timeout: DurationInput } };
-  http: { bind: RawBind };
-  log: { level: LogLevel };
-}
+type RawConfig = ConfigDocument;
 
 interface DurationLimits {
   min?: number;
@@ -546,6 +515,14 @@ function toGatewayConfig(raw: RawConfig, problems: Problems): GatewayConfig {
       },
     },
     http: { bind: bind(raw.http.bind, 'http.bind') },
+    store: {
+      type: raw.store.type,
+      // As written: a relative path is taken from the working directory, like psk_file and the other paths.
+      dir: raw.store.dir,
+      url: optional(raw.store.url),
+      sync_interval: seconds(problems, raw.store.sync_interval, 'store.sync_interval', { above: 0, max: MAX_STORE_SYNC_INTERVAL }),
+      key_prefix: raw.store.key_prefix,
+    },
     log: { level: raw.log.level },
   };
   const mountpointProblem = mountpointTemplateProblem(lwm2m.mountpoint);
@@ -555,6 +532,12 @@ function toGatewayConfig(raw: RawConfig, problems: Problems): GatewayConfig {
 }
 
 const MQTT_URL_PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:', 'ws:', 'wss:']);
+const REDIS_URL_PROTOCOLS = new Set(['redis:', 'rediss:']);
+
+/** Seconds: store.sync_interval is refused above it, and warned about above DURABLE_STORE_SYNC_INTERVAL. */
+const MAX_STORE_SYNC_INTERVAL = 10;
+/** Seconds: the issue's rule "a crash loses at most the last second of changes". */
+const DURABLE_STORE_SYNC_INTERVAL = 1;
 
 /**
  * Rules between keys, which JSON Schema cannot say readably. A rule is skipped when a key it reads has
@@ -588,6 +571,37 @@ function checkRelations(config: GatewayConfig, problems: Problems): void {
   if (authProtocol !== 'http:' && authProtocol !== 'https:') {
     refuse('auth.http.url', 'must be empty (off) or an http:// or https:// URL');
   }
+  checkStore(config.store, problems);
+}
+
+/** Redis needs a redis:// or rediss:// URL; its password is masked wherever the URL is quoted. */
+function checkStore(store: StoreConfig, problems: Problems): void {
+  if (store.type !== 'redis' || problems.has('store.type', 'store.url')) return;
+  if (store.url === undefined) {
+    problems.add(new ConfigError('required when store.type is redis (a redis:// or rediss:// URL)', { key: 'store.url' }));
+    return;
+  }
+  if (!REDIS_URL_PROTOCOLS.has(urlProtocol(store.url) ?? '') || urlHostname(store.url) === '') {
+    problems.add(new ConfigError(`must be a URL such as redis://host:6379 or rediss://host:6380 (got ${JSON.stringify(maskUrlPassword(store.url))})`, { key: 'store.url' }));
+  }
+}
+
+/**
+ * A URL fit for a message or a log line: the password (or a user part without one, which some clients
+ * take as the password) and `password=` query values replaced by "***". Works on text that is no
+ * valid URL too: everything up to the last "@" counts as the user part.
+ */
+export function maskUrlPassword(url: string): string {
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(url)?.[0] ?? '';
+  const rest = url.slice(scheme.length);
+  const at = rest.lastIndexOf('@');
+  let masked = rest;
+  if (at >= 0) {
+    const userinfo = rest.slice(0, at);
+    const colon = userinfo.indexOf(':');
+    masked = `${colon >= 0 ? `${userinfo.slice(0, colon)}:***` : '***'}${rest.slice(at)}`;
+  }
+  return scheme + masked.replace(/([?&;]password=)[^&#]*/gi, '$1***');
 }
 
 /** An enabled DTLS listener needs credentials to authenticate anyone, and suites it can serve. */
@@ -622,6 +636,14 @@ function checkDtls(dtls: DtlsListenerConfig, problems: Problems): void {
 function urlProtocol(url: string): string | undefined {
   try {
     return new URL(url).protocol;
+  } catch {
+    return undefined;
+  }
+}
+
+function urlHostname(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
   } catch {
     return undefined;
   }

@@ -93,6 +93,18 @@ export class ClientExchange implements OutgoingExchange {
     }
   }
 
+  /**
+   * Takes up an observation made before (by an earlier process: its token was kept): nothing is
+   * sent, messages with the token are notifications, and the first one is fresh whatever its
+   * sequence number (RFC 7641 §3.4 allows that after 128 s; the last number seen is not known).
+   */
+  resumeObserving(): void {
+    this.state = 'observing';
+    this.delivered = true;
+    this.observeSeq = 0;
+    this.observeTime = 0;
+  }
+
   /** Starts a child exchange's download: it asks for the block after what `head` carried. */
   startDownload(download: Download): void {
     this.download = download;

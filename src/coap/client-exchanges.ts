@@ -46,6 +46,16 @@ export class ClientExchanges implements ExchangeHost {
     return ex;
   }
 
+  /** An observation taken up under its old token; undefined when an open exchange already has that token. */
+  resumeObservation(peer: Peer, req: CoapRequest & { token: Buffer }, listener: ExchangeListener): ClientExchange | undefined {
+    const key = tokenKey(req.token);
+    if (req.token.length === 0 || req.token.length > 8 || this.exchanges.has(key)) return undefined;
+    const ex = new ClientExchange(this, peer, req, listener, req.token);
+    this.exchanges.set(key, ex);
+    ex.resumeObserving();
+    return ex;
+  }
+
   sendRequest(ex: ClientExchange, options: CoapOption[], payload: Buffer): void {
     const messageId = this.messages.nextMessageId();
     const confirmable = ex.confirmable;

@@ -99,6 +99,16 @@ export class CoapEndpoint extends EventEmitter {
   }
 
   /**
+   * Listens again to an observation this endpoint made before a restart, under its old token:
+   * nothing is sent; the peer's next notification reaches `listener.onNotification` instead of an
+   * RST. Undefined when the token is in use or the endpoint is closed.
+   */
+  resumeObservation(peer: Peer, req: CoapRequest & { token: Buffer }, listener: ExchangeListener): OutgoingExchange | undefined {
+    if (this.messages.isClosed) return undefined;
+    return this.clients.resumeObservation(peer, req, listener);
+  }
+
+  /**
    * Sends a notification (or any response-like message) for an observation this endpoint serves,
    * with a fresh message id. A CON one is retransmitted until ACKed; an RST to it, or no ACK at all,
    * emits 'observeCancelled'. A body larger than the block size goes out as Block2 block 0 (the

@@ -1,4 +1,4 @@
-import { RingQueue } from './ring-queue';
+import { RingQueue } from '../lwm2m/device/ring-queue';
 
 /**
  * The gateway's command inbox, fair across devices: a FIFO per key (the device's mountpoint

@@ -1,6 +1,7 @@
 import { formatLink } from '../lwm2m/codec';
-import type { JsonObject } from './command-parser';
-import type { DeviceSession } from './device-session';
+import type { Device } from '../lwm2m/device/device';
+import type { DeviceManager } from '../lwm2m/device/device-manager';
+import type { DownlinkCommand, JsonObject } from './command-parser';
 import { responseData, type ResponseData } from './uplink-messages';
 
 /**
@@ -13,30 +14,27 @@ import { responseData, type ResponseData } from './uplink-messages';
  */
 export const LOCAL_COMMANDS: ReadonlySet<string> = new Set(['discover-all', 'observe-read-all', 'observe-cancel-all']);
 
-export function answerLocalCommand(msgType: string, session: DeviceSession): ResponseData | JsonObject {
+export function answerLocalCommand(msgType: string, device: Device<DownlinkCommand>, engine: DeviceManager<DownlinkCommand>): ResponseData | JsonObject {
   switch (msgType) {
     case 'discover-all': {
-      const reg = session.reg;
+      const reg = device.reg;
       // The URIs come from the device: only the table's own entries count.
       const attributesOf = (uri: string) => (reg.linkAttributes && Object.hasOwn(reg.linkAttributes, uri) ? reg.linkAttributes[uri] : {});
       const links = reg.objectList.map((uri) => formatLink({ uri, attributes: attributesOf(uri) }));
       return responseData(null, '2.05', { content: links });
     }
     case 'observe-read-all':
-      return { ...responseData(null, '2.05'), content: session.observationList().map(describeObservation) };
-    case 'observe-cancel-all': {
-      const count = session.observationList().length;
-      session.cancelObservations();
-      return { ...responseData(null, '2.02'), count };
-    }
+      return { ...responseData(null, '2.05'), content: device.observations().map((o) => describeObservation(o.key, o.paths, o.request.context.fields)) };
+    case 'observe-cancel-all':
+      return { ...responseData(null, '2.02'), count: engine.cancelObservations(device) };
     default:
       throw new Error(`not a local command: ${msgType}`);
   }
 }
 
 /** `{path, reqID}` for an observation of one path, `{paths, reqID}` for a composite one. */
-function describeObservation(o: { path: string; paths?: string[]; fields: JsonObject }): JsonObject {
-  const entry: JsonObject = o.paths ? { paths: o.paths } : { path: o.path };
-  if (o.fields.reqID !== undefined) entry.reqID = o.fields.reqID;
+function describeObservation(key: string, paths: readonly string[] | undefined, fields: JsonObject): JsonObject {
+  const entry: JsonObject = paths ? { paths: [...paths] } : { path: key };
+  if (fields.reqID !== undefined) entry.reqID = fields.reqID;
   return entry;
 }

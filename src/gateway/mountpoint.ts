@@ -9,6 +9,19 @@ export interface MountpointVars {
   client_attrs: Record<string, string>;
 }
 
+const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** The mountpoint's placeholder values for a device (EMQX: clientid from device_id, username from imei). */
+export function mountpointVars(endpoint: string, query: Readonly<Record<string, string>>, peerhost: string, attributes?: Readonly<Record<string, string>>): MountpointVars {
+  return {
+    endpoint_name: endpoint,
+    clientid: query.device_id ?? endpoint,
+    username: query.imei ?? endpoint,
+    peerhost,
+    client_attrs: attributes ?? NO_ATTRIBUTES,
+  };
+}
+
 const PLACEHOLDER = /\$\{([A-Za-z0-9_.]+)\}/g;
 
 export const DEFAULT_MAX_TOPIC_VALUE_LENGTH = 256;

@@ -1,5 +1,5 @@
 import type { Registration } from '../lwm2m/registration/registration';
-import { codeName } from './code-names';
+import { codeName } from '../lwm2m/code-names';
 import type { JsonObject } from './command-parser';
 import type { JsonContentEntry } from './value-json';
 

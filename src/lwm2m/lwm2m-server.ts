@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { CoapEndpoint, CoapResponse, ExchangeListener, InboundRequest, OutgoingExchange } from '../coap';
+import type { CoapEndpoint, CoapResponse, InboundRequest } from '../coap';
+import { DecodingListener, type Lwm2mExchange, type Lwm2mExchangeListener } from './exchange';
 import type { ModelLookup } from './model/types';
 import type { Lwm2mOperation } from './operation';
 import type { RegistrationCandidate } from './registration/admission';
@@ -22,6 +23,10 @@ export class Lwm2mServer extends EventEmitter {
   readonly store = new RegistrationStore();
   readonly registrations: RegistrationService;
   private readonly channels = new Map<string, CoapEndpoint>();
+  /** The endpoint of each scheme: a registration restored from the store speaks there until it speaks again. */
+  private readonly byScheme = new Map<string, CoapEndpoint>();
+  /** While state is restored, requests wait for it (an Update must find its registration). */
+  private restoring: Promise<void> | undefined;
 
   constructor(
     readonly model: ModelLookup,
@@ -43,7 +48,25 @@ export class Lwm2mServer extends EventEmitter {
 
   /** Serves LwM2M on a CoAP endpoint. */
   attach(endpoint: CoapEndpoint): void {
-    endpoint.setRequestHandler((req) => this.handleRequest(endpoint, req));
+    if (!this.byScheme.has(endpoint.transport.scheme)) this.byScheme.set(endpoint.transport.scheme, endpoint);
+    endpoint.setRequestHandler((req) => (this.restoring ? this.restoring.then(() => this.handleRequest(endpoint, req)) : this.handleRequest(endpoint, req)));
+  }
+
+  /** Requests wait until `restored` settles (the registrations it brings back are then known). */
+  holdUntil(restored: Promise<unknown>): void {
+    const done = restored.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.restoring = done;
+    void done.then(() => {
+      if (this.restoring === done) this.restoring = undefined;
+    });
+  }
+
+  /** Takes back a registration from the store, without events: its device's next Update finds it. */
+  restoreRegistration(reg: Registration): void {
+    this.store.add(reg);
   }
 
   private handleRequest(endpoint: CoapEndpoint, req: InboundRequest): CoapResponse | Promise<CoapResponse> {
@@ -77,11 +100,29 @@ export class Lwm2mServer extends EventEmitter {
     this.store.startExpiry(intervalMs);
   }
 
-  /** Sends an operation to a registered client; throws CodecError when the payload cannot be encoded. */
-  send(reg: Registration, op: Lwm2mOperation, listener: ExchangeListener): OutgoingExchange {
-    const endpoint = this.channels.get(reg.id);
+  /**
+   * Sends an operation to a registered client; its answers reach `listener` decoded. Throws
+   * CodecError when the payload cannot be encoded.
+   */
+  send(reg: Registration, op: Lwm2mOperation, listener: Lwm2mExchangeListener): Lwm2mExchange {
+    return this.channelOf(reg).request(reg.peer, buildCoapRequest(op, reg.alternatePath, this.model), new DecodingListener(op, this.model, listener));
+  }
+
+  /**
+   * Listens again to an observation made before a restart (`op` is the observe operation that
+   * made it, `token` its token): the device's next notification is taken, not answered by RST.
+   * Undefined when the token is already in use.
+   */
+  resumeObservation(reg: Registration, op: Lwm2mOperation, token: Buffer, listener: Lwm2mExchangeListener): Lwm2mExchange | undefined {
+    const req = { ...buildCoapRequest(op, reg.alternatePath, this.model), token };
+    return this.channelOf(reg).resumeObservation(reg.peer, req, new DecodingListener(op, this.model, listener));
+  }
+
+  /** Where a registration's downlink goes: the endpoint it last spoke on, or (restored) its scheme's. */
+  private channelOf(reg: Registration): CoapEndpoint {
+    const endpoint = this.channels.get(reg.id) ?? this.byScheme.get(reg.peer.identity ? 'coaps' : 'coap');
     if (!endpoint) throw new Error(`no channel for registration ${reg.id}`);
-    return endpoint.request(reg.peer, buildCoapRequest(op, reg.alternatePath, this.model), listener);
+    return endpoint;
   }
 
   close(): void {

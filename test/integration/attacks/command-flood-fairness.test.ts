@@ -40,7 +40,7 @@ describe('command flood fairness: one device flooded, the others answered first'
     const from = h.probe.mark();
 
     const deliver = (topic: string, payload: string): void =>
-      (h.gw.gateway as unknown as { enqueueMqttMessage(topic: string, payload: Buffer): void }).enqueueMqttMessage(topic, Buffer.from(payload));
+      h.gw.gateway.receive(topic, Buffer.from(payload));
     for (let i = 0; i < FLOOD; i++) deliver('lwm2m/flooded/dn', read(i));
     for (const d of bystanders.devices) deliver(`lwm2m/${d.options.endpoint}/dn`, read(FLOOD));
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, defaultConfig, loadConfigFile, parseBind, parseConfig, type GatewayConfig } from '../../../src/app/config';
+import { ConfigError, configWarnings, defaultConfig, loadConfigFile, maskUrlPassword, parseBind, parseConfig, type GatewayConfig } from '../../../src/app/config';
 import { DEFAULT_CIPHERS } from '../../../src/transport/dtls/cipher-suites';
 
 const REPO_ROOT = path.resolve(__dirname, '../../..');
@@ -79,6 +79,7 @@ describe('defaults', () => {
     });
     expect(config.auth.http).toEqual({ url: '', method: 'post', headers: {}, body: {}, timeout: 5, max_in_flight: 100, max_in_flight_per_source: 20 });
     expect(config.http.bind).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.store).toEqual({ type: 'embedded', dir: 'data', sync_interval: 1, key_prefix: 'lwm2m:' });
     expect(config.log.level).toBe('info');
   });
 
@@ -168,6 +169,12 @@ auth:
     timeout: 3s
 http:
   bind: "0.0.0.0:18080"
+store:
+  type: redis
+  dir: /var/lib/gw
+  url: rediss://:pw@redis.example:6380/2
+  sync_interval: 500ms
+  key_prefix: "gw1:"
 log:
   level: debug
 `;
@@ -253,6 +260,7 @@ log:
         },
       },
       http: { bind: { host: '0.0.0.0', port: 18080 } },
+      store: { type: 'redis', dir: '/var/lib/gw', url: 'rediss://:pw@redis.example:6380/2', sync_interval: 0.5, key_prefix: 'gw1:' },
       log: { level: 'debug' },
     };
     expect(parseConfig(text)).toEqual(expected);
@@ -515,6 +523,137 @@ describe('every problem at once', () => {
 
   it('reports every YAML syntax error with its line', () => {
     expect(() => parseConfig('a: [\nb: {\n', 'my.yaml')).toThrow(/^my\.yaml: 2 errors:\n {2}my\.yaml:2: YAML syntax error: .*\n {2}my\.yaml:3: YAML syntax error: /);
+  });
+});
+
+describe('store', () => {
+  const store = (text: string) => parseConfig(`store:\n${text}`).store;
+  const SECRET = 'hunter2';
+
+  it('takes each type', () => {
+    expect(store('  type: memory\n')).toEqual({ type: 'memory', dir: 'data', sync_interval: 1, key_prefix: 'lwm2m:' });
+    expect(store('  type: embedded\n  dir: ./state\n  sync_interval: 250ms\n')).toMatchObject({ type: 'embedded', dir: './state', sync_interval: 0.25 });
+    expect(store('  type: redis\n  url: redis://redis:6379\n  key_prefix: ""\n')).toEqual({
+      type: 'redis',
+      dir: 'data',
+      url: 'redis://redis:6379',
+      sync_interval: 1,
+      key_prefix: '',
+    });
+    expect(store('  { type: redis, url: "rediss://gw:pw@redis.example" }').url).toBe('rediss://gw:pw@redis.example');
+    expect(store('  sync_interval: 10s\n').sync_interval).toBe(10);
+  });
+
+  it('keeps dir as written: a relative path is taken from the working directory, like psk_file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-store-'));
+    try {
+      const file = path.join(dir, 'gw.yaml');
+      fs.writeFileSync(file, 'store:\n  dir: state\nlisteners:\n  dtls: { psk_file: psk.yaml }\n');
+      const config = loadConfigFile(file);
+      expect(config.store.dir).toBe('state');
+      expect(config.listeners.dtls.psk_file).toBe('psk.yaml');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an empty url counts as absent', () => {
+    expect(store('  url: ""\n').url).toBeUndefined();
+    expect(refused('store: { type: redis, url: "" }', 'store.url')).toBe('store.url: required when store.type is redis (a redis:// or rediss:// URL)');
+  });
+
+  it.each([
+    ['store: { uri: "redis://x" }', 'store.uri', 'store.uri: unknown key'],
+    ['store: { type: mysql }', 'store.type', 'store.type: must be one of "embedded", "memory", "redis"'],
+    ['store: { dir: 5 }', 'store.dir', 'store.dir: must be a string'],
+    ['store: { dir: "" }', 'store.dir', 'store.dir: must NOT have fewer than 1 characters'],
+    ['store: { url: 6379 }', 'store.url', 'store.url: must be a string'],
+    ['store: { key_prefix: [a] }', 'store.key_prefix', 'store.key_prefix: must be a string'],
+    ['store: { sync_interval: soon }', 'store.sync_interval', 'store.sync_interval: must be a duration: seconds or a string such as "22s", "5m", "250ms"'],
+    ['store: { sync_interval: 0 }', 'store.sync_interval', 'store.sync_interval: must be > 0'],
+    ['store: { sync_interval: 11s }', 'store.sync_interval', 'store.sync_interval: must be <= 10'],
+    ['store: { sync_interval: 1m }', 'store.sync_interval', 'store.sync_interval: must be <= 10'],
+    ['store: redis', 'store', 'store: must be a mapping (key: value)'],
+    ['store: { type: redis }', 'store.url', 'store.url: required when store.type is redis (a redis:// or rediss:// URL)'],
+    ['store: { type: redis, url: "http://redis:6379" }', 'store.url', 'store.url: must be a URL such as redis://host:6379 or rediss://host:6380 (got "http://redis:6379")'],
+    ['store: { type: redis, url: "redis:6379" }', 'store.url', 'store.url: must be a URL such as redis://host:6379 or rediss://host:6380 (got "redis:6379")'],
+    ['store: { type: redis, url: "redis://" }', 'store.url', 'store.url: must be a URL such as redis://host:6379 or rediss://host:6380 (got "redis://")'],
+  ])('refuses %p', (text, key, message) => {
+    expect(refused(text, key)).toBe(message);
+  });
+
+  it('a refused type adds no problem about the url', () => {
+    expect(refused('store: { type: Redis }', 'store.type')).toMatch(/must be one of/);
+  });
+
+  it.each([
+    `http://gw:${SECRET}@redis:6379`,
+    `redis//gw:${SECRET}@redis`,
+    `redis://:${SECRET}@`,
+    `ftp://:p@ss${SECRET}@redis:6379/0`,
+    `redis+tcp://${SECRET}@redis`,
+    `${SECRET}@redis:6379`,
+    `http://redis:6379/?password=${SECRET}`,
+  ])('never shows the password of a refused url: %p', (url) => {
+    const message = refused(`store: { type: redis, url: "${url}" }`, 'store.url');
+    expect(message).toMatch(/^store\.url: must be a URL such as redis:\/\/host:6379/);
+    expect(message).not.toContain(SECRET);
+    expect(message).toContain('***');
+  });
+
+  it.each([
+    ['redis://gw:pw@redis:6379/0', 'redis://gw:***@redis:6379/0'],
+    ['rediss://:pw@redis', 'rediss://:***@redis'],
+    ['redis://pw@redis', 'redis://***@redis'],
+    ['redis://gw:p@w:d@redis', 'redis://gw:***@redis'],
+    ['redis://gw:p/w@redis/1', 'redis://gw:***@redis/1'],
+    ['redis://redis:6379/0', 'redis://redis:6379/0'],
+    ['redis://redis?db=1&password=pw&x=1', 'redis://redis?db=1&password=***&x=1'],
+    ['gw:pw@redis', 'gw:***@redis'],
+  ])('maskUrlPassword(%p)', (url, masked) => {
+    expect(maskUrlPassword(url)).toBe(masked);
+  });
+
+  it('reports every store problem at once, with the others', () => {
+    try {
+      parseConfig('mqtt: { clean: "no" }\nstore:\n  type: redis\n  uri: redis://x\n  sync_interval: 20s\n  key_prefix: 1\n', 'gw.yaml');
+      throw new Error('accepted');
+    } catch (err) {
+      // The missing url is listed where its section is written, before the keys written in it.
+      expect((err as ConfigError).errors.map((e) => e.message)).toEqual([
+        'gw.yaml: mqtt.clean: must be true or false',
+        'gw.yaml: store.url: required when store.type is redis (a redis:// or rediss:// URL)',
+        'gw.yaml: store.uri: unknown key',
+        'gw.yaml: store.sync_interval: must be <= 10',
+        'gw.yaml: store.key_prefix: must be a string',
+      ]);
+    }
+  });
+
+  describe('warnings', () => {
+    const warnings = (text: string) => configWarnings(parseConfig(text));
+
+    it('none for the defaults, a redis store, or a sync_interval of at most 1s', () => {
+      expect(warnings('')).toEqual([]);
+      expect(warnings(`store: { type: redis, url: "redis://gw:${SECRET}@redis" }`)).toEqual([]);
+      expect(warnings('store: { sync_interval: 1s }')).toEqual([]);
+      expect(warnings('store: { sync_interval: 100ms }')).toEqual([]);
+    });
+
+    it('a url that the type does not use, without showing it', () => {
+      const list = warnings(`store: { url: "redis://gw:${SECRET}@redis" }`);
+      expect(list).toEqual(['store.url: ignored: store.type is embedded (only redis uses a URL)']);
+      expect(warnings(`store: { type: memory, url: "redis://:${SECRET}@redis" }`)).toEqual(['store.url: ignored: store.type is memory (only redis uses a URL)']);
+      expect(list.join('\n')).not.toContain(SECRET);
+    });
+
+    it('an embedded store synced less often than every second', () => {
+      expect(warnings('store: { sync_interval: 5s }')).toEqual([
+        'store.sync_interval: 5s is above 1s: a crash can lose the changes of the last 5s, not only of the last second',
+      ]);
+      expect(warnings('store: { sync_interval: 1500ms }')).toHaveLength(1);
+      expect(warnings('store: { type: memory, sync_interval: 5s }')).toEqual([]);
+    });
   });
 });
 

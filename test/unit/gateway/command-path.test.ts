@@ -5,7 +5,10 @@
  */
 import { EventEmitter } from 'node:events';
 import pino from 'pino';
-import type { CoapResponse, ExchangeListener, OutgoingExchange } from '../../../src/coap';
+import type { CoapResponse, ExchangeListener } from '../../../src/coap';
+import type { DownlinkCommand } from '../../../src/gateway/command-parser';
+import { DeviceManager } from '../../../src/lwm2m/device/device-manager';
+import { DecodingListener, type Lwm2mExchange, type Lwm2mExchangeListener } from '../../../src/lwm2m/exchange';
 import { Lwm2mMqttGateway, type GatewayOptions, type MqttLink, type Qos } from '../../../src/gateway/gateway';
 import * as uplink from '../../../src/gateway/uplink-messages';
 import type { Lwm2mServer } from '../../../src/lwm2m/lwm2m-server';
@@ -24,10 +27,15 @@ class FakeServer extends EventEmitter {
   /** Replaces the normal send (which records the request) when set. */
   failSend: ((op: Lwm2mOperation) => void) | undefined;
 
-  send(_reg: Registration, op: Lwm2mOperation, listener: ExchangeListener): OutgoingExchange {
+  constructor(private readonly model: () => ModelLookup) {
+    super();
+  }
+
+  /** Records the request; the test answers it in CoAP terms, decoded as the real server does. */
+  send(_reg: Registration, op: Lwm2mOperation, listener: Lwm2mExchangeListener): Lwm2mExchange {
     this.failSend?.(op);
-    this.sent.push({ op, listener });
-    return { token: Buffer.from([this.sent.length]), cancel: () => undefined } as unknown as OutgoingExchange;
+    this.sent.push({ op, listener: new DecodingListener(op, this.model(), listener) });
+    return { token: Buffer.from([this.sent.length]), cancel: () => undefined };
   }
 }
 
@@ -58,7 +66,6 @@ function options(overrides: Partial<GatewayOptions> = {}): GatewayOptions {
       deregister: t('up/deregister'),
       send: t('up/send'),
     },
-    qmodeTimeWindow: 22,
     autoObserve: false,
     updateMsgPublishCondition: 'always',
     keys: {},
@@ -98,12 +105,14 @@ describe('gateway command path', () => {
   let model: ModelLookup;
 
   function start(overrides: Partial<GatewayOptions> = {}): void {
-    server = new FakeServer();
+    server = new FakeServer(() => model);
     mqtt = new FakeMqtt();
     logLines = [];
     const log = pino({ level: 'warn' }, { write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>) });
     model = { resourceDefinition: () => undefined };
-    gateway = new Lwm2mMqttGateway(server as unknown as Lwm2mServer, mqtt, options(overrides), { resourceDefinition: (o, r) => model.resourceDefinition(o, r) }, log);
+    const opts = options(overrides);
+    const engine = new DeviceManager<DownlinkCommand>(server as unknown as Lwm2mServer, { qmodeTimeWindow: 22, maxQueuedRequests: opts.maxQueuedCommands });
+    gateway = new Lwm2mMqttGateway(engine, mqtt, opts, { resourceDefinition: (o, r) => model.resourceDefinition(o, r) }, log);
   }
 
   afterEach(() => {
@@ -119,7 +128,7 @@ describe('gateway command path', () => {
   /** Delivers commands as the broker would and lets the gateway handle them all. */
   function command(endpoint: string, commands: readonly (Record<string, unknown> | string)[]): void {
     for (const c of commands) mqtt.handler?.(`lwm2m/${endpoint}/dn`, Buffer.from(typeof c === 'string' ? c : JSON.stringify(c)));
-    while ((gateway as unknown as { inbox: { size: number } }).inbox.size > 0) gateway.drainInbox();
+    while ((gateway as unknown as { intake: { size: number } }).intake.size > 0) gateway.drainInbox();
   }
 
   function answers(endpoint: string): Record<string, unknown>[] {
@@ -224,7 +233,7 @@ describe('gateway command path', () => {
     start();
     await register(registration('dev', false));
     const session = gateway.sessionOf('dev');
-    jest.spyOn(session!, 'observationList').mockImplementation(() => {
+    jest.spyOn(session!, 'observations').mockImplementation(() => {
       throw new Error('boom');
     });
     command('dev', [{ reqID: 7, msgType: 'observe-read-all', data: {} }]);
@@ -250,7 +259,7 @@ describe('gateway command path', () => {
     await register(reg);
     gateway.sessionOf('slow')?.markAsleep();
     command('slow', Array.from({ length: 150_000 }, (_, i) => (i % 2 === 0 ? { ...read(i), mheaders: { ttl: 1 } } : read(i))));
-    (gateway as unknown as { expireQueuedCommands(now: number): void }).expireQueuedCommands(Date.now() + 5000);
+    gateway.engine.expireQueued(Date.now() + 5000);
     expect(answers('slow')).toHaveLength(75_000);
     expect(answers('slow').every((a) => (a.data as { code: string }).code === '5.04')).toBe(true);
     expect(gateway.sessionOf('slow')?.queue.size).toBe(75_000);

@@ -1,4 +1,4 @@
-import { RingQueue } from '../../../src/gateway/ring-queue';
+import { RingQueue } from '../../../../src/lwm2m/device/ring-queue';
 
 describe('RingQueue', () => {
   it('keeps first-in-first-out order across growth and wrap-around', () => {

@@ -1,4 +1,4 @@
-import { RingQueue } from '../../../src/gateway/ring-queue';
+import { RingQueue } from '../../../../src/lwm2m/device/ring-queue';
 
 describe('RingQueue peek and removeWhere', () => {
   it('peeks at the oldest without taking it', () => {

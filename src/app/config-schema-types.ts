@@ -1,0 +1,277 @@
+/**
+ * GENERATED from schemas/gateway.schema.json by scripts/gen-config-types.ts: do not edit by hand.
+ * Change the schema, then run `npm run gen:config-types` (a test fails while this file is out of date).
+ *
+ * The configuration document after schema validation: every key that has a default in the schema is
+ * present (required here); durations, sizes and binds are still as written (number or string).
+ * src/app/config.ts derives the validated GatewayConfig from these types.
+ */
+
+/**
+ * An LwM2M path: /O, /O/I, /O/I/R or /O/I/R/RI.
+ */
+export type Lwm2MPath = string;
+
+/**
+ * Key names follow EMQX's gateway.lwm2m settings. Durations are seconds (a number) or a string such as "22s", "5m", "250ms"; sizes are bytes (a number) or a string such as "64KB", "4MB" (KB = 1024 bytes); the ranges of both are checked in code after conversion.
+ */
+export interface ConfigDocument {
+  mqtt: {
+    /**
+     * An existing broker; absent or empty starts the embedded one.
+     */
+    url?: string;
+    username?: string;
+    password?: string;
+    /**
+     * Empty: generated. Required when clean is false.
+     */
+    client_id?: string;
+    clean: boolean;
+    /**
+     * Seconds as a number, or a string with an optional unit: ms, s, m, h, d.
+     */
+    keepalive: number | string;
+    /**
+     * Seconds as a number, or a string with an optional unit: ms, s, m, h, d.
+     */
+    reconnect_period: number | string;
+    ca_file?: string;
+    cert_file?: string;
+    key_file?: string;
+    reject_unauthorized: boolean;
+  };
+  embedded_broker: {
+    /**
+     * "host:port", "[ipv6]:port", ":port" (all interfaces) or a bare port.
+     */
+    bind: number | string;
+  };
+  lwm2m: {
+    xml_dir?: string;
+    /**
+     * Seconds as a number, or a string with an optional unit: ms, s, m, h, d.
+     */
+    lifetime_min: number | string;
+    /**
+     * Seconds as a number, or a string with an optional unit: ms, s, m, h, d.
+     */
+    lifetime_max: number | string;
+    /**
+     * Seconds as a number, or a string with an optional unit: ms, s, m, h, d.
+     */
+    qmode_time_window: number | string;
+    /**
+     * false, true (every object-list entry but the core objects) or a list of paths.
+     */
+    auto_observe: boolean | Lwm2MPath[];
+    update_msg_publish_condition: 'always' | 'contains_object_list';
+    mountpoint: string;
+    translators: {
+      command: {
+        topic: string;
+        qos: 0 | 1 | 2;
+      };
+      response: {
+        topic: string;
+        qos: 0 | 1 | 2;
+      };
+      notify: {
+        topic: string;
+        qos: 0 | 1 | 2;
+      };
+      register: {
+        topic: string;
+        qos: 0 | 1 | 2;
+      };
+      update: {
+        topic: string;
+        qos: 0 | 1 | 2;
+      };
+      deregister: {
+        topic: string;
+        qos: 0 | 1 | 2;
+      };
+      send: {
+        topic: string;
+        qos: 0 | 1 | 2;
+      };
+    };
+    coap: {
+      /**
+       * Seconds as a number, or a string with an optional unit: ms, s, m, h, d.
+       */
+      ack_timeout: number | string;
+      ack_random_factor: number;
+      max_retransmit: number;
+    };
+    blockwise: {
+      enable: boolean;
+      max_block_size: 16 | 32 | 64 | 128 | 256 | 512 | 1024;
+      /**
+       * Largest reassembled body (>= 16 bytes).
+       */
+      max_body_size: number | string;
+      /**
+       * Seconds as a number, or a string with an optional unit: ms, s, m, h, d.
+       */
+      exchange_lifetime: number | string;
+      /**
+       * Bytes held in unfinished Block1 bodies in total (>= 16); beyond it 5.03.
+       */
+      max_pending_bytes: number | string;
+      /**
+       * Bytes held in unfinished Block1 bodies per source address (>= 16); beyond it 4.13.
+       */
+      max_pending_bytes_per_source: number | string;
+    };
+    /**
+     * Name to LwM2M path, e.g. batteryLevel: /3/0/9.
+     */
+    keys: {
+      [k: string]: Lwm2MPath;
+    };
+    /**
+     * Commands waiting per device; more are answered 5.03 at once.
+     */
+    max_queued_commands: number;
+    /**
+     * Largest MQTT command payload (>= 64 bytes); larger ones are answered 4.13.
+     */
+    max_command_size: number | string;
+    /**
+     * Longest endpoint name in bytes (UTF-8); a longer one gets 4.00.
+     */
+    max_endpoint_length: number;
+    /**
+     * Object links one register or update may carry; more get 4.13.
+     */
+    max_object_links: number;
+    /**
+     * Registered devices in total; a new endpoint beyond it gets 5.03.
+     */
+    max_registrations: number;
+    registration_rate: {
+      /**
+       * Registers per second from one source address (token bucket); beyond it 4.29.
+       */
+      per_source: number;
+      /**
+       * Registers one source address may make at once.
+       */
+      burst: number;
+    };
+    /**
+     * Register query parameters whose name contains one of these (case-insensitive) never reach MQTT.
+     */
+    secret_query_keys: string[];
+  };
+  listeners: {
+    udp: {
+      /**
+       * false: no plain CoAP/UDP listener (DTLS only).
+       */
+      enable: boolean;
+      /**
+       * "host:port", "[ipv6]:port", ":port" (all interfaces) or a bare port.
+       */
+      bind: number | string;
+      enable_authn: boolean;
+      /**
+       * Kernel receive buffer (>= 1 byte); absent: the transport's default.
+       */
+      recbuf?: number | string;
+    };
+    dtls: {
+      /**
+       * No default on purpose: absent means on when psk_file or certfile is set (resolved in code); false turns it off anyway.
+       */
+      enable?: boolean;
+      /**
+       * "host:port", "[ipv6]:port", ":port" (all interfaces) or a bare port.
+       */
+      bind: number | string;
+      enable_authn: boolean;
+      psk_file?: string;
+      certfile?: string;
+      keyfile?: string;
+      cacertfile?: string;
+      verify: 'verify_peer' | 'verify_none';
+      ciphers?: string[];
+      /**
+       * Seconds as a number, or a string with an optional unit: ms, s, m, h, d.
+       */
+      session_timeout: number | string;
+      max_sessions: number;
+      /**
+       * Unfinished DTLS handshakes (past the cookie exchange) in total.
+       */
+      max_handshakes: number;
+      /**
+       * Unfinished DTLS handshakes from one source address.
+       */
+      max_handshakes_per_source: number;
+    };
+  };
+  auth: {
+    http: {
+      /**
+       * Off while empty.
+       */
+      url: string;
+      method: 'get' | 'post';
+      headers: {
+        [k: string]: string;
+      };
+      body: {
+        [k: string]: unknown;
+      };
+      /**
+       * Seconds as a number, or a string with an optional unit: ms, s, m, h, d.
+       */
+      timeout: number | string;
+      /**
+       * Concurrent auth requests; registers beyond it get 5.03.
+       */
+      max_in_flight: number;
+      /**
+       * Concurrent auth requests for one source address; registers beyond it get 5.03.
+       */
+      max_in_flight_per_source: number;
+    };
+  };
+  http: {
+    /**
+     * "host:port", "[ipv6]:port", ":port" (all interfaces) or a bare port.
+     */
+    bind: number | string;
+  };
+  /**
+   * Where the gateway keeps the state that survives a restart (registrations, observations, queued commands).
+   */
+  store: {
+    /**
+     * embedded: files under dir; memory: nothing survives a restart; redis: the server at url.
+     */
+    type: 'embedded' | 'memory' | 'redis';
+    /**
+     * The embedded store's directory; a relative path is taken from the working directory, as the other file paths.
+     */
+    dir: string;
+    /**
+     * redis:// or rediss:// URL of the Redis server; required when type is redis, ignored otherwise.
+     */
+    url?: string;
+    /**
+     * How often the embedded store makes its changes durable (> 0, at most 10s; above 1s a crash can lose more than the last second of changes).
+     */
+    sync_interval: number | string;
+    /**
+     * Prefix of every Redis key the gateway writes.
+     */
+    key_prefix: string;
+  };
+  log: {
+    level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  };
+}

@@ -1,0 +1,91 @@
+import type { Logger } from 'pino';
+import { LogThrottle } from '../limits/log-throttle';
+import { requestPathOf, type JsonObject } from './command-parser';
+import { commandAnswer, responseData, scalarErrorAnswer, type ResponseData } from './uplink-messages';
+
+export type Qos = 0 | 1 | 2;
+
+export interface Translator {
+  topic: string;
+  qos: Qos;
+}
+
+export type TranslatorName = 'command' | 'response' | 'notify' | 'register' | 'update' | 'deregister' | 'send';
+
+/** What the gateway needs of the broker connection. */
+export interface MqttLink {
+  publish(topic: string, payload: string, qos: Qos): void;
+  subscribe(topicFilter: string, qos: Qos): Promise<void>;
+  onMessage(handler: (topic: string, payload: Buffer) => void): void;
+}
+
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Publishes what the gateway says on MQTT under a device's topic prefix: uplink messages and the
+ * answers to commands. An answer is never lost to a serialisation failure, and refusals are logged
+ * once per source and reason every 10 s, counting those left out.
+ */
+export class AnswerPublisher {
+  private readonly refusalLog = new LogThrottle(10_000);
+
+  constructor(
+    private readonly mqtt: MqttLink,
+    private readonly translators: Record<TranslatorName, Translator>,
+    private readonly log: Logger,
+  ) {}
+
+  publish(prefix: string, name: TranslatorName, message: JsonObject | string): void {
+    const t = this.translators[name];
+    this.mqtt.publish(prefix + t.topic, typeof message === 'string' ? message : JSON.stringify(message), t.qos);
+  }
+
+  /**
+   * Publishes an answer to a command (or a notification of its observation). An answer that cannot
+   * be serialised (its echoed fields) is replaced by a 5.00 answer echoing scalar fields only: a
+   * command is never left unanswered, and this never throws on its account.
+   */
+  answer(prefix: string, translator: 'response' | 'notify', fields: JsonObject, msgType: unknown, data: ResponseData | JsonObject, seqNum?: number): void {
+    let text: string;
+    try {
+      text = commandAnswer(fields, msgType, data, seqNum);
+    } catch (err) {
+      this.log.error({ topic: prefix, err: messageOf(err) }, 'answer cannot be serialised');
+      const reqPath = typeof data.reqPath === 'string' ? data.reqPath : null;
+      text = scalarErrorAnswer(fields, reqPath, '5.00', `answer cannot be serialised: ${messageOf(err)}`);
+    }
+    this.publish(prefix, translator, text);
+  }
+
+  error(prefix: string, fields: JsonObject, reqPath: string | null, code: string, error: string): void {
+    this.answer(prefix, 'response', fields, fields.msgType, responseData(reqPath, code, { error }));
+  }
+
+  /** An error answer that is also a refusal (limits): answered and logged, throttled. */
+  refuse(prefix: string, source: string, fields: JsonObject, reqPath: string | null, code: string, error: string): void {
+    this.error(prefix, fields, reqPath, code, error);
+    this.logRefusal(source, code, error);
+  }
+
+  /** Refuses a command by its bytes alone; `readable`: small enough to parse for the scalar fields its answer echoes. */
+  refuseUnread(prefix: string, payload: Buffer, readable: boolean, code: string, error: string): void {
+    let command: unknown;
+    if (readable) {
+      try {
+        command = JSON.parse(payload.toString('utf8'));
+      } catch {
+        command = undefined;
+      }
+    }
+    this.publish(prefix, 'response', scalarErrorAnswer(command, readable ? requestPathOf(command) : null, code, error));
+    this.logRefusal(prefix, code, error);
+  }
+
+  /** A warning per source and reason every 10 s at most, counting the refusals it stood for. */
+  private logRefusal(source: string, code: string, error: string): void {
+    const admitted = this.refusalLog.admit(`${code} ${source}`);
+    if (admitted) this.log.warn({ source, code, suppressed: admitted.suppressed }, `command refused: ${error}`);
+  }
+}
