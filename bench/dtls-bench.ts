@@ -145,6 +145,8 @@ export function loopbackListenersYaml(pskFile: string): string[] {
 
 export function dtlsGatewayYaml(mqttUrl: string, pskFile: string): string {
   return [
+    'store:',
+    '  type: memory',
     'mqtt:',
     `  url: "${mqttUrl}"`,
     '  client_id: bench-gateway-dtls',

@@ -126,6 +126,8 @@ function alternate(round: number): TargetKind[] {
 
 function gatewayYaml(mqttUrl: string, exchangeLifetime?: number): string {
   return [
+    'store:',
+    '  type: memory',
     'mqtt:',
     `  url: "${mqttUrl}"`,
     '  client_id: bench-gateway',

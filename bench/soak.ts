@@ -71,6 +71,8 @@ function limitsFor(opts: Options): SoakLimits {
 
 function gatewayYaml(opts: Options, pskFile: string, authUrl: string): string {
   return [
+    'store:',
+    '  type: memory',
     'mqtt:',
     `  client_id: ${AttackMonitor.GATEWAY_CLIENT_ID}`,
     'embedded_broker:',

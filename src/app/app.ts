@@ -3,7 +3,8 @@ import { createHttpAuthAdmission, type HttpAuthOptions } from '../auth/http-auth
 import { CoapEndpoint, type CoapLimit, type InboundRequest } from '../coap';
 import { Lwm2mMqttGateway, type GatewayOptions } from '../gateway/gateway';
 import type { DownlinkCommand } from '../gateway/command-parser';
-import { DeviceManager } from '../lwm2m/device/device-manager';
+import { DeviceManager, type RestoreSummary } from '../lwm2m/device/device-manager';
+import { describeStore, openConfiguredStore, storeWriteFailureLog } from './open-store';
 import { Lwm2mServer } from '../lwm2m/lwm2m-server';
 import { ObjectModel } from '../lwm2m/model/object-model';
 import { BrokerClient, type BrokerOutage } from '../mqtt/broker-client';
@@ -121,7 +122,7 @@ function startupSummary(config: GatewayConfig, model: ObjectModel, mqttUrl: stri
       dtls: dtlsPort !== undefined ? `${dtls.bind.host}:${dtlsPort}` : 'off',
     },
     broker: brokerPort !== undefined ? { embedded: `${config.embedded_broker.bind.host}:${brokerPort}` } : { url: maskUrl(mqttUrl) },
-    store: 'memory (registrations are not persisted)',
+    store: describeStore(config.store),
     objects: { definitions: model.objectIds().length, xml_dir: l.xml_dir },
     limits: {
       max_registrations: l.max_registrations,
@@ -228,7 +229,17 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       server.registrations.setAdmission(createHttpAuthAdmission(options, authn, log));
     }
     closers.push(() => server.close());
-    const engine = new DeviceManager<DownlinkCommand>(server, { qmodeTimeWindow: l.qmode_time_window, maxQueuedRequests: l.max_queued_commands });
+    // Devices' requests wait while the stored state comes back: an Update must find its registration.
+    let restored!: () => void;
+    server.holdUntil(new Promise<void>((resolve) => (restored = resolve)));
+    const store = await openConfiguredStore(config.store, log);
+    if (store) closers.push(() => store.close());
+    const engine = new DeviceManager<DownlinkCommand>(server, {
+      qmodeTimeWindow: l.qmode_time_window,
+      maxQueuedRequests: l.max_queued_commands,
+      store,
+      onStoreError: storeWriteFailureLog(log),
+    });
     const gateway = new Lwm2mMqttGateway(engine, mqtt, gatewayOptions(config), model, log);
     closers.push(() => gateway.close());
     await gateway.start();
@@ -273,6 +284,14 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       log.info({ bind: `${udp.bind.host}:${udpPort}` }, 'LwM2M over UDP listening');
     } else {
       log.info('plain CoAP/UDP is off (listeners.udp.enable: false): DTLS only');
+    }
+    let summary: RestoreSummary | undefined;
+    try {
+      const started = Date.now();
+      summary = await engine.restore();
+      if (store) log.info({ ...summary, ms: Date.now() - started }, 'state restored from the store');
+    } finally {
+      restored();
     }
     server.startExpiry();
     log.info(startupSummary(config, model, mqttUrl, udpPort, dtls?.port, brokerPort), 'lwm2m-gateway ready');

@@ -59,6 +59,13 @@ export class AnswerPublisher {
     this.publish(prefix, translator, text);
   }
 
+  /** The command itself, with its data, reqPath added and msgType replaced (ack, coap_reset, coap_timeout). */
+  echo(prefix: string, fields: JsonObject, reqPath: string | null, msgType: string): void {
+    const data = fields.data;
+    const original = typeof data === 'object' && data !== null ? (data as JsonObject) : {};
+    this.answer(prefix, 'response', fields, msgType, { ...original, reqPath });
+  }
+
   error(prefix: string, fields: JsonObject, reqPath: string | null, code: string, error: string): void {
     this.answer(prefix, 'response', fields, fields.msgType, responseData(reqPath, code, { error }));
   }

@@ -8,6 +8,7 @@ import type { Registration } from '../lwm2m/registration/registration';
 import type { Lwm2mResponse } from '../lwm2m/response';
 import { AnswerPublisher, messageOf, type MqttLink, type Translator, type TranslatorName } from './answer-publisher';
 import { autoObserveCommands } from './auto-observe';
+import { commandCodec } from './command-codec';
 import { CommandIntake } from './command-intake';
 import { CommandError, CommandParser, requestPathOf, type DownlinkCommand, type JsonObject } from './command-parser';
 import { LOCAL_COMMANDS, answerLocalCommand } from './local-commands';
@@ -67,6 +68,8 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     this.opLog = new OperatorLog(log, options.maxRetransmit);
     this.splitMountpoint = createMountpointSplitter(options.mountpoint);
     this.isCommandTopic = createTopicMatcher(options.translators.command.topic);
+    engine.useContextCodec(commandCodec(this.parser, this));
+    engine.on('restored', (d: MqttDevice) => this.track(d));
     engine.on('registered', (d: MqttDevice) => this.onRegistered(d));
     engine.on('updated', (d: MqttDevice, carriedLinks: boolean) => this.onUpdated(d, carriedLinks));
     engine.on('deregistered', (reg: Registration, reason: string, d?: MqttDevice) => this.onDeregistered(reg, reason, d));
@@ -121,11 +124,16 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     this.answers.publish(this.prefixOf(device), name, message);
   }
 
-  private onRegistered(device: MqttDevice): void {
-    const reg = device.reg;
-    const prefix = this.mountpointFor(reg);
+  /** Remembers a device's topic prefix: its commands arrive under it. */
+  private track(device: MqttDevice): void {
+    const prefix = this.mountpointFor(device.reg);
     this.prefixes.set(device, prefix);
     this.byPrefix.set(prefix, device);
+  }
+
+  private onRegistered(device: MqttDevice): void {
+    const reg = device.reg;
+    this.track(device);
     this.log.info({ ep: reg.endpoint, id: reg.id, peer: `${reg.peer.address}:${reg.peer.port}` }, 'registered');
     this.publish(device, 'register', registerMessage(reg, 'register', this.options.secretQueryKeys));
     const auto = autoObserveCommands(this.options.autoObserve, reg, this.engine.room(device));
@@ -186,21 +194,21 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     switch (outcome.kind) {
       case 'response': {
         const res = outcome.response;
-        this.logUndecodable(device, cmd, res);
+        this.opLog.undecodable(device.endpoint, cmd, res);
         const observe = cmd.op.type === 'observe' || cmd.op.type === 'observe-composite';
         const seqNum = observe && res.observe !== undefined && res.observe > 0 ? res.observe : undefined;
         this.answers.answer(prefix, 'response', cmd.fields, observe ? cmd.op.type : cmd.msgType, responseJson(cmd.reqPath, res), seqNum);
         break;
       }
       case 'ack':
-        this.echo(prefix, cmd, 'ack');
+        this.answers.echo(prefix, cmd.fields, cmd.reqPath, 'ack');
         break;
       case 'reset':
-        this.echo(prefix, cmd, 'coap_reset');
+        this.answers.echo(prefix, cmd.fields, cmd.reqPath, 'coap_reset');
         break;
       case 'timeout':
         this.opLog.timedOut(device.endpoint, cmd, outcome.acknowledged);
-        this.echo(prefix, cmd, 'coap_timeout');
+        this.answers.echo(prefix, cmd.fields, cmd.reqPath, 'coap_timeout');
         break;
       case 'failed':
         this.answers.error(prefix, cmd.fields, cmd.reqPath, outcome.code, outcome.error);
@@ -215,21 +223,10 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     this.opLog.answered(device.endpoint, cmd, outcome, rttMs);
   }
 
-  /** The command itself, with its data, reqPath added and msgType replaced (ack, coap_reset, coap_timeout). */
-  private echo(prefix: string, cmd: DownlinkCommand, msgType: string): void {
-    const data = cmd.fields.data;
-    const original = typeof data === 'object' && data !== null ? (data as JsonObject) : {};
-    this.answers.answer(prefix, 'response', cmd.fields, msgType, { ...original, reqPath: cmd.reqPath });
-  }
-
-  private logUndecodable(device: MqttDevice, cmd: DownlinkCommand, res: Lwm2mResponse): void {
-    if (res.undecodable) this.log.warn({ ep: device.endpoint, path: cmd.reqPath, code: res.code, err: res.undecodable.message }, 'undecodable payload');
-  }
-
   /** @internal */
   notified(device: MqttDevice, request: DeviceRequest<DownlinkCommand>, res: Lwm2mResponse): void {
     const cmd = request.context;
-    this.logUndecodable(device, cmd, res);
+    this.opLog.undecodable(device.endpoint, cmd, res);
     this.answers.answer(this.prefixOf(device), 'notify', cmd.fields, 'notify', responseJson(cmd.reqPath, res), res.observe);
   }
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { RequestOutcome } from '../lwm2m/device/device-request';
 import type { RegistrationCandidate } from '../lwm2m/registration/admission';
+import type { Lwm2mResponse } from '../lwm2m/response';
 import { LogThrottle } from '../limits/log-throttle';
 import type { DownlinkCommand } from './command-parser';
 
@@ -53,6 +54,11 @@ export class OperatorLog {
       },
       'coap_timeout: the device did not answer',
     );
+  }
+
+  /** A device answer the engine could not decode (answered 5.02 with the payload kept). */
+  undecodable(endpoint: string, cmd: DownlinkCommand, res: Lwm2mResponse): void {
+    if (res.undecodable) this.log.warn({ ep: endpoint, path: cmd.reqPath, code: res.code, err: res.undecodable.message }, 'undecodable payload');
   }
 
   /** The debug line of an answer: never the command's values (they may be secrets), nothing built unless debug is on. */

@@ -6,12 +6,22 @@ import YAML from 'yaml';
 import { startGateway, type RunningGateway } from '../../src/app/app';
 import { parseConfig } from '../../src/app/config';
 import { MqttProbe } from './mqtt-probe';
+import { startRedisServer, type RedisServer } from './redis-server';
 import { startMosquitto, type Mosquitto } from './mosquitto';
 import { TestDevice, type TestDeviceOptions } from './test-device';
 
 export type BrokerKind = 'aedes' | 'mosquitto';
 /** How test devices reach the gateway: plain UDP, or DTLS with a PSK per device. */
 export type DeviceTransportKind = 'udp' | 'dtls';
+
+/** Where the gateway keeps its state: the default embedded store (a fresh directory), memory, or a fresh redis-server. */
+export type StoreKind = 'embedded' | 'memory' | 'redis';
+
+/** Which store the harness's gateways use: LWM2M_TEST_STORE, else the product's default (embedded). */
+export function storeKind(): StoreKind {
+  const kind = process.env.LWM2M_TEST_STORE;
+  return kind === 'memory' || kind === 'redis' ? kind : 'embedded';
+}
 
 /** Which broker the MQTT-level suites run against: aedes (npm test) or Mosquitto (interop). */
 export function brokerKind(): BrokerKind {
@@ -37,8 +47,19 @@ export async function startHarness(
   deviceTransport: DeviceTransportKind = 'udp',
   logLines?: string[],
   logLevel: 'info' | 'debug' = 'info',
+  store: StoreKind = storeKind(),
 ): Promise<Harness> {
   let mosquitto: Mosquitto | undefined;
+  let redis: RedisServer | undefined;
+  let storeDir: string | undefined;
+  let storeSection: string;
+  if (store === 'redis') {
+    redis = await startRedisServer();
+    storeSection = `store:\n  type: redis\n  url: redis://127.0.0.1:${redis.port}`;
+  } else if (store === 'embedded') {
+    storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lwm2m-store-'));
+    storeSection = `store:\n  type: embedded\n  dir: "${storeDir}"`;
+  } else storeSection = 'store:\n  type: memory';
   let mqttSection = '';
   if (kind === 'mosquitto') {
     mosquitto = await startMosquitto();
@@ -49,6 +70,7 @@ export async function startHarness(
     'embedded_broker:\n  bind: "127.0.0.1:0"',
     'listeners:\n  udp:\n    bind: "127.0.0.1:0"',
     'log:\n  level: silent',
+    storeSection,
     yaml,
   ];
   // Over DTLS every device gets its own PSK entry (identity = endpoint), added to the PSK file and
@@ -91,6 +113,8 @@ export async function startHarness(
       await probe.close();
       await gw.close();
       if (mosquitto) await mosquitto.stop();
+      if (redis) await redis.stop();
+      if (storeDir) fs.rmSync(storeDir, { recursive: true, force: true });
       if (pskDir) fs.rmSync(pskDir, { recursive: true, force: true });
     },
   };

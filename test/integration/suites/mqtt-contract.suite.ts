@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Ajv from 'ajv';
 import { loadSchema } from '../../../src/package-root';
-import { startHarness, type BrokerKind, type DeviceTransportKind, type Harness } from '../../support/harness';
+import { startHarness, storeKind, type BrokerKind, type DeviceTransportKind, type Harness, type StoreKind } from '../../support/harness';
 import { RawDevice } from '../../support/raw-device';
 import { TestDevice } from '../../support/test-device';
 
@@ -21,10 +21,10 @@ function expectValidUplink(json: unknown): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function defineMqttContractSuite(kind: BrokerKind, devices: DeviceTransportKind = 'udp'): void {
-  describe(`MQTT contract over ${kind}, devices on ${devices}`, () => {
+export function defineMqttContractSuite(kind: BrokerKind, devices: DeviceTransportKind = 'udp', store: StoreKind = storeKind()): void {
+  describe(`MQTT contract over ${kind}, devices on ${devices}, ${store} store`, () => {
     let h: Harness;
-    const startHarnessFor = (yaml = '') => startHarness(yaml, kind, devices);
+    const startHarnessFor = (yaml = '') => startHarness(yaml, kind, devices, undefined, 'info', store);
     /** Tests that forge datagrams with a raw UDP socket exist only for devices on plain UDP. */
     const udpOnly = (define: () => void) => {
       if (devices === 'udp') define();
