@@ -22,6 +22,10 @@ COPY --from=build /app/native/build/Release/lwm2m_dtls.node ./native/build/Relea
 # Not root: the files stay root-owned and readable by all (COPY keeps the build stage's modes), so the
 # gateway reads its code and config (the default /app/gateway.yaml, or one mounted readable for uid 1000)
 # but cannot change them.
+# The embedded store (store.dir, default data): the one directory the gateway writes, owned by node.
+# Mount a volume there to keep devices across container restarts.
+RUN mkdir -p /app/data && chown node:node /app/data
+VOLUME ["/app/data"]
 USER node
 # LwM2M over CoAP/UDP, CoAP/DTLS, the embedded MQTT broker. No 8080 and no HEALTHCHECK: http.bind is
 # not used yet (the HTTP management API, with health and metrics, is a later issue).

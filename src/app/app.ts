@@ -19,6 +19,7 @@ import { PskFile } from './psk-file';
 import type { GatewayConfig } from './config';
 import { packageRoot } from '../package-root';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /** The gateway's version, from its package.json. */
@@ -239,6 +240,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       maxQueuedRequests: l.max_queued_commands,
       store,
       onStoreError: storeWriteFailureLog(log),
+      instance: config.store.instance ?? os.hostname(),
     });
     const gateway = new Lwm2mMqttGateway(engine, mqtt, gatewayOptions(config), model, log);
     closers.push(() => gateway.close());

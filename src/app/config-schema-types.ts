@@ -270,6 +270,10 @@ export interface ConfigDocument {
      * Prefix of every Redis key the gateway writes.
      */
     key_prefix: string;
+    /**
+     * This gateway's name among the instances sharing a Redis store: it takes back at restart the devices it held under this name (default: the host name). Must differ between instances and stay the same across restarts.
+     */
+    instance?: string;
   };
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -522,6 +522,7 @@ function toGatewayConfig(raw: RawConfig, problems: Problems): GatewayConfig {
       url: optional(raw.store.url),
       sync_interval: seconds(problems, raw.store.sync_interval, 'store.sync_interval', { above: 0, max: MAX_STORE_SYNC_INTERVAL }),
       key_prefix: raw.store.key_prefix,
+      instance: optional(raw.store.instance),
     },
     log: { level: raw.log.level },
   };

@@ -14,6 +14,8 @@ import { CommandError, CommandParser, requestPathOf, type DownlinkCommand, type 
 import { LOCAL_COMMANDS, answerLocalCommand } from './local-commands';
 import { createMountpointSplitter, createTopicMatcher, mountpointProblem, mountpointVars, mountpointWildcard, renderMountpoint } from './mountpoint';
 import { OperatorLog } from './operator-log';
+import { PeerInstances } from './peer-instances';
+import { answerOutcome } from './outcome-answer';
 import { responseJson } from './response-json';
 import { deregisterMessage, registerMessage, responseData } from './uplink-messages';
 import { entriesToJson } from './value-json';
@@ -49,6 +51,8 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   private readonly answers: AnswerPublisher;
   private readonly intake: CommandIntake;
   private readonly opLog: OperatorLog;
+  /** The other gateway instances on the same store and broker (Redis store), if any. */
+  private readonly peers: PeerInstances | undefined;
   /** Devices by rendered mountpoint, and back: a command's topic names its device. */
   private readonly byPrefix = new Map<string, MqttDevice>();
   private readonly prefixes = new WeakMap<MqttDevice, string>();
@@ -66,6 +70,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     this.answers = new AnswerPublisher(mqtt, options.translators, log);
     this.intake = new CommandIntake(options.maxCommandSize, options.maxQueuedCommands, this.answers, log, (t, p, c, f) => this.onCommand(t, p, c, f));
     this.opLog = new OperatorLog(log, options.maxRetransmit);
+    this.peers = engine.sharing && new PeerInstances(engine.sharing, log);
     this.splitMountpoint = createMountpointSplitter(options.mountpoint);
     this.isCommandTopic = createTopicMatcher(options.translators.command.topic);
     engine.useContextCodec(commandCodec(this.parser, this));
@@ -101,10 +106,6 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     this.engine.close();
   }
 
-  sessionOf(endpoint: string): MqttDevice | undefined {
-    return this.engine.device(endpoint);
-  }
-
   /** Handles one slice of waiting commands (tests drive it by hand). @internal */
   drainInbox(): void {
     this.intake.drain();
@@ -124,11 +125,12 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     this.answers.publish(this.prefixOf(device), name, message);
   }
 
-  /** Remembers a device's topic prefix: its commands arrive under it. */
+  /** Remembers a device's topic prefix: its commands arrive under it (and, shared, tells the other instances). */
   private track(device: MqttDevice): void {
     const prefix = this.mountpointFor(device.reg);
     this.prefixes.set(device, prefix);
     this.byPrefix.set(prefix, device);
+    this.peers?.hold(prefix);
   }
 
   private onRegistered(device: MqttDevice): void {
@@ -149,7 +151,10 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     const prefix = device ? this.prefixOf(device) : this.mountpointFor(reg);
     this.log.info({ ep: reg.endpoint, id: reg.id, reason }, 'deregistered');
     this.answers.publish(prefix, 'deregister', deregisterMessage(reg, reason));
-    if (device && this.byPrefix.get(prefix) === device) this.byPrefix.delete(prefix);
+    if (device && this.byPrefix.get(prefix) === device) {
+      this.byPrefix.delete(prefix);
+      this.peers?.release(prefix);
+    }
   }
 
   // ---- MQTT commands ------------------------------------------------------------------------
@@ -160,7 +165,9 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     try {
       const device = this.byPrefix.get(prefix);
       if (!device) {
-        this.answers.error(prefix, fields, requestPathOf(command), '4.04', `endpoint is not registered (topic ${topic})`);
+        const answer = () => this.answers.error(prefix, fields, requestPathOf(command), '4.04', `endpoint is not registered (topic ${topic})`);
+        if (this.peers) this.peers.unknown(topic, prefix, command, answer);
+        else answer();
         return;
       }
       if (typeof fields.msgType === 'string' && LOCAL_COMMANDS.has(fields.msgType) && typeof fields.data === 'object' && fields.data !== null) {
@@ -189,38 +196,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
 
   /** @internal */
   answered(device: MqttDevice, request: DeviceRequest<DownlinkCommand>, outcome: RequestOutcome, rttMs: number): void {
-    const cmd = request.context;
-    const prefix = this.prefixOf(device);
-    switch (outcome.kind) {
-      case 'response': {
-        const res = outcome.response;
-        this.opLog.undecodable(device.endpoint, cmd, res);
-        const observe = cmd.op.type === 'observe' || cmd.op.type === 'observe-composite';
-        const seqNum = observe && res.observe !== undefined && res.observe > 0 ? res.observe : undefined;
-        this.answers.answer(prefix, 'response', cmd.fields, observe ? cmd.op.type : cmd.msgType, responseJson(cmd.reqPath, res), seqNum);
-        break;
-      }
-      case 'ack':
-        this.answers.echo(prefix, cmd.fields, cmd.reqPath, 'ack');
-        break;
-      case 'reset':
-        this.answers.echo(prefix, cmd.fields, cmd.reqPath, 'coap_reset');
-        break;
-      case 'timeout':
-        this.opLog.timedOut(device.endpoint, cmd, outcome.acknowledged);
-        this.answers.echo(prefix, cmd.fields, cmd.reqPath, 'coap_timeout');
-        break;
-      case 'failed':
-        this.answers.error(prefix, cmd.fields, cmd.reqPath, outcome.code, outcome.error);
-        break;
-      case 'expired':
-        this.answers.error(prefix, cmd.fields, cmd.reqPath, '5.04', `command expired in the queue after ${cmd.ttl} s (mheaders.ttl)`);
-        return;
-      case 'deregistered':
-        this.answers.error(prefix, cmd.fields, cmd.reqPath, '4.04', `endpoint ${device.endpoint} deregistered (${outcome.reason})`);
-        return;
-    }
-    this.opLog.answered(device.endpoint, cmd, outcome, rttMs);
+    answerOutcome(this.answers, this.opLog, this.prefixOf(device), device.endpoint, request.context, outcome, rttMs);
   }
 
   /** @internal */

@@ -81,6 +81,13 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect((await collect(r.all())).map((x) => x.id)).toEqual(['b']);
       });
 
+      it('keeps the owner (the gateway instance holding the device) with the rest of the record', async () => {
+        await store.registrations.add(reg('id-owned', 'ep-owned', { owner: 'gw-a' }));
+        expect((await store.registrations.get('id-owned'))?.owner).toBe('gw-a');
+        await store.registrations.update(reg('id-owned', 'ep-owned', { owner: 'gw-b', lastUpdate: 1_700_000_001_000 }));
+        expect((await store.registrations.byEndpoint('ep-owned'))?.owner).toBe('gw-b');
+      });
+
       it('replaces the registration of the same endpoint and returns the replaced one', async () => {
         const r = store.registrations;
         await r.add(reg('old', 'ep1'));

@@ -9,7 +9,7 @@ import { formatPath } from '../path';
 import type { Registration } from '../registration/registration';
 import { fromRegistrationRecord } from '../registration/registration-record';
 import { isSuccess, type Lwm2mResponse } from '../response';
-import type { GatewayStore, RegistrationRecord } from '../store';
+import type { GatewayStore, RegistrationRecord, SharedClaims } from '../store';
 import { Device, type ActiveObservation, type QueuedRequest } from './device';
 import { DevicePersistence, type ContextCodec, type StoreFailure } from './device-persistence';
 import type { DeviceRequest, RequestOutcome, RequestRefusal } from './device-request';
@@ -29,6 +29,17 @@ export interface DeviceManagerOptions {
   store?: GatewayStore;
   /** A store write failed (the engine goes on from memory). */
   onStoreError?: StoreFailure;
+  /**
+   * This instance's name among those sharing the store (store.instance): its registrations carry
+   * it, and at restart it takes back only its own. Unused with a store of its own (embedded).
+   */
+  instance?: string;
+}
+
+/** How instances sharing a store (Redis) coordinate: this one's name and the store's claims. */
+export interface Sharing {
+  readonly instance: string;
+  readonly claims: SharedClaims;
 }
 
 /** What `restore` took back from the store. */
@@ -115,7 +126,13 @@ export class DeviceManager<C> extends EventEmitter implements RequestExchangeHos
    */
   useContextCodec(codec: ContextCodec<C>): void {
     const store = this.options.store;
-    if (store) this.persistence = new DevicePersistence(store, codec, this.options.onStoreError ?? (() => undefined));
+    if (store) this.persistence = new DevicePersistence(store, codec, this.options.onStoreError ?? (() => undefined), this.options.instance);
+  }
+
+  /** Set when several instances share the store: northbounds use it to answer only for their devices. */
+  get sharing(): Sharing | undefined {
+    const claims = this.options.store?.shared;
+    return claims ? { instance: this.options.instance ?? 'gateway', claims } : undefined;
   }
 
   /** Ends every device's exchanges locally; what the store holds stays for the next start. */
@@ -137,7 +154,10 @@ export class DeviceManager<C> extends EventEmitter implements RequestExchangeHos
     if (!p) return summary;
     const work = (async () => {
       let batch: RegistrationRecord[] = [];
+      // With a shared store, other instances' devices are theirs: only this instance's come back.
+      const mine = (record: RegistrationRecord) => !p.store.shared || record.owner === this.options.instance;
       for await (const record of p.store.registrations.all()) {
+        if (!mine(record)) continue;
         batch.push(record);
         if (batch.length >= RESTORE_BATCH) {
           await Promise.all(batch.map((r) => this.restoreOne(p, r, summary)));

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Lwm2mOperation } from '../operation';
 import type { Registration } from '../registration/registration';
 import { toRegistrationRecord } from '../registration/registration-record';
-import type { GatewayStore, JsonValue, ObservationRecord } from '../store';
+import type { GatewayStore, JsonValue, ObservationRecord, RegistrationRecord } from '../store';
 import type { ActiveObservation, QueuedRequest } from './device';
 import type { RequestHandler } from './device-request';
 
@@ -42,18 +42,25 @@ export class DevicePersistence<C> {
     readonly store: GatewayStore,
     readonly codec: ContextCodec<C>,
     private readonly failed: StoreFailure,
+    /** Written into each registration record (owner) when given. */
+    private readonly instance?: string,
   ) {}
+
+  private record(reg: Registration): RegistrationRecord {
+    const record = toRegistrationRecord(reg);
+    return this.instance === undefined ? record : { ...record, owner: this.instance };
+  }
 
   private run(what: string, change: Promise<unknown>): void {
     change.catch((err: unknown) => this.failed(what, err));
   }
 
   registered(reg: Registration): void {
-    this.run('registration add', this.store.registrations.add(toRegistrationRecord(reg)));
+    this.run('registration add', this.store.registrations.add(this.record(reg)));
   }
 
   updated(reg: Registration): void {
-    this.run('registration update', this.store.registrations.update(toRegistrationRecord(reg)));
+    this.run('registration update', this.store.registrations.update(this.record(reg)));
   }
 
   /** The registration ended: its record and observations go; queued commands stay with a replacement (same endpoint). */

@@ -1,12 +1,15 @@
 import type { CommandQueueStore } from './command-queue';
 import type { ObservationStore } from './observations';
 import type { RegistrationRecordStore } from './registrations';
+import type { SharedClaims } from './shared-claims';
 
 /** The gateway's state that may outlive the process: one object per backend (memory, disk). */
 export interface GatewayStore {
   readonly registrations: RegistrationRecordStore;
   readonly observations: ObservationStore;
   readonly commands: CommandQueueStore;
+  /** Present when several gateway instances share the store (Redis). */
+  readonly shared?: SharedClaims;
   /** Makes every change durable and releases the backend; the store is unusable afterwards. */
   close(): Promise<void>;
 }

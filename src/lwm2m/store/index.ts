@@ -6,3 +6,4 @@ export { createMemoryStore } from './memory-store';
 export { openRedisStore, redactRedisUrl, type RedisStoreOptions } from './redis-store';
 export type { ObservationRecord, ObservationStore } from './observations';
 export type { PeerRecord, RegistrationRecord, RegistrationRecordStore } from './registrations';
+export type { SharedClaims } from './shared-claims';

@@ -22,6 +22,7 @@
  * have arrived; what survives a Redis restart depends on its `appendonly`/`save` settings.
  */
 import { Redis } from 'ioredis';
+import type { SharedClaims } from './shared-claims';
 import type { CommandQueueStore, QueuedCommandRecord } from './command-queue';
 import type { GatewayStore } from './gateway-store';
 import { deepFreeze } from './json';
@@ -254,6 +255,7 @@ class RedisStore implements GatewayStore {
   readonly registrations: RegistrationRecordStore;
   readonly observations: ObservationStore;
   readonly commands: CommandQueueStore;
+  readonly shared: SharedClaims;
   readonly scripts: Scripts;
 
   constructor(
@@ -264,6 +266,7 @@ class RedisStore implements GatewayStore {
     this.registrations = new RedisRegistrations(this);
     this.observations = new RedisObservations(this);
     this.commands = new RedisCommands(this);
+    this.shared = new RedisClaims(this);
   }
 
   async close(): Promise<void> {
@@ -400,5 +403,33 @@ class RedisCommands implements CommandQueueStore {
 
   async removeAll(endpoint: string): Promise<number> {
     return (await this.s.scripts.cmdRemoveAll(this.cmd, this.queue + checkName('endpoint', endpoint))) as number;
+  }
+}
+
+/**
+ * Claims between instances: `P hold` (hash key → owner) and `P once:<key>` (SET NX PX). Releasing
+ * compares the owner in one script, so an instance never ends another's hold.
+ */
+class RedisClaims implements SharedClaims {
+  private readonly hash: string;
+
+  constructor(private readonly s: RedisStore) {
+    this.hash = `${s.prefix}hold`;
+  }
+
+  async hold(key: string, owner: string): Promise<void> {
+    await this.s.client.hset(this.hash, checkName('claim key', key), checkName('owner', owner));
+  }
+
+  async release(key: string, owner: string): Promise<void> {
+    await this.s.client.eval("if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0", 1, this.hash, checkName('claim key', key), owner);
+  }
+
+  async holder(key: string): Promise<string | undefined> {
+    return (await this.s.client.hget(this.hash, checkName('claim key', key))) ?? undefined;
+  }
+
+  async once(key: string, ttlMs: number): Promise<boolean> {
+    return (await this.s.client.set(`${this.s.prefix}once:${checkName('claim key', key)}`, '1', 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK';
   }
 }

@@ -32,6 +32,8 @@ export interface RegistrationRecord {
   readonly registeredAt: number;
   /** Last register or update (ms since epoch), for lifetime expiry. */
   readonly lastUpdate: number;
+  /** The gateway instance that holds the device (store.instance), when several share the store. */
+  readonly owner?: string;
 }
 
 /**

@@ -82,7 +82,7 @@ describe('command flood (issue 9, finding 1)', () => {
     expect(codes.get('5.03')).toBeGreaterThan(COUNT / 2);
     expect((codes.get('5.03') ?? 0) + (codes.get('2.05') ?? 0)).toBe(COUNT);
     expectQueueFullAnswer(answers.find((a) => (a.json.data as { code: string }).code === '5.03'));
-    expect(h.gw.gateway.sessionOf('flooded')?.queue.size).toBe(0);
+    expect(h.gw.gateway.engine.device('flooded')?.queue.size).toBe(0);
 
     await bystanders.expectAllAnswer();
     const after = h.probe.mark();
@@ -107,7 +107,7 @@ describe('command flood (issue 9, finding 1)', () => {
     expect(refused).toHaveLength(COUNT - MAX_QUEUED);
     expect(refused.every((a) => (a.json.data as { code: string }).code === '5.03')).toBe(true);
     expectQueueFullAnswer(refused[0]);
-    expect(h.gw.gateway.sessionOf('sleeper')?.queue.size).toBe(MAX_QUEUED);
+    expect(h.gw.gateway.engine.device('sleeper')?.queue.size).toBe(MAX_QUEUED);
     expect(device.requests).toHaveLength(0);
 
     // The device wakes: the commands that waited go to it, in order, and are answered.
@@ -154,7 +154,7 @@ describe('auto-observe flood (issue 9, finding 1)', () => {
     expect(answers).toHaveLength(MAX_QUEUED);
     expect(h.probe.on('lwm2m/linker/up/resp')).toHaveLength(MAX_QUEUED);
     expect(answers.every((a) => a.json.msgType === 'observe' && a.json.is_auto_observe === true)).toBe(true);
-    expect(h.gw.gateway.sessionOf('linker')?.queue.size).toBe(0);
+    expect(h.gw.gateway.engine.device('linker')?.queue.size).toBe(0);
     await bystanders.expectAllAnswer();
   }, 90_000);
 });

@@ -196,7 +196,7 @@ describe(`command fuzz with the queue in the loop (seed ${SEED})`, () => {
     device.behaviour.silent = true; // as a sleeping device is: ttl 0 commands, sent anyway, time out
     const sent = commandsFor(rnd, COMMANDS_PER_DEVICE, 100_001);
     const from = h.probe.mark();
-    const session = h.gw.gateway.sessionOf('fuzzed-sleeper');
+    const session = h.gw.gateway.engine.device('fuzzed-sleeper');
     // While it sleeps, everything is answered at once but what waits in its queue.
     const refused = await whileBystandersRead(bystanders, async () => {
       await publishFlood(h.gw.mqttUrl, 'lwm2m/fuzzed-sleeper/dn', sent.map((s) => s.payload));

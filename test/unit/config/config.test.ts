@@ -175,6 +175,7 @@ store:
   url: rediss://:pw@redis.example:6380/2
   sync_interval: 500ms
   key_prefix: "gw1:"
+  instance: gw-1.eu
 log:
   level: debug
 `;
@@ -260,7 +261,7 @@ log:
         },
       },
       http: { bind: { host: '0.0.0.0', port: 18080 } },
-      store: { type: 'redis', dir: '/var/lib/gw', url: 'rediss://:pw@redis.example:6380/2', sync_interval: 0.5, key_prefix: 'gw1:' },
+      store: { type: 'redis', dir: '/var/lib/gw', url: 'rediss://:pw@redis.example:6380/2', sync_interval: 0.5, key_prefix: 'gw1:', instance: 'gw-1.eu' },
       log: { level: 'debug' },
     };
     expect(parseConfig(text)).toEqual(expected);
@@ -542,6 +543,13 @@ describe('store', () => {
     });
     expect(store('  { type: redis, url: "rediss://gw:pw@redis.example" }').url).toBe('rediss://gw:pw@redis.example');
     expect(store('  sync_interval: 10s\n').sync_interval).toBe(10);
+  });
+
+  it('takes an instance name of letters, digits and ._:- only (it is part of what instances share)', () => {
+    expect(store('  type: redis\n  url: redis://r\n  instance: gw-a:1.eu_2\n').instance).toBe('gw-a:1.eu_2');
+    expect(store('  type: memory\n').instance).toBeUndefined();
+    expect(() => store('  instance: "gw a"\n')).toThrow(/store\.instance/);
+    expect(() => store('  instance: ""\n')).toThrow(/store\.instance/);
   });
 
   it('keeps dir as written: a relative path is taken from the working directory, like psk_file', () => {

@@ -141,7 +141,7 @@ describe('gateway command path', () => {
     start({ maxQueuedCommands: 5 });
     const reg = registration('sleepy', true);
     await register(reg);
-    gateway.sessionOf('sleepy')?.markAsleep();
+    gateway.engine.device('sleepy')?.markAsleep();
     command('sleepy', Array.from({ length: 1000 }, (_, i) => ({ ...read(i), tag: 'x' })));
     const refused = answers('sleepy');
     expect(refused).toHaveLength(995);
@@ -154,7 +154,7 @@ describe('gateway command path', () => {
     const warnings = logLines.filter((l) => String(l.msg).startsWith('command refused'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ level: 40, source: 'sleepy', code: '5.03', suppressed: 0 });
-    expect(gateway.sessionOf('sleepy')?.queue.size).toBe(5);
+    expect(gateway.engine.device('sleepy')?.queue.size).toBe(5);
   });
 
   it('bounds mheaders.ttl 0 commands in flight the same way', async () => {
@@ -174,7 +174,7 @@ describe('gateway command path', () => {
     await register(registration('linky', false, links));
     // One observe in flight, nine waiting.
     expect(server.sent).toHaveLength(1);
-    expect(gateway.sessionOf('linky')?.queue.size).toBe(9);
+    expect(gateway.engine.device('linky')?.queue.size).toBe(9);
     const lines = logLines.filter((l) => String(l.msg).includes('auto-observe'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ ep: 'linky', dropped: 49_990, limit: 10 });
@@ -214,9 +214,9 @@ describe('gateway command path', () => {
     start({ maxQueuedCommands: 20_000 });
     const reg = registration('brick', true);
     await register(reg);
-    gateway.sessionOf('brick')?.markAsleep();
+    gateway.engine.device('brick')?.markAsleep();
     command('brick', Array.from({ length: 20_000 }, (_, i) => read(i)));
-    expect(gateway.sessionOf('brick')?.queue.size).toBe(20_000);
+    expect(gateway.engine.device('brick')?.queue.size).toBe(20_000);
     server.failSend = () => {
       throw new Error('no channel');
     };
@@ -225,14 +225,14 @@ describe('gateway command path', () => {
     const all = answers('brick');
     expect(all).toHaveLength(20_000);
     expect(all.every((a) => (a.data as { code: string; error: string }).error === 'no channel')).toBe(true);
-    expect(gateway.sessionOf('brick')?.queue.size).toBe(0);
-    expect(gateway.sessionOf('brick')?.inFlight).toBe(false);
+    expect(gateway.engine.device('brick')?.queue.size).toBe(0);
+    expect(gateway.engine.device('brick')?.inFlight).toBe(false);
   });
 
   it('an unexpected failure while handling a command (a throwing local command) answers 5.00 once', async () => {
     start();
     await register(registration('dev', false));
-    const session = gateway.sessionOf('dev');
+    const session = gateway.engine.device('dev');
     jest.spyOn(session!, 'observations').mockImplementation(() => {
       throw new Error('boom');
     });
@@ -244,24 +244,24 @@ describe('gateway command path', () => {
     start({ maxQueuedCommands: 200_000 });
     const old = registration('reboot', true);
     await register(old);
-    gateway.sessionOf('reboot')?.markAsleep();
+    gateway.engine.device('reboot')?.markAsleep();
     command('reboot', Array.from({ length: 150_000 }, (_, i) => read(i)));
     server.emit('deregistered', old, 'replaced');
     const next = { ...registration('reboot', true), id: 'id-reboot-2', lastUpdate: 0 };
     server.emit('registered', next, old);
-    expect(gateway.sessionOf('reboot')?.reg).toBe(next);
-    expect(gateway.sessionOf('reboot')?.queue.size).toBe(150_000);
+    expect(gateway.engine.device('reboot')?.reg).toBe(next);
+    expect(gateway.engine.device('reboot')?.queue.size).toBe(150_000);
   });
 
   it('expires queued commands without touching the others, for any queue length', async () => {
     start({ maxQueuedCommands: 200_000 });
     const reg = registration('slow', true);
     await register(reg);
-    gateway.sessionOf('slow')?.markAsleep();
+    gateway.engine.device('slow')?.markAsleep();
     command('slow', Array.from({ length: 150_000 }, (_, i) => (i % 2 === 0 ? { ...read(i), mheaders: { ttl: 1 } } : read(i))));
     gateway.engine.expireQueued(Date.now() + 5000);
     expect(answers('slow')).toHaveLength(75_000);
     expect(answers('slow').every((a) => (a.data as { code: string }).code === '5.04')).toBe(true);
-    expect(gateway.sessionOf('slow')?.queue.size).toBe(75_000);
+    expect(gateway.engine.device('slow')?.queue.size).toBe(75_000);
   });
 });

@@ -50,6 +50,30 @@ if (!redisServerAvailable()) {
       await b.close();
     });
 
+    it('shared claims: one holder per key, released only by its holder, once() true for one caller', async () => {
+      const claimsA = a.shared!;
+      const claimsB = b.shared!;
+      await claimsA.hold('lwm2m/ep1/', 'gw-a');
+      expect(await claimsB.holder('lwm2m/ep1/')).toBe('gw-a');
+      await claimsB.release('lwm2m/ep1/', 'gw-b');
+      expect(await claimsA.holder('lwm2m/ep1/')).toBe('gw-a');
+      await claimsB.hold('lwm2m/ep1/', 'gw-b'); // the device moved
+      await claimsA.release('lwm2m/ep1/', 'gw-a');
+      expect(await claimsA.holder('lwm2m/ep1/')).toBe('gw-b');
+      await claimsB.release('lwm2m/ep1/', 'gw-b');
+      expect(await claimsA.holder('lwm2m/ep1/')).toBeUndefined();
+      const racers = await Promise.all([claimsA.once('cmd-1', 5000), claimsB.once('cmd-1', 5000), claimsA.once('cmd-1', 5000)]);
+      expect(racers.filter(Boolean)).toHaveLength(1);
+      expect(await claimsB.once('cmd-2', 50)).toBe(true);
+      await new Promise((r) => setTimeout(r, 120));
+      expect(await claimsA.once('cmd-2', 50)).toBe(true);
+    });
+
+    it('keeps the owner of a registration record (store.instance), which restart filters on', async () => {
+      await a.registrations.add({ ...reg('id-own', 'ep-own'), owner: 'gw-a' });
+      expect((await b.registrations.byEndpoint('ep-own'))?.owner).toBe('gw-a');
+    });
+
     it('racing adds for one endpoint leave exactly one registration, each replacing the one before', async () => {
       const endpoints = Array.from({ length: 40 }, (_, i) => `ep${i}`);
       const adds: Array<Promise<[string, RegistrationRecord | undefined]>> = [];
