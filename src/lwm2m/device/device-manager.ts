@@ -255,7 +255,7 @@ export class DeviceManager<C> extends EventEmitter implements RequestExchangeHos
 
   private onDeregistered(reg: Registration, reason: string): void {
     const device = this.current(reg);
-    this.persistence?.deregistered(reg, reason === 'replaced');
+    this.persistence?.deregistered(reg);
     this.emit('deregistered', reg, reason, device);
     if (!device) return;
     this.devices.delete(reg.endpoint);
@@ -263,6 +263,7 @@ export class DeviceManager<C> extends EventEmitter implements RequestExchangeHos
     else {
       const outcome: RequestOutcome = { kind: 'deregistered', reason };
       for (let q = device.queue.shift(); q !== undefined; q = device.queue.shift()) {
+        this.leave(q);
         if (!q.request.auto) this.answer(device, q.request, outcome);
       }
     }

@@ -63,11 +63,14 @@ export class DevicePersistence<C> {
     this.run('registration update', this.store.registrations.update(this.record(reg)));
   }
 
-  /** The registration ended: its record and observations go; queued commands stay with a replacement (same endpoint). */
-  deregistered(reg: Registration, replaced: boolean): void {
+  /**
+   * The registration ended: its record and observations go. Its waiting commands go one by one as
+   * the engine answers them (`left`), or pass to the replacing registration (same endpoint); never
+   * all of the endpoint's at once, which with a shared store could be another instance's.
+   */
+  deregistered(reg: Registration): void {
     this.run('registration remove', this.store.registrations.remove(reg.id));
     this.run('observation remove', this.store.observations.removeByRegistration(reg.id));
-    if (!replaced) this.run('command remove', this.store.commands.removeAll(reg.endpoint));
   }
 
   observed(reg: Registration, o: ActiveObservation<C>): void {

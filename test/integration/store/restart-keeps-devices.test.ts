@@ -133,6 +133,24 @@ function restartSuite(kind: Kind): void {
       expect(d.values.get('/3/0/14')?.value).toBe('+02');
     });
 
+    it('commands answered at deregistration are gone from the store: a restart does not send them again', async () => {
+      await start('lwm2m:\n  qmode_time_window: 1\n');
+      const d = await device('restart-leaver', { binding: 'UQ' });
+      await d.register();
+      await probe!.waitOn('lwm2m/restart-leaver/up/register');
+      await new Promise((r) => setTimeout(r, 1300)); // asleep
+      await probe!.publish('lwm2m/restart-leaver/dn', { reqID: 9, msgType: 'execute', data: { path: '/3/0/4' } });
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await d.deregister()).code).toBe('2.02');
+      const dropped = await probe!.waitOn('lwm2m/restart-leaver/up/resp', { reqID: 9 });
+      expect(dropped.json.data).toMatchObject({ code: '4.04' });
+      await restart('lwm2m:\n  qmode_time_window: 1\n');
+      expect((await d.register()).code).toBe('2.01');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(d.executed).toEqual([]);
+      expect(probe!.on('lwm2m/restart-leaver/up/resp')).toHaveLength(0);
+    });
+
     it('a registration that expired while the gateway was down is deregistered and published once', async () => {
       const oneSecond = 'lwm2m:\n  lifetime_min: 1\n';
       await start(oneSecond);
