@@ -15,6 +15,8 @@ export interface ChildUsage {
   cpu: NodeJS.CpuUsage;
   /** Registrations held (gateway only). */
   registrations?: number;
+  /** Observations the gateway's devices hold (gateway only). */
+  observations?: number;
   /** Established DTLS sessions held and handshakes completed / failed so far (gateway with a DTLS listener). */
   dtlsSessions?: number;
   dtlsHandshakes?: number;
@@ -45,14 +47,26 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-/** Forks `dist/bench/<script>.js` with an IPC channel and waits for its ready message. */
-export function startChild(script: string, env: Record<string, string>, execArgv: string[] = [], startTimeoutMs = 20_000): Promise<ChildHandle> {
+/**
+ * Forks `dist/bench/<script>.js` with an IPC channel and waits for its ready message. With
+ * `onStderrLine`, the child's stderr is read line by line by the caller instead of passed through.
+ */
+export function startChild(script: string, env: Record<string, string>, execArgv: string[] = [], startTimeoutMs = 20_000, onStderrLine?: (line: string) => void): Promise<ChildHandle> {
   const file = path.join(__dirname, `${script}.js`);
   const child: ChildProcess = fork(file, [], {
     env: { ...process.env, ...env },
     execArgv: process.env.BENCH_TRACE_GC ? [...execArgv, '--trace-gc'] : execArgv,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', 'inherit', onStderrLine ? 'pipe' : 'inherit', 'ipc'],
   });
+  if (onStderrLine && child.stderr) {
+    let rest = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) if (line !== '') onStderrLine(line);
+    });
+  }
   let nextId = 1;
   const pending = new Map<number, Pending>();
   let exited = false;

@@ -3,6 +3,8 @@
  * benchmark with `--expose-gc` so that its memory can be read after a forced GC.
  * Configuration: YAML text in BENCH_GATEWAY_CONFIG (with `listeners.dtls` on, the ready message
  * carries the DTLS port and usage() the DTLS session count). Talks to the parent over IPC (bench/child.ts).
+ * Logs nothing, unless BENCH_GATEWAY_LOG names a pino level: then JSON lines on stderr at that level
+ * (bench/scale.ts reads the "state restored from the store" line of a restart that way).
  */
 import pino from 'pino';
 import { startGateway } from '../src/app/app';
@@ -22,11 +24,18 @@ function coapStats(server: Lwm2mServer): object[] {
   return [...endpoints].map((e) => ({ scheme: e.transport.scheme, ...e.stats() }));
 }
 
+function observationCount(devices: Iterable<{ observations(): unknown[] }>): number {
+  let n = 0;
+  for (const d of devices) n += d.observations().length;
+  return n;
+}
+
 async function main(): Promise<void> {
   const yaml = process.env.BENCH_GATEWAY_CONFIG;
   if (!yaml) throw new Error('BENCH_GATEWAY_CONFIG is not set');
   const config = parseConfig(yaml, 'BENCH_GATEWAY_CONFIG');
-  const running = await startGateway(config, pino({ level: 'silent' }));
+  const level = process.env.BENCH_GATEWAY_LOG;
+  const running = await startGateway(config, level ? pino({ level }, pino.destination(2)) : pino({ level: 'silent' }));
   // brokerPort: the embedded broker's port (no mqtt.url), for bench/soak-child.ts.
   const ready: ReadyMessage & { brokerPort?: number } = { type: 'ready', udpPort: running.udpPort, dtlsPort: running.dtlsPort, brokerPort: running.brokerPort };
   const counters = () => {
@@ -34,6 +43,7 @@ async function main(): Promise<void> {
     // The soak's counters (bench/soak.ts): the whole DTLS stats and each CoAP endpoint's table sizes.
     const extra: Partial<ChildUsage> & { dtls?: object; coap?: object[] } = {
       registrations: running.server.store.size,
+      observations: observationCount(running.gateway.engine.all()),
       dtlsSessions: dtls?.sessions,
       dtlsHandshakes: dtls?.handshakes,
       dtlsHandshakeFailures: dtls?.handshakeFailures,

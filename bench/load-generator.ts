@@ -51,7 +51,10 @@ export interface SimDevice {
 
 /** What the scenarios want to hear about. */
 export interface DeviceHooks {
-  onRegisterAck?(dev: SimDevice, code: string): void;
+  /** An ACK with a 2.xx, 4.xx or 5.xx code: a Register's (2.01) or an Update's (2.04) answer. */
+  onRegisterAck?(dev: SimDevice, code: string, packet: ParsedPacket): void;
+  /** A separate response (CON or NON 2.xx/4.xx/5.xx after an empty ACK), e.g. an Update held while the gateway restores; a CON one is ACKed. */
+  onSeparateResponse?(dev: SimDevice, code: string, packet: ParsedPacket): void;
   onReadRequest?(dev: SimDevice): void;
   onObserveRequest?(dev: SimDevice): void;
 }
@@ -194,6 +197,17 @@ export class DevicePool {
     });
   }
 
+  /** CON POST /rd/<id> (Update, no payload): `location` is the Register answer's Location-Path, e.g. ['rd', 'abc']. */
+  updatePacket(dev: SimDevice, location: readonly string[], messageId: number): Buffer {
+    return generate({
+      confirmable: true,
+      code: 'POST',
+      messageId,
+      token: Buffer.from([0x75, (dev.index >>> 16) & 0xff, (dev.index >>> 8) & 0xff, dev.index & 0xff]),
+      options: location.map((segment) => ({ name: 'Uri-Path' as const, value: Buffer.from(segment) })),
+    });
+  }
+
   /** The next NON notification of an observation of the device (fresh message id, Observe + 1). */
   notificationPacket(dev: SimDevice, obs: DeviceObservation): Buffer {
     obs.seq = (obs.seq + 1) & 0xffffff;
@@ -223,7 +237,12 @@ export class DevicePool {
       return;
     }
     if (packet.ack) {
-      if (packet.code.startsWith('2.') || packet.code.startsWith('4.') || packet.code.startsWith('5.')) this.hooks.onRegisterAck?.(dev, packet.code);
+      if (packet.code.startsWith('2.') || packet.code.startsWith('4.') || packet.code.startsWith('5.')) this.hooks.onRegisterAck?.(dev, packet.code, packet);
+      return;
+    }
+    if (/^[245]\./.test(packet.code) && this.hooks.onSeparateResponse) {
+      if (packet.confirmable) dev.socket.send(generate({ ack: true, code: '0.00', messageId: packet.messageId }), rinfo.port, rinfo.address);
+      this.hooks.onSeparateResponse(dev, packet.code, packet);
       return;
     }
     if (packet.code !== '0.01') {

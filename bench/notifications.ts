@@ -29,8 +29,11 @@ export interface NotificationResult {
   sample?: string;
 }
 
-/** Sends an observe command to every device and waits for the gateway's 2.05 answers; returns how many are observed. */
-export async function observeDevices(ctx: BenchContext, devices: SimDevice[]): Promise<number> {
+/**
+ * Sends an observe command to every device and waits for the gateway's 2.05 answers; returns how
+ * many are observed. `commandTopic`: the device's command topic (default `lwm2m/NAME/dn`).
+ */
+export async function observeDevices(ctx: Pick<BenchContext, 'probe'>, devices: SimDevice[], commandTopic: (dev: SimDevice) => string = (dev) => `lwm2m/${dev.name}/dn`): Promise<number> {
   const { probe } = ctx;
   for (const dev of devices) dev.observation = undefined;
   const answered = new Set<number>();
@@ -48,7 +51,7 @@ export async function observeDevices(ctx: BenchContext, devices: SimDevice[]): P
     window: 200,
     send: (i) => {
       const dev = devices[i];
-      probe.publish(`lwm2m/${dev.name}/dn`, JSON.stringify({ reqID: i + 1, msgType: 'observe', data: { path: READ_PATH } }));
+      probe.publish(commandTopic(dev), JSON.stringify({ reqID: i + 1, msgType: 'observe', data: { path: READ_PATH } }));
     },
     completed: () => answered.size,
     stallMs: 3000,
