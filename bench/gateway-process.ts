@@ -6,6 +6,8 @@
  * Logs nothing, unless BENCH_GATEWAY_LOG names a pino level: then JSON lines on stderr at that level
  * (bench/scale.ts reads the "state restored from the store" line of a restart that way).
  */
+import path from 'node:path';
+import v8 from 'node:v8';
 import pino from 'pino';
 import { startGateway } from '../src/app/app';
 import { parseConfig } from '../src/app/config';
@@ -15,12 +17,14 @@ import type { Lwm2mServer } from '../src/lwm2m/lwm2m-server';
 /**
  * stats() of the CoAP endpoints (UDP, DTLS) that registrations live on. RunningGateway does not
  * expose its endpoints, so they are found through the server's private channel map (a bench-only
- * peek: an endpoint with no registration on it is not listed).
+ * peek, plus each scheme's default endpoint, which has no entries there).
  */
 function coapStats(server: Lwm2mServer): object[] {
-  const channels = (server as unknown as { channels?: Map<string, { transport: { scheme: string }; stats(): object }> }).channels;
+  type Endpoint = { transport: { scheme: string }; stats(): object };
+  const { channels, byScheme } = server as unknown as { channels?: Map<string, Endpoint>; byScheme?: Map<string, Endpoint> };
   if (!(channels instanceof Map)) return [];
-  const endpoints = new Set(channels.values());
+  // A registration on its scheme's default endpoint has no channel entry: byScheme lists those.
+  const endpoints = new Set([...(byScheme instanceof Map ? byScheme.values() : []), ...channels.values()]);
   return [...endpoints].map((e) => ({ scheme: e.transport.scheme, ...e.stats() }));
 }
 
@@ -62,6 +66,17 @@ async function main(): Promise<void> {
     counters,
     () => running.close(),
   );
+  // BENCH_HEAP_SNAPSHOT_DIR: a heap snapshot after each usage() (after serveParent's forced GC and
+  // answer), for diffing object counts by constructor (memory work, issue 11).
+  const snapshotDir = process.env.BENCH_HEAP_SNAPSHOT_DIR;
+  if (snapshotDir) {
+    let n = 0;
+    process.on('message', (raw: unknown) => {
+      if ((raw as { type?: unknown }).type !== 'usage') return;
+      n += 1;
+      v8.writeHeapSnapshot(path.join(snapshotDir, `gateway-${process.pid}-${n}.heapsnapshot`));
+    });
+  }
 }
 
 main().catch((err: unknown) => {

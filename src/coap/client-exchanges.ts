@@ -40,9 +40,9 @@ export class ClientExchanges implements ExchangeHost {
 
   createExchange(peer: Peer, req: CoapRequest, listener: ExchangeListener): ClientExchange {
     const wanted = req.token;
-    const token = wanted && wanted.length > 0 && wanted.length <= 8 && !this.exchanges.has(tokenKey(wanted)) ? wanted : this.newToken();
-    const ex = new ClientExchange(this, peer, req, listener, token);
-    this.exchanges.set(tokenKey(token), ex);
+    const key = wanted && wanted.length > 0 && wanted.length <= 8 && !this.exchanges.has(tokenKey(wanted)) ? tokenKey(wanted) : this.newToken();
+    const ex = new ClientExchange(this, peer, req, listener, key);
+    this.exchanges.set(key, ex);
     return ex;
   }
 
@@ -50,7 +50,7 @@ export class ClientExchanges implements ExchangeHost {
   resumeObservation(peer: Peer, req: CoapRequest & { token: Buffer }, listener: ExchangeListener): ClientExchange | undefined {
     const key = tokenKey(req.token);
     if (req.token.length === 0 || req.token.length > 8 || this.exchanges.has(key)) return undefined;
-    const ex = new ClientExchange(this, peer, req, listener, req.token);
+    const ex = new ClientExchange(this, peer, req, listener, key);
     this.exchanges.set(key, ex);
     ex.resumeObserving();
     return ex;
@@ -84,7 +84,7 @@ export class ClientExchanges implements ExchangeHost {
   }
 
   unbind(ex: ClientExchange): void {
-    const key = tokenKey(ex.token);
+    const key = ex.key;
     if (this.exchanges.get(key) === ex) this.exchanges.delete(key);
   }
 
@@ -94,16 +94,16 @@ export class ClientExchanges implements ExchangeHost {
     this.exchanges.clear();
   }
 
-  /** 8 random bytes, unique among open exchanges (random tokens resist off-path spoofing, §5.3.1). */
-  private newToken(): Buffer {
+  /** 8 random bytes, unique among open exchanges (random tokens resist off-path spoofing, §5.3.1), as a key. */
+  private newToken(): string {
     for (;;) {
       if (this.tokenPoolPos + TOKEN_LENGTH > this.tokenPool.length) {
         randomFillSync(this.tokenPool);
         this.tokenPoolPos = 0;
       }
-      const token = Buffer.from(this.tokenPool.subarray(this.tokenPoolPos, this.tokenPoolPos + TOKEN_LENGTH));
+      const key = tokenKey(this.tokenPool.subarray(this.tokenPoolPos, this.tokenPoolPos + TOKEN_LENGTH));
       this.tokenPoolPos += TOKEN_LENGTH;
-      if (!this.exchanges.has(tokenKey(token))) return token;
+      if (!this.exchanges.has(key)) return key;
     }
   }
 }

@@ -1,6 +1,6 @@
 import { formatPath, parsePath } from '../lwm2m/path';
 import type { Registration } from '../lwm2m/registration/registration';
-import type { DownlinkCommand } from './command-parser';
+import { NO_QUERY, type DownlinkCommand } from './command-parser';
 
 /** Objects that `auto_observe: true` leaves alone (security, server, access control, ... ). */
 const AUTO_OBSERVE_EXCLUDED = new Set([0, 1, 2, 4, 5, 6, 7, 9, 15]);
@@ -26,9 +26,11 @@ export function autoObserveCommands(setting: boolean | readonly string[], reg: R
       fields: { msgType: 'observe', data: { path }, is_auto_observe: true },
       msgType: 'observe',
       reqPath: path,
-      op: { type: 'observe', path: parsePath(path), query: [] },
+      op: { type: 'observe', path: parsePath(path), query: NO_QUERY },
       ttl: Number.POSITIVE_INFINITY,
       auto: true,
+      context: undefined,
+      handler: undefined,
     }),
   );
   return { commands, dropped: Math.max(0, paths.length - room) };

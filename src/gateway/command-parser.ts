@@ -3,6 +3,7 @@ import { buildNode, isSupportedFormat } from '../lwm2m/codec';
 import { ContentFormat, parseContentFormat } from '../lwm2m/codec/content-format';
 import type { ModelLookup, ResourceType } from '../lwm2m/model/types';
 import type { Entry } from '../lwm2m/node';
+import type { RequestHandler } from '../lwm2m/device/device-request';
 import type { Lwm2mOperation } from '../lwm2m/operation';
 import { formatPath, fromIds, parsePath, pathIds, pathLevel, type LwM2mPath } from '../lwm2m/path';
 import { preferredFormat } from '../lwm2m/registration/preferred-format';
@@ -24,6 +25,15 @@ export interface DownlinkCommand {
   ttl: number;
   /** Made by the gateway for lwm2m.auto_observe (never by a client: a command's own fields cannot set it). */
   auto?: true;
+  /**
+   * Set by the gateway when it submits the command: the command is then its own engine request
+   * (DeviceRequest: op, ttl, auto, context = itself, handler), rather than being wrapped in one,
+   * which cost 56 B per command, kept for as long as an observation lasts (issue 11: memory per
+   * observed device). Literals that make commands carry both (undefined) so that setting them
+   * does not add a property store.
+   */
+  context?: DownlinkCommand;
+  handler?: RequestHandler<DownlinkCommand>;
 }
 
 /** A command the gateway refuses; `code` is what the error response carries. */
@@ -46,10 +56,16 @@ interface SplitPath {
   query: string[];
 }
 
+/**
+ * The query of every operation that has none: one shared frozen array rather than a `[]` per
+ * operation (32 B each, kept for as long as an observation lasts).
+ */
+export const NO_QUERY: string[] = Object.freeze([]) as unknown as string[];
+
 function splitPath(text: string, what: string): SplitPath {
   const q = text.indexOf('?');
   const raw = q < 0 ? text : text.slice(0, q);
-  const query = q < 0 ? [] : text.slice(q + 1).split('&').filter((s) => s !== '');
+  const query = q < 0 ? NO_QUERY : text.slice(q + 1).split('&').filter((s) => s !== '');
   try {
     return { raw, path: parsePath(raw), query };
   } catch (err) {
@@ -102,7 +118,7 @@ export class CommandParser {
     const ttl = typeof mheaders?.ttl === 'number' ? mheaders.ttl : DEFAULT_TTL;
     const msgType = fields.msgType;
     const op = this.operation(msgType, data, hex, reg);
-    return { fields, msgType, reqPath: requestPathOf(fields), op, ttl };
+    return { fields, msgType, reqPath: requestPathOf(fields), op, ttl, auto: undefined, context: undefined, handler: undefined };
   }
 
   private target(data: JsonObject): SplitPath {
@@ -184,9 +200,9 @@ export class CommandParser {
       case 'read-composite':
       case 'observe-composite':
       case 'cancel-observe-composite':
-        return { type: msgType, path: {}, query: [], paths: this.compositePaths(data), accept: this.compositeAccept(data) };
+        return { type: msgType, path: {}, query: NO_QUERY, paths: this.compositePaths(data), accept: this.compositeAccept(data) };
       case 'write-composite':
-        return { type: 'write-composite', path: {}, query: [], entries: this.compositeEntries(data, hex) };
+        return { type: 'write-composite', path: {}, query: NO_QUERY, entries: this.compositeEntries(data, hex) };
       default:
         throw new CommandError(`unknown msgType "${msgType}"`);
     }

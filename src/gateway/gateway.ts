@@ -53,9 +53,8 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   private readonly opLog: OperatorLog;
   /** The other gateway instances on the same store and broker (Redis store), if any. */
   private readonly peers: PeerInstances | undefined;
-  /** Devices by rendered mountpoint, and back: a command's topic names its device. */
+  /** Devices by rendered mountpoint (and back: each device's `label`): a command's topic names its device. */
   private readonly byPrefix = new Map<string, MqttDevice>();
-  private readonly prefixes = new WeakMap<MqttDevice, string>();
   private readonly splitMountpoint: (topic: string) => { prefix: string; rest: string } | undefined;
   private readonly isCommandTopic: (topic: string) => boolean;
 
@@ -118,7 +117,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   }
 
   private prefixOf(device: MqttDevice): string {
-    return this.prefixes.get(device) ?? this.mountpointFor(device.reg);
+    return device.label ?? this.mountpointFor(device.reg);
   }
 
   private publish(device: MqttDevice, name: TranslatorName, message: JsonObject | string): void {
@@ -128,7 +127,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   /** Remembers a device's topic prefix: its commands arrive under it (and, shared, tells the other instances). */
   private track(device: MqttDevice): void {
     const prefix = this.mountpointFor(device.reg);
-    this.prefixes.set(device, prefix);
+    device.label = prefix;
     this.byPrefix.set(prefix, device);
     this.peers?.hold(prefix);
   }
@@ -139,7 +138,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     this.log.info({ ep: reg.endpoint, id: reg.id, peer: `${reg.peer.address}:${reg.peer.port}` }, 'registered');
     this.publish(device, 'register', registerMessage(reg, 'register', this.options.secretQueryKeys));
     const auto = autoObserveCommands(this.options.autoObserve, reg, this.engine.room(device));
-    for (const cmd of auto.commands) this.engine.submit(device, { op: cmd.op, ttl: cmd.ttl, auto: true, context: cmd, handler: this });
+    for (const cmd of auto.commands) this.engine.submit(device, this.asRequest(cmd));
     if (auto.dropped > 0) this.log.warn({ ep: reg.endpoint, dropped: auto.dropped, limit: this.options.maxQueuedCommands }, 'auto-observe commands beyond lwm2m.max_queued_commands dropped');
   }
 
@@ -183,13 +182,20 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
         return;
       }
       submitted = true;
-      const refusal = this.engine.submit(device, { op: cmd.op, ttl: cmd.ttl, context: cmd, handler: this });
+      const refusal = this.engine.submit(device, this.asRequest(cmd));
       if (refusal) this.answers.refuse(prefix, device.endpoint, fields, cmd.reqPath, refusal.code, refusal.error);
     } catch (err) {
       this.log.error({ topic, err: messageOf(err) }, 'command handling failed');
       // A submitted command is answered by the engine.
       if (!submitted) this.answers.error(prefix, fields, requestPathOf(command), '5.00', `command handling failed: ${messageOf(err)}`);
     }
+  }
+
+  /** The command as its own engine request (see DownlinkCommand.context: one object less per command). */
+  private asRequest(cmd: DownlinkCommand): DeviceRequest<DownlinkCommand> {
+    cmd.context = cmd;
+    cmd.handler = this;
+    return cmd as DeviceRequest<DownlinkCommand>;
   }
 
   // ---- RequestHandler: outcomes and notifications -------------------------------------------

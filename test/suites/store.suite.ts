@@ -171,6 +171,37 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect((await store.observations.get('0d'))?.context).toEqual(context);
       });
 
+      it('all() gives every observation once, as stored (in no particular order)', async () => {
+        const o = store.observations;
+        expect(await collect(o.all())).toEqual([]);
+        await o.put(obs('01', 'r1', { createdAt: 2 }));
+        await o.put(obs('02', 'r1', { createdAt: 1, composite: true, paths: ['/3/0/0', '/3/0/13'], contentFormat: undefined }));
+        await o.put(obs('03', 'r/2', { context: { nested: [1, { a: null }] } }));
+        await o.put(obs('04', 'r3'));
+        await o.put(obs('03', 'ü', { context: { moved: true } })); // replaces 03 of r/2
+        await o.remove('04');
+        const all = await collect(o.all());
+        expect([...all].sort((a, b) => a.token.localeCompare(b.token))).toEqual([
+          obs('01', 'r1', { createdAt: 2 }),
+          obs('02', 'r1', { createdAt: 1, composite: true, paths: ['/3/0/0', '/3/0/13'], contentFormat: undefined }),
+          obs('03', 'ü', { context: { moved: true } }),
+        ]);
+        expect(all.every((x) => Object.isFrozen(x) && Object.isFrozen(x.paths) && Object.isFrozen(x.context))).toBe(true);
+      });
+
+      it('all() reads many observations (several batches) and allows removal while iterating', async () => {
+        const o = store.observations;
+        const tokens = Array.from({ length: 1234 }, (_, i) => i.toString(16).padStart(4, '0'));
+        await Promise.all(tokens.map((t, i) => o.put(obs(t, `r${i % 97}`, { createdAt: i }))));
+        const seen: string[] = [];
+        for await (const x of o.all()) {
+          seen.push(x.token);
+          if (seen.length % 2 === 0) await o.remove(x.token);
+        }
+        expect(seen.sort()).toEqual(tokens);
+        expect((await collect(o.all())).length).toBe(tokens.length / 2);
+      });
+
       it('refuses tokens that are not 1-8 bytes of lower-case hex', async () => {
         for (const token of ['', 'ABCD', 'abc', '0011223344556677aa', 'zz']) {
           await expect(Promise.resolve().then(() => store.observations.put(obs(token, 'r1')))).rejects.toThrow(/token/);
@@ -212,6 +243,71 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         await expect(q.append(cmd('k3', 'other'))).rejects.toThrow(/already queued/);
         expect(await q.list('other')).toEqual([]);
       });
+
+      it('all() gives every command once, each endpoint\'s in queue order', async () => {
+        const q = store.commands;
+        expect(await collect(q.all())).toEqual([]);
+        const appended: QueuedCommandRecord[] = [];
+        const endpoints = ['ep1', 'ep2', 'ep1x', 'urn:dev/1', 'endpoint é/%2F'];
+        for (let i = 0; i < 20; i++) {
+          const c = cmd(`c${19 - i}`, endpoints[(i * 7) % endpoints.length], { enqueuedAt: 1_700_000_000_000 + i, payload: { n: i } });
+          await q.append(c);
+          appended.push(c);
+        }
+        await q.remove('c10');
+        await q.append(cmd('c10', 'ep2')); // a freed id queued again goes last
+        appended.push(cmd('c10', 'ep2'));
+        const expected = appended.filter((c, i) => c.id !== 'c10' || i === appended.length - 1);
+        const all = await collect(q.all());
+        expect(all).toHaveLength(expected.length);
+        for (const ep of endpoints) {
+          expect(all.filter((c) => c.endpoint === ep)).toEqual(expected.filter((c) => c.endpoint === ep));
+          expect(all.filter((c) => c.endpoint === ep)).toEqual(await q.list(ep));
+        }
+        expect(all.every((c) => Object.isFrozen(c) && Object.isFrozen(c.payload))).toBe(true);
+      });
+
+      it('all() reads many commands of many endpoints in order and allows removal while iterating', async () => {
+        const q = store.commands;
+        // Appended in rounds: every endpoint's queue grows while the others' do.
+        const ids: string[] = [];
+        for (let round = 0; round < 3; round++) {
+          await Promise.all(
+            Array.from({ length: 600 }, (_, e) => {
+              if (round > e % 3) return undefined; // queues of different lengths: 1, 2 or 3
+              ids.push(`k${round}-${e}`);
+              return q.append(cmd(`k${round}-${e}`, `ep${e}`));
+            }),
+          );
+        }
+        const seen: QueuedCommandRecord[] = [];
+        for await (const c of q.all()) {
+          seen.push(c);
+          if (c.id.startsWith('k0-')) await q.remove(c.id);
+        }
+        expect(seen.map((c) => c.id).sort()).toEqual([...ids].sort());
+        const byEndpoint = new Map<string, string[]>();
+        for (const c of seen) byEndpoint.set(c.endpoint, [...(byEndpoint.get(c.endpoint) ?? []), c.id]);
+        expect(byEndpoint.size).toBe(600);
+        for (const [ep, list] of byEndpoint) {
+          const e = Number(ep.slice(2));
+          expect(list).toEqual([`k0-${e}`, `k1-${e}`, `k2-${e}`].slice(0, 1 + (e % 3)));
+        }
+        expect((await collect(q.all())).length).toBe(ids.length - 600);
+      });
+    });
+
+    it('a caller may stop iterating all() early; the store goes on and closes', async () => {
+      for (let i = 0; i < 1100; i++) {
+        await Promise.all([store.registrations.add(reg(`id${i}`, `ep${i}`)), store.observations.put(obs(i.toString(16).padStart(4, '0'), `id${i}`)), store.commands.append(cmd(`c${i}`, `ep${i % 7}`))]);
+      }
+      for (const all of [store.registrations.all(), store.observations.all(), store.commands.all()]) {
+        let n = 0;
+        for await (const _ of all as AsyncIterable<unknown>) if (++n === 3) break;
+        expect(n).toBe(3);
+      }
+      expect((await collect(store.observations.all())).length).toBe(1100);
+      expect(await store.registrations.get('id1099')).toEqual(reg('id1099', 'ep1099'));
     });
 
     describe('immutability', () => {
@@ -280,6 +376,8 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       await store.commands.append(cmd('q4', 'ep1'));
       expect((await store.commands.list('ep1')).map((x) => x.id)).toEqual(['q2', 'q3', 'q4']);
       expect(Object.isFrozen(await store.registrations.get('b'))).toBe(true);
+      expect((await collect(store.observations.all())).map((o) => o.token).sort()).toEqual(['01', '02']);
+      expect((await collect(store.commands.all())).map((x) => x.id)).toEqual(['q2', 'q3', 'q4']);
     });
   });
 }

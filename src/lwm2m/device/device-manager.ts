@@ -9,7 +9,7 @@ import { formatPath } from '../path';
 import type { Registration } from '../registration/registration';
 import { fromRegistrationRecord } from '../registration/registration-record';
 import { isSuccess, type Lwm2mResponse } from '../response';
-import type { GatewayStore, RegistrationRecord, SharedClaims } from '../store';
+import type { GatewayStore, ObservationRecord, QueuedCommandRecord, RegistrationRecord, SharedClaims } from '../store';
 import { Device, type ActiveObservation, type QueuedRequest } from './device';
 import { DevicePersistence, type ContextCodec, type StoreFailure } from './device-persistence';
 import type { DeviceRequest, RequestOutcome, RequestRefusal } from './device-request';
@@ -51,8 +51,8 @@ export interface RestoreSummary {
   dropped: number;
 }
 
-/** Registrations restored at a time: their observations and queues are read concurrently. */
-const RESTORE_BATCH = 256;
+/** Devices `restore` builds between two yields to the event loop (so that a large restore never blocks it for long). */
+const RESTORE_YIELD_EVERY = 1000;
 
 const EXPIRED: RequestOutcome = Object.freeze({ kind: 'expired' });
 
@@ -153,26 +153,50 @@ export class DeviceManager<C> extends EventEmitter implements RequestExchangeHos
     const p = this.persistence;
     if (!p) return summary;
     const work = (async () => {
-      let batch: RegistrationRecord[] = [];
+      const store = p.store;
+      // Each collection is read once, in one pass (not one or two reads per registration).
       // With a shared store, other instances' devices are theirs: only this instance's come back.
-      const mine = (record: RegistrationRecord) => !p.store.shared || record.owner === this.options.instance;
-      for await (const record of p.store.registrations.all()) {
+      const mine = (record: RegistrationRecord) => !store.shared || record.owner === this.options.instance;
+      const registrations: RegistrationRecord[] = [];
+      const observations = new Map<string, ObservationRecord[]>();
+      for await (const record of store.registrations.all()) {
         if (!mine(record)) continue;
-        batch.push(record);
-        if (batch.length >= RESTORE_BATCH) {
-          await Promise.all(batch.map((r) => this.restoreOne(p, r, summary)));
-          batch = [];
-        }
+        registrations.push(record);
+        observations.set(record.id, []);
       }
-      await Promise.all(batch.map((r) => this.restoreOne(p, r, summary)));
+      const orphans: string[] = [];
+      for await (const o of store.observations.all()) {
+        const list = observations.get(o.registrationId);
+        if (list) list.push(o);
+        // Another instance's (shared store) or of no registration at all: only the latter goes, and
+        // only from a store of this process's own (a shared one may be mid-change by another instance).
+        else if (!store.shared) orphans.push(o.token);
+      }
+      const endpoints = new Set(registrations.map((r) => r.endpoint));
+      const commands = new Map<string, QueuedCommandRecord[]>();
+      for await (const c of store.commands.all()) {
+        // Each endpoint's come in queue order. Those of endpoints not restored here stay in the store.
+        if (!endpoints.has(c.endpoint)) continue;
+        const list = commands.get(c.endpoint);
+        if (list) list.push(c);
+        else commands.set(c.endpoint, [c]);
+      }
+      for (const token of orphans) store.observations.remove(token).catch(() => undefined);
+      for (let i = 0; i < registrations.length; i++) {
+        if (i > 0 && i % RESTORE_YIELD_EVERY === 0) await new Promise(setImmediate);
+        const record = registrations[i];
+        this.restoreOne(p, record, observations.get(record.id) ?? [], commands.get(record.endpoint) ?? [], summary);
+      }
     })();
     this.server.holdUntil(work);
     await work;
     return summary;
   }
 
-  private async restoreOne(p: DevicePersistence<C>, record: RegistrationRecord, summary: RestoreSummary): Promise<void> {
-    const [observations, commands] = await Promise.all([p.store.observations.byRegistration(record.id), p.store.commands.list(record.endpoint)]);
+  /** Builds the device of a stored registration with its observations (any order) and commands (queue order). */
+  private restoreOne(p: DevicePersistence<C>, record: RegistrationRecord, stored: ObservationRecord[], commands: readonly QueuedCommandRecord[], summary: RestoreSummary): void {
+    // Oldest first, as they were made (a later observation of the same key replaces an earlier one).
+    const observations = stored.length > 1 ? stored.sort((a, b) => a.createdAt - b.createdAt) : stored;
     const reg = fromRegistrationRecord(record);
     this.server.restoreRegistration(reg);
     const device = new Device<C>(reg);
@@ -411,8 +435,9 @@ export class DeviceManager<C> extends EventEmitter implements RequestExchangeHos
   }
 
   /** @internal */
-  observed(device: Device<C>, request: DeviceRequest<C>, exchange: Lwm2mExchange): void {
-    const op = request.op;
+  observed(device: Device<C>, listener: RequestExchange<C>): void {
+    const exchange = listener.exchange as Lwm2mExchange;
+    const op = listener.request.op;
     const key = observationKey(op) as string;
     const previous = device.observation(key);
     if (previous && previous.exchange !== exchange) {
@@ -420,7 +445,7 @@ export class DeviceManager<C> extends EventEmitter implements RequestExchangeHos
       this.unobserved(previous);
     }
     const paths = op.type === 'observe-composite' ? op.paths.map(formatPath) : undefined;
-    const observation: ActiveObservation<C> = { key, paths, exchange, request };
+    const observation = listener.asObservation(key, paths);
     device.setObservation(observation);
     this.persistence?.observed(device.reg, observation);
   }

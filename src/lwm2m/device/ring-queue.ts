@@ -14,7 +14,11 @@ export class RingQueue<T> {
   private head = 0;
   private count = 0;
 
-  constructor(private readonly initialCapacity = 64) {
+  constructor(
+    private readonly initialCapacity = 64,
+    /** Give the slots back when the queue empties (a device's command queue: most of the time empty, and memory per device counts). */
+    private readonly releaseWhenEmpty = false,
+  ) {
     if (!Number.isInteger(Math.log2(initialCapacity))) throw new RangeError('initialCapacity must be a power of two');
   }
 
@@ -45,7 +49,13 @@ export class RingQueue<T> {
     this.slots[this.head] = undefined;
     this.head = (this.head + 1) & (this.slots.length - 1);
     this.count--;
+    if (this.count === 0 && this.releaseWhenEmpty) this.release();
     return item;
+  }
+
+  private release(): void {
+    this.slots = NO_SLOTS as (T | undefined)[];
+    this.head = 0;
   }
 
   /**
@@ -61,6 +71,7 @@ export class RingQueue<T> {
     }
     for (let i = kept; i < this.count; i++) this.slots[(this.head + i) & mask] = undefined;
     this.count = kept;
+    if (kept === 0 && this.releaseWhenEmpty) this.release();
   }
 
   private grow(): void {

@@ -19,6 +19,13 @@ export interface CommandQueueStore {
   append(record: QueuedCommandRecord): Promise<void>;
   /** The endpoint's queue, oldest first. */
   list(endpoint: string): Promise<readonly QueuedCommandRecord[]>;
+  /**
+   * Every queued command (restart: one pass instead of one `list` per endpoint). Endpoints come in
+   * no particular order and may interleave, but each endpoint's commands come in queue order (oldest
+   * first, as `list` gives them), so a caller may push them onto its queues as they arrive. Changes
+   * made while iterating may or may not be seen; removing is safe.
+   */
+  all(): AsyncIterable<QueuedCommandRecord>;
   remove(id: string): Promise<QueuedCommandRecord | undefined>;
   /** Empties the endpoint's queue; returns how many commands it held. */
   removeAll(endpoint: string): Promise<number>;

@@ -34,6 +34,10 @@
  *   o/<token> → ObservationRecord        x/<registrationId>/<token> → ''
  *   q/<endpoint>/<seq> → QueuedCommand   c/<commandId> → its q/ key     m/seq → last seq
  * One directory per gateway: LevelDB locks it, so a second process fails to open it.
+ *
+ * Bulk reads (`all()` of each collection, the restart's) walk one prefix range with one iterator,
+ * SCAN_BATCH records per `nextv`: a restart of 100,000 devices opens three iterators, not one or two
+ * per device.
  */
 import { ClassicLevel } from 'classic-level';
 import type { CommandQueueStore, QueuedCommandRecord } from './command-queue';
@@ -57,6 +61,9 @@ const enc = encodeURIComponent;
 /** Upper bound of a prefix range: every key part is URI-encoded ASCII. */
 const END = '\uffff';
 const SEQ_WIDTH = 16;
+/** Records per `nextv` call in a bulk read, and the bytes such a batch may hold (classic-level stops at 16 KiB by default). */
+const SCAN_BATCH = 1000;
+const SCAN_BATCH_BYTES = 1024 * 1024;
 
 /** Opens (creating if needed) the store in `dir`. */
 export async function openLevelStore(dir: string, options: LevelStoreOptions = {}): Promise<GatewayStore> {
@@ -128,6 +135,29 @@ class LevelStore implements GatewayStore {
   async values(prefix: string): Promise<string[]> {
     return this.db.values({ gte: prefix, lt: prefix + END }).all();
   }
+
+  /**
+   * Every record under `prefix`, in key order, decoded and frozen: one iterator over a snapshot (so
+   * changes meanwhile are not seen, and removing while iterating is safe), read in batches. The next
+   * batch is read (on libuv's thread pool) while the caller goes through the current one.
+   */
+  async *scan<T>(prefix: string): AsyncGenerator<T> {
+    const it = this.db.values({ gte: prefix, lt: prefix + END, highWaterMarkBytes: SCAN_BATCH_BYTES });
+    let pending: Promise<string[]> | undefined = it.nextv(SCAN_BATCH);
+    try {
+      for (;;) {
+        const batch: string[] = await pending;
+        pending = undefined;
+        if (batch.length === 0) break;
+        pending = it.nextv(SCAN_BATCH);
+        for (const value of batch) yield decode<T>(value) as T;
+      }
+    } finally {
+      // A caller that stops early: the read under way ends before the iterator closes.
+      if (pending) await pending.catch(() => undefined);
+      await it.close();
+    }
+  }
 }
 
 class LevelRegistrations implements RegistrationRecordStore {
@@ -142,11 +172,9 @@ class LevelRegistrations implements RegistrationRecordStore {
     return id === undefined ? undefined : this.get(id);
   }
 
-  async *all(): AsyncIterableIterator<RegistrationRecord> {
+  all(): AsyncIterableIterator<RegistrationRecord> {
     // Iterates a snapshot (LevelDB iterators read one), so removing while iterating is safe.
-    for await (const value of this.s.db.values({ gte: 'r/', lt: 'r/' + END })) {
-      yield decode<RegistrationRecord>(value) as RegistrationRecord;
-    }
+    return this.s.scan<RegistrationRecord>('r/');
   }
 
   add(record: RegistrationRecord): Promise<RegistrationRecord | undefined> {
@@ -192,6 +220,11 @@ class LevelObservations implements ObservationStore {
     const tokens = await this.s.db.keys({ gte: `x/${enc(registrationId)}/`, lt: `x/${enc(registrationId)}/${END}` }).all();
     const values = await this.s.db.getMany(tokens.map((k) => `o/${k.slice(k.lastIndexOf('/') + 1)}`));
     return sortByCreation(values.flatMap((v) => (v === undefined ? [] : [decode<ObservationRecord>(v) as ObservationRecord])));
+  }
+
+  all(): AsyncIterableIterator<ObservationRecord> {
+    // By token (key order): no particular order for the caller.
+    return this.s.scan<ObservationRecord>('o/');
   }
 
   put(record: ObservationRecord): Promise<ObservationRecord | undefined> {
@@ -251,6 +284,11 @@ class LevelCommands implements CommandQueueStore {
 
   async list(endpoint: string): Promise<readonly QueuedCommandRecord[]> {
     return (await this.s.values(`q/${enc(endpoint)}/`)).map((v) => decode<QueuedCommandRecord>(v) as QueuedCommandRecord);
+  }
+
+  all(): AsyncIterableIterator<QueuedCommandRecord> {
+    // Keys q/<endpoint>/<seq>: endpoint after endpoint, each queue in order (sequence numbers are zero-padded).
+    return this.s.scan<QueuedCommandRecord>('q/');
   }
 
   remove(id: string): Promise<QueuedCommandRecord | undefined> {

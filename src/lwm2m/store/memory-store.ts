@@ -77,6 +77,11 @@ export class MemoryObservationStore implements ObservationStore {
     return sortByCreation([...(this.byReg.get(registrationId)?.values() ?? [])]);
   }
 
+  async *all(): AsyncIterableIterator<ObservationRecord> {
+    // A snapshot: the caller may remove while iterating.
+    for (const obs of [...this.byToken.values()]) yield obs;
+  }
+
   async put(record: ObservationRecord): Promise<ObservationRecord | undefined> {
     checkToken(record.token);
     const obs = frozenCopy(record);
@@ -126,6 +131,12 @@ export class MemoryCommandQueueStore implements CommandQueueStore {
 
   async list(endpoint: string): Promise<readonly QueuedCommandRecord[]> {
     return [...(this.queues.get(endpoint) ?? [])];
+  }
+
+  async *all(): AsyncIterableIterator<QueuedCommandRecord> {
+    // A snapshot, queue after queue, each in order: the caller may remove while iterating.
+    const all = [...this.queues.values()].flat();
+    for (const cmd of all) yield cmd;
   }
 
   async remove(id: string): Promise<QueuedCommandRecord | undefined> {

@@ -22,6 +22,11 @@ export interface ObservationStore {
   get(token: string): Promise<ObservationRecord | undefined>;
   /** A registration's observations, oldest first. */
   byRegistration(registrationId: string): Promise<readonly ObservationRecord[]>;
+  /**
+   * Every observation, in no particular order (restart: one pass instead of one `byRegistration`
+   * per registration). Changes made while iterating may or may not be seen; removing is safe.
+   */
+  all(): AsyncIterable<ObservationRecord>;
   /** Stores an observation; returns the one with the same token it replaces. */
   put(record: ObservationRecord): Promise<ObservationRecord | undefined>;
   remove(token: string): Promise<ObservationRecord | undefined>;

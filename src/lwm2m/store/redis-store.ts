@@ -12,8 +12,9 @@
  *   P cmd            hash   command id → QueuedCommandRecord
  *   P cmd:seq        string last command sequence number (INCR)
  *   P cmd:ep:<ep>    zset   member command id, score its sequence number: the endpoint's queue in order
- * A lookup is one hash or sorted-set access (O(1) or O(log n)); nothing by key uses SCAN. `all()` pages
- * through `P reg` with HSCAN. Every change is one Lua script, so it is atomic against other clients: two
+ * A lookup is one hash or sorted-set access (O(1) or O(log n)); nothing by key uses SCAN. The `all()`
+ * of registrations and observations pages through `P reg` / `P obs` with HSCAN; that of commands
+ * pages through `P cmd`, then reads each endpoint's order from its `cmd:ep:` set. Every change is one Lua script, so it is atomic against other clients: two
  * instances adding the same endpoint at once leave one registration and each add returns the one it
  * replaced. The scripts derive `obs:reg:` and `cmd:ep:` keys from records they read, which Redis Cluster
  * refuses: use one Redis (with replicas or Sentinel for failover), not a cluster.
@@ -38,8 +39,10 @@ export interface RedisStoreOptions {
   onError?: (err: Error) => void;
 }
 
-/** Registrations read per HSCAN reply in `all()`. */
+/** Records read per HSCAN reply in `all()`. */
 const SCAN_COUNT = 200;
+/** Endpoints whose queue order `commands.all()` asks for at once (one auto-pipelined write). */
+const ORDER_BATCH = 500;
 /** The scripts: each runs atomically in Redis. Keys come first (KEYS), then arguments (ARGV). */
 const LUA = {
   // KEYS: reg, reg:ep; ARGV: id, endpoint, record. Returns the record replaced (same endpoint).
@@ -186,6 +189,9 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
     retryStrategy: (times) => (opened ? Math.min(times * 100, 2000) : null),
     // A command sent while Redis is away waits for a few reconnections, then fails.
     maxRetriesPerRequest: 3,
+    // Commands issued in one tick go in one socket write (a register sends the registration and a
+    // shared-claims hold; a restart's reads come in bursts).
+    enableAutoPipelining: true,
   });
   let lastError: Error | undefined;
   client.on('error', (err: Error) => {
@@ -280,6 +286,25 @@ class RedisStore implements GatewayStore {
     }
     await ended;
   }
+
+  /**
+   * The fields and values of a hash, SCAN_COUNT per reply. HSCAN may return a field twice (the hash
+   * resized meanwhile): fields seen are remembered. A field removed during the iteration is not
+   * returned once HSCAN has not reached it yet.
+   */
+  async *hscan(key: string): AsyncGenerator<[field: string, value: string]> {
+    const seen = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.client.hscan(key, cursor, 'COUNT', SCAN_COUNT);
+      cursor = next;
+      for (let i = 0; i < flat.length; i += 2) {
+        if (seen.has(flat[i])) continue;
+        seen.add(flat[i]);
+        yield [flat[i], flat[i + 1]];
+      }
+    } while (cursor !== '0');
+  }
 }
 
 class RedisRegistrations implements RegistrationRecordStore {
@@ -300,19 +325,7 @@ class RedisRegistrations implements RegistrationRecordStore {
   }
 
   async *all(): AsyncIterableIterator<RegistrationRecord> {
-    // HSCAN may return a field twice (the hash resized meanwhile): ids seen are remembered. A record
-    // removed during the iteration is not returned once HSCAN has not reached it yet.
-    const seen = new Set<string>();
-    let cursor = '0';
-    do {
-      const [next, flat] = await this.s.client.hscan(this.reg, cursor, 'COUNT', SCAN_COUNT);
-      cursor = next;
-      for (let i = 0; i < flat.length; i += 2) {
-        if (seen.has(flat[i])) continue;
-        seen.add(flat[i]);
-        yield decode<RegistrationRecord>(flat[i + 1]) as RegistrationRecord;
-      }
-    } while (cursor !== '0');
+    for await (const [, value] of this.s.hscan(this.reg)) yield decode<RegistrationRecord>(value) as RegistrationRecord;
   }
 
   async add(record: RegistrationRecord): Promise<RegistrationRecord | undefined> {
@@ -357,6 +370,10 @@ class RedisObservations implements ObservationStore {
     return decodeAll<ObservationRecord>(await this.s.scripts.obsByReg(this.obs, this.byReg + checkName('registration id', registrationId)));
   }
 
+  async *all(): AsyncIterableIterator<ObservationRecord> {
+    for await (const [, value] of this.s.hscan(this.obs)) yield decode<ObservationRecord>(value) as ObservationRecord;
+  }
+
   async put(record: ObservationRecord): Promise<ObservationRecord | undefined> {
     checkToken(record.token);
     checkName('registration id', record.registrationId);
@@ -395,6 +412,33 @@ class RedisCommands implements CommandQueueStore {
 
   async list(endpoint: string): Promise<readonly QueuedCommandRecord[]> {
     return decodeAll<QueuedCommandRecord>(await this.s.scripts.cmdList(this.cmd, this.queue + checkName('endpoint', endpoint)));
+  }
+
+  /**
+   * Every command by endpoint (the whole hash is read first: the caller wants them all anyway), then
+   * each endpoint's queue order from its sorted set, ORDER_BATCH endpoints per round trip. A command
+   * no longer in its set was removed meanwhile and is left out.
+   */
+  async *all(): AsyncIterableIterator<QueuedCommandRecord> {
+    const byEndpoint = new Map<string, Map<string, QueuedCommandRecord>>();
+    for await (const [, value] of this.s.hscan(this.cmd)) {
+      const cmd = decode<QueuedCommandRecord>(value) as QueuedCommandRecord;
+      let queue = byEndpoint.get(cmd.endpoint);
+      if (!queue) byEndpoint.set(cmd.endpoint, (queue = new Map()));
+      queue.set(cmd.id, cmd);
+    }
+    const endpoints = [...byEndpoint.keys()];
+    for (let i = 0; i < endpoints.length; i += ORDER_BATCH) {
+      const batch = endpoints.slice(i, i + ORDER_BATCH);
+      const orders = await Promise.all(batch.map((endpoint) => this.s.client.zrange(this.queue + endpoint, 0, -1)));
+      for (let j = 0; j < batch.length; j++) {
+        const queue = byEndpoint.get(batch[j]) as Map<string, QueuedCommandRecord>;
+        for (const id of orders[j]) {
+          const cmd = queue.get(id);
+          if (cmd) yield cmd;
+        }
+      }
+    }
   }
 
   async remove(id: string): Promise<QueuedCommandRecord | undefined> {

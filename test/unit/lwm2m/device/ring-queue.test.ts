@@ -26,4 +26,27 @@ describe('RingQueue', () => {
     const slots = (q as unknown as { slots: unknown[] }).slots;
     expect(slots.filter((s) => s !== undefined)).toHaveLength(0);
   });
+
+  it('with releaseWhenEmpty gives its slots back when it empties (by shift or removeWhere), and works on after', () => {
+    const q = new RingQueue<number>(8, true);
+    expect(q.capacity).toBe(0);
+    for (let i = 0; i < 20; i++) q.push(i);
+    expect(q.capacity).toBe(32);
+    for (let i = 0; i < 19; i++) expect(q.shift()).toBe(i);
+    expect(q.capacity).toBe(32);
+    expect(q.shift()).toBe(19);
+    expect(q.capacity).toBe(0);
+    q.push(1);
+    q.push(2);
+    expect(q.capacity).toBe(8);
+    q.removeWhere(() => true);
+    expect(q.capacity).toBe(0);
+    q.push(3);
+    expect(q.shift()).toBe(3);
+    expect(q.shift()).toBeUndefined();
+    const kept = new RingQueue<number>(8);
+    kept.push(1);
+    kept.shift();
+    expect(kept.capacity).toBe(8);
+  });
 });
