@@ -201,8 +201,10 @@ export class DeviceManager<C> extends EventEmitter implements RequestExchangeHos
     this.server.restoreRegistration(reg);
     const device = new Device<C>(reg);
     device.held = false;
-    // A queue-mode device counts as awake as long after its last Update as after any message.
-    device.lastSeen = reg.lastUpdate;
+    // A queue-mode device counts as awake as long after its last Update as after any message; a
+    // DTLS device must first handshake again and speak.
+    if (reg.peer.identity) device.waitForDevice();
+    else device.lastSeen = reg.lastUpdate;
     this.devices.set(reg.endpoint, device);
     summary.registrations++;
     for (const o of observations) {

@@ -14,6 +14,9 @@ export interface ActiveObservation<C> {
   readonly request: DeviceRequest<C>;
 }
 
+/** lastSeen of a device that must speak before anything is sent to it. */
+const MUST_SPEAK_FIRST = -1;
+
 // Device.flags
 const IN_FLIGHT = 1;
 const DISPATCHING = 2;
@@ -133,7 +136,17 @@ export class Device<C> {
   }
 
   isAwake(now: number, windowSeconds: number): boolean {
+    if (this.lastSeen === MUST_SPEAK_FIRST) return false;
     return !this.reg.queueMode || now - this.lastSeen <= windowSeconds * 1000;
+  }
+
+  /**
+   * Nothing is sent until the device speaks (restored over DTLS: its session died with the old
+   * process, so a request now would be dropped unsent and time out; the device handshakes again
+   * and its next message, an Update, opens the way).
+   */
+  waitForDevice(): void {
+    this.lastSeen = MUST_SPEAK_FIRST;
   }
 
   /** After a lost exchange a queue-mode device is taken to be asleep until it speaks again. */
