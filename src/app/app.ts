@@ -4,7 +4,7 @@ import { CoapEndpoint, type CoapLimit, type InboundRequest } from '../coap';
 import { Lwm2mMqttGateway, type GatewayOptions } from '../gateway/gateway';
 import type { DownlinkCommand } from '../gateway/command-parser';
 import { DeviceManager, type RestoreSummary } from '../lwm2m/device/device-manager';
-import { describeStore, openConfiguredStore, storeWriteFailureLog } from './open-store';
+import { describeStore, openConfiguredStore, storeFailureLog } from './open-store';
 import { Lwm2mServer } from '../lwm2m/lwm2m-server';
 import { ObjectModel } from '../lwm2m/model/object-model';
 import { BrokerClient, type BrokerOutage } from '../mqtt/broker-client';
@@ -233,13 +233,14 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
     // Devices' requests wait while the stored state comes back: an Update must find its registration.
     let restored!: () => void;
     server.holdUntil(new Promise<void>((resolve) => (restored = resolve)));
-    const store = await openConfiguredStore(config.store, log);
+    const storeFailed = storeFailureLog(log);
+    const store = await openConfiguredStore(config.store, storeFailed);
     if (store) closers.push(() => store.close());
     const engine = new DeviceManager<DownlinkCommand>(server, {
       qmodeTimeWindow: l.qmode_time_window,
       maxQueuedRequests: l.max_queued_commands,
       store,
-      onStoreError: storeWriteFailureLog(log),
+      onStoreError: storeFailed,
       instance: config.store.instance ?? os.hostname(),
     });
     const gateway = new Lwm2mMqttGateway(engine, mqtt, gatewayOptions(config), model, log);

@@ -19,14 +19,10 @@ export function describeStore(store: StoreConfig): string {
 /**
  * Opens the store `store.type` names: the embedded one (classic-level in `store.dir`) or Redis.
  * `memory` opens none: the engine then keeps its state in its own maps, as before stores existed,
- * and writes nothing. Failures after opening are logged, at most one line per 10 s.
+ * and writes nothing. Failures after opening are logged by `failed` (storeFailureLog).
  */
-export async function openConfiguredStore(store: StoreConfig, log: Logger): Promise<GatewayStore | undefined> {
-  const throttle = new LogThrottle(10_000);
-  const onError = (err: Error): void => {
-    const admitted = throttle.admit('store');
-    if (admitted) log.error({ store: store.type, err: err.message, suppressed: admitted.suppressed || undefined }, 'store failure: state changes may not survive a restart');
-  };
+export async function openConfiguredStore(store: StoreConfig, failed: StoreFailureLog): Promise<GatewayStore | undefined> {
+  const onError = (err: Error): void => failed(store.type, err);
   switch (store.type) {
     case 'memory':
       return undefined;
@@ -37,11 +33,13 @@ export async function openConfiguredStore(store: StoreConfig, log: Logger): Prom
   }
 }
 
-/** A store write the engine issued failed: same throttled line. */
-export function storeWriteFailureLog(log: Logger): (what: string, err: unknown) => void {
+export type StoreFailureLog = (what: string, err: unknown) => void;
+
+/** A store failure (the backend's own, or a write the engine issued): one error line per kind every 10 s. */
+export function storeFailureLog(log: Logger): StoreFailureLog {
   const throttle = new LogThrottle(10_000);
   return (what, err) => {
     const admitted = throttle.admit(what);
-    if (admitted) log.error({ what, err: err instanceof Error ? err.message : String(err), suppressed: admitted.suppressed || undefined }, 'store write failed: the change may not survive a restart');
+    if (admitted) log.error({ what, err: err instanceof Error ? err.message : String(err), suppressed: admitted.suppressed || undefined }, 'store failure: the change may not survive a restart');
   };
 }

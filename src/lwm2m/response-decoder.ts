@@ -4,12 +4,20 @@ import { CodecError } from './codec/codec-error';
 import { ContentFormat, contentFormatName } from './codec/content-format';
 import type { ModelLookup } from './model/types';
 import type { Lwm2mOperation } from './operation';
-import { isSuccess, type Lwm2mResponse } from './response';
+import type { Link } from './codec/link-format';
+import type { Entry } from './node';
+import { isSuccess, type Lwm2mResponse, type Undecodable } from './response';
 
 const NO_ENTRIES: readonly never[] = Object.freeze([]);
 
-function withObserve(res: CoapResponse, out: { code: string; content?: Lwm2mResponse['content']; links?: Lwm2mResponse['links']; undecodable?: Lwm2mResponse['undecodable'] }): Lwm2mResponse {
-  return res.observe === undefined ? out : { ...out, observe: res.observe };
+/** The response as one object (notifications are the hot path: no second object to add `observe`). */
+function withObserve(res: CoapResponse, content?: readonly Entry[], links?: readonly Link[], undecodable?: Undecodable): Lwm2mResponse {
+  const out: { -readonly [K in keyof Lwm2mResponse]: Lwm2mResponse[K] } = { code: res.code };
+  if (content) out.content = content;
+  if (links) out.links = links;
+  if (undecodable) out.undecodable = undecodable;
+  if (res.observe !== undefined) out.observe = res.observe;
+  return out;
 }
 
 /**
@@ -19,16 +27,16 @@ function withObserve(res: CoapResponse, out: { code: string; content?: Lwm2mResp
  * codec's own (a bug) throws.
  */
 export function decodeResponse(op: Lwm2mOperation, res: CoapResponse, model: ModelLookup): Lwm2mResponse {
-  if (!isSuccess(res.code)) return withObserve(res, { code: res.code });
+  if (!isSuccess(res.code)) return withObserve(res);
   switch (op.type) {
     case 'discover': {
       const text = res.payload.toString('utf8');
-      if (text.trim() === '') return withObserve(res, { code: res.code, links: NO_ENTRIES });
+      if (text.trim() === '') return withObserve(res, undefined, NO_ENTRIES);
       try {
-        return withObserve(res, { code: res.code, links: parseLinkFormat(text) });
+        return withObserve(res, undefined, parseLinkFormat(text));
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        return withObserve(res, { code: res.code, undecodable: { format: `link format (${ContentFormat.LINK})`, message, payload: res.payload } });
+        return withObserve(res, undefined, undefined, { format: `link format (${ContentFormat.LINK})`, message, payload: res.payload });
       }
     }
     case 'read':
@@ -37,18 +45,18 @@ export function decodeResponse(op: Lwm2mOperation, res: CoapResponse, model: Mod
     case 'read-composite':
     case 'observe-composite':
     case 'cancel-observe-composite': {
-      if (res.payload.length === 0) return withObserve(res, { code: res.code, content: NO_ENTRIES });
+      if (res.payload.length === 0) return withObserve(res, NO_ENTRIES);
       const format = res.contentFormat ?? ContentFormat.TEXT;
       try {
-        return withObserve(res, { code: res.code, content: decodeEntries(format, res.payload, op.path, model) });
+        return withObserve(res, decodeEntries(format, res.payload, op.path, model));
       } catch (err) {
         if (!(err instanceof CodecError)) throw err;
         const name = contentFormatName(format);
         const described = name === String(format) ? `content format ${format}` : `${name} (${format})`;
-        return withObserve(res, { code: res.code, undecodable: { format: described, message: err.message, payload: res.payload } });
+        return withObserve(res, undefined, undefined, { format: described, message: err.message, payload: res.payload });
       }
     }
     default:
-      return withObserve(res, { code: res.code });
+      return withObserve(res);
   }
 }

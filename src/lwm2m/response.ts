@@ -23,7 +23,5 @@ export interface Undecodable {
   readonly payload: Buffer;
 }
 
-/** A 2.xx code: the operation succeeded. */
-export function isSuccess(code: string): boolean {
-  return code.length === 4 && code.charCodeAt(0) === 50 /* '2' */ && code.charCodeAt(1) === 46;
-}
+/** A 2.xx code: the operation succeeded (the CoAP layer's test, for layers above that do not import it). */
+export { isSuccessCode as isSuccess } from '../coap';

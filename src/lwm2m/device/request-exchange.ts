@@ -1,5 +1,5 @@
 import type { Lwm2mExchange, Lwm2mExchangeListener } from '../exchange';
-import type { Lwm2mResponse } from '../response';
+import { isSuccess, type Lwm2mResponse } from '../response';
 import type { ActiveObservation, Device } from './device';
 import type { DeviceRequest, RequestOutcome } from './device-request';
 
@@ -111,7 +111,7 @@ export class RequestExchange<C> implements Lwm2mExchangeListener {
   onResponse(response: Lwm2mResponse): void {
     this.device.touch();
     // By the device's code: an observation whose first payload could not be decoded is still made.
-    if (isObserve(this.request) && response.observe !== undefined && this.exchange && response.code.startsWith('2.')) {
+    if (isObserve(this.request) && response.observe !== undefined && this.exchange && isSuccess(response.code)) {
       this.host.observed(this.device, this);
     }
     this.settle({ kind: 'response', response });
