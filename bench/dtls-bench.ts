@@ -132,6 +132,8 @@ class Credentials {
  */
 export function loopbackListenersYaml(pskFile: string): string[] {
   return [
+    'http:',
+    '  bind: "127.0.0.1:0"',
     'listeners:',
     '  udp:',
     '    bind: "127.0.0.1:0"',

@@ -164,6 +164,8 @@ export function gatewayYaml(mqttUrl: string, options: GatewayYamlOptions = {}): 
     'mqtt:',
     `  url: "${mqttUrl}"`,
     `  client_id: ${options.clientId ?? 'bench-gateway'}`,
+    'http:',
+    '  bind: "127.0.0.1:0"',
     'listeners:',
     '  udp:',
     `    bind: "127.0.0.1:${options.udpPort ?? 0}"`,

@@ -20,3 +20,8 @@ export function packageRoot(): string {
 export function loadSchema(name: string): object {
   return JSON.parse(fs.readFileSync(path.join(packageRoot(), 'schemas', name), 'utf8')) as object;
 }
+
+/** The gateway's version, from its package.json. */
+export function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}

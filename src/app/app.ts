@@ -5,6 +5,9 @@ import { Lwm2mMqttGateway, type GatewayOptions } from '../gateway/gateway';
 import type { DownlinkCommand } from '../gateway/command-parser';
 import { DeviceManager, type RestoreSummary } from '../lwm2m/device/device-manager';
 import { describeStore, openConfiguredStore, storeFailureLog } from './open-store';
+import { startHttpPlane, type HttpPlane } from './http-plane';
+import { createGatewayMetrics } from './metrics/gateway-metrics';
+import type { HealthPart } from '../management/management-context';
 import { Lwm2mServer } from '../lwm2m/lwm2m-server';
 import { ObjectModel } from '../lwm2m/model/object-model';
 import { BrokerClient, type BrokerOutage } from '../mqtt/broker-client';
@@ -17,15 +20,11 @@ import { LogThrottle } from '../limits/log-throttle';
 import { type DtlsListener, startDtlsListener } from './dtls-listener';
 import { PskFile } from './psk-file';
 import type { GatewayConfig } from './config';
-import { packageRoot } from '../package-root';
+import { packageVersion } from '../package-root';
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 
-/** The gateway's version, from its package.json. */
-export function packageVersion(): string {
-  return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-}
+export { packageVersion };
 
 /** A started gateway: its sockets' real ports and a clean shutdown. */
 export interface RunningGateway {
@@ -38,6 +37,8 @@ export interface RunningGateway {
   coap: { udp?: CoapEndpoint; dtls?: CoapEndpoint };
   /** Port of the embedded broker, when one was started. */
   brokerPort?: number;
+  /** Port of the management plane (HTTP API, events, metrics, health, console), when it runs. */
+  httpPort?: number;
   mqttUrl: string;
   gateway: Lwm2mMqttGateway;
   server: Lwm2mServer;
@@ -112,7 +113,7 @@ function logBrokerOutages(mqtt: BrokerClient, url: string, log: Logger): void {
 }
 
 /** The one line an operator reads at start-up: what listens where, which broker, what is held and bounded. */
-function startupSummary(config: GatewayConfig, model: ObjectModel, mqttUrl: string, udpPort: number, dtlsPort: number | undefined, brokerPort: number | undefined): Record<string, unknown> {
+function startupSummary(config: GatewayConfig, model: ObjectModel, mqttUrl: string, udpPort: number, dtlsPort: number | undefined, brokerPort: number | undefined, http: HttpPlane | undefined): Record<string, unknown> {
   const l = config.lwm2m;
   const udp = config.listeners.udp;
   const dtls = config.listeners.dtls;
@@ -122,6 +123,7 @@ function startupSummary(config: GatewayConfig, model: ObjectModel, mqttUrl: stri
       udp: udp.enable ? `${udp.bind.host}:${udpPort}` : 'off',
       dtls: dtlsPort !== undefined ? `${dtls.bind.host}:${dtlsPort}` : 'off',
     },
+    http: http ? `${http.tls ? 'https' : 'http'}://${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port}` : 'off',
     broker: brokerPort !== undefined ? { embedded: `${config.embedded_broker.bind.host}:${brokerPort}` } : { url: maskUrl(mqttUrl) },
     store: describeStore(config.store),
     objects: { definitions: model.objectIds().length, xml_dir: l.xml_dir },
@@ -288,6 +290,26 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
     } else {
       log.info('plain CoAP/UDP is off (listeners.udp.enable: false): DTLS only');
     }
+    // The management plane answers from here on: /health/ready says "restoring" until the state is back.
+    let restoring = true;
+    const listening = { udp: coap !== undefined, dtls: coaps !== undefined };
+    const health = async (): Promise<Record<string, HealthPart>> => {
+      const storeProblem = store ? await store.problem() : undefined;
+      const parts: Record<string, HealthPart> = {
+        listeners: listening.udp || listening.dtls ? { ok: true, detail: [listening.udp && 'udp', listening.dtls && 'dtls'].filter(Boolean).join(', ') } : { ok: false, detail: 'no LwM2M listener is bound' },
+        broker: mqtt.connected ? { ok: true } : { ok: false, detail: 'the MQTT broker connection is down' },
+        store: storeProblem === undefined ? { ok: true, detail: config.store.type } : { ok: false, detail: storeProblem },
+        state: restoring ? { ok: false, detail: 'restoring devices from the store' } : { ok: true },
+      };
+      return parts;
+    };
+    const metrics = createGatewayMetrics({});
+    const http = await startHttpPlane(
+      config.http,
+      { gateway, model, log, commandTimeoutMs: config.http.command_timeout * 1000, events: { maxConsumers: config.http.events.max_consumers, maxBuffered: config.http.events.max_buffered }, health, metrics },
+      log,
+    );
+    if (http) closers.push(() => http.close());
     let summary: RestoreSummary | undefined;
     try {
       const started = Date.now();
@@ -295,9 +317,10 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       if (store) log.info({ ...summary, ms: Date.now() - started }, 'state restored from the store');
     } finally {
       restored();
+      restoring = false;
     }
     server.startExpiry();
-    log.info(startupSummary(config, model, mqttUrl, udpPort, dtls?.port, brokerPort), 'lwm2m-gateway ready');
+    log.info(startupSummary(config, model, mqttUrl, udpPort, dtls?.port, brokerPort, http), 'lwm2m-gateway ready');
 
     return {
       udpPort,
@@ -305,6 +328,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       dtls: dtls?.transport,
       coap: { udp: coap, dtls: coaps },
       brokerPort,
+      httpPort: http?.port,
       mqttUrl,
       gateway,
       server,

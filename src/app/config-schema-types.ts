@@ -242,9 +242,56 @@ export interface ConfigDocument {
   };
   http: {
     /**
-     * "host:port", "[ipv6]:port", ":port" (all interfaces) or a bare port.
+     * Serve the management plane (API, events, metrics, health, console).
+     */
+    enable: boolean;
+    /**
+     * Where it listens. With no api_keys it binds to loopback only, whatever the host here says.
      */
     bind: number | string;
+    /**
+     * Credentials for the API (HTTP Basic, user = key, password = secret, as EMQX's API keys). Empty: no authentication, loopback only.
+     *
+     * @maxItems 1000
+     */
+    api_keys: {
+      key: string;
+      secret: string;
+    }[];
+    /**
+     * PEM certificate chain: serve HTTPS (with keyfile).
+     */
+    certfile?: string;
+    /**
+     * PEM private key of certfile.
+     */
+    keyfile?: string;
+    /**
+     * Whether /metrics requires an API key too (the API always does when keys are set; /health/* never).
+     */
+    metrics_auth: boolean;
+    /**
+     * Failed authentications allowed per source address per minute; beyond it every request from that address gets 429 until the minute has passed.
+     */
+    auth_failures_per_minute: number;
+    /**
+     * How long a synchronous command (POST .../clients/{clientid}/{msgType}) waits for its answer before 504.
+     */
+    command_timeout: number | string;
+    /**
+     * Largest request body.
+     */
+    max_body_size: number | string;
+    events: {
+      /**
+       * Event streams open at once; more get 503.
+       */
+      max_consumers: number;
+      /**
+       * Bytes an event stream may have waiting to be written; a consumer beyond it is dropped.
+       */
+      max_buffered: number | string;
+    };
   };
   /**
    * Where the gateway keeps the state that survives a restart (registrations, observations, queued commands).

@@ -115,6 +115,18 @@ export type HttpAuthConfig = Converted<
   }
 >;
 
+export type HttpConfig = Converted<
+  ConfigDocument['http'],
+  {
+    bind: Bind;
+    /** Seconds. */
+    command_timeout: number;
+    /** Bytes. */
+    max_body_size: number;
+    events: { max_consumers: number; /** Bytes. */ max_buffered: number };
+  }
+>;
+
 export type StoreType = ConfigDocument['store']['type'];
 
 export type StoreConfig = Converted<
@@ -133,7 +145,7 @@ export type GatewayConfig = Converted<
     lwm2m: Lwm2mConfig;
     listeners: { udp: UdpListenerConfig; dtls: DtlsListenerConfig };
     auth: { http: HttpAuthConfig };
-    http: { bind: Bind };
+    http: HttpConfig;
     store: StoreConfig;
   }
 >;
@@ -514,7 +526,21 @@ function toGatewayConfig(raw: RawConfig, problems: Problems): GatewayConfig {
         max_in_flight_per_source: auth.http.max_in_flight_per_source,
       },
     },
-    http: { bind: bind(raw.http.bind, 'http.bind') },
+    http: {
+      enable: raw.http.enable,
+      bind: bind(raw.http.bind, 'http.bind'),
+      api_keys: raw.http.api_keys,
+      certfile: optional(raw.http.certfile),
+      keyfile: optional(raw.http.keyfile),
+      metrics_auth: raw.http.metrics_auth,
+      auth_failures_per_minute: raw.http.auth_failures_per_minute,
+      command_timeout: seconds(problems, raw.http.command_timeout, 'http.command_timeout', { above: 0, max: 3600 }),
+      max_body_size: bytes(problems, raw.http.max_body_size, 'http.max_body_size', 1024),
+      events: {
+        max_consumers: raw.http.events.max_consumers,
+        max_buffered: bytes(problems, raw.http.events.max_buffered, 'http.events.max_buffered', 1024),
+      },
+    },
     store: {
       type: raw.store.type,
       // As written: a relative path is taken from the working directory, like psk_file and the other paths.
@@ -556,6 +582,17 @@ function checkRelations(config: GatewayConfig, problems: Problems): void {
   }
   if (sound('mqtt.clean') && !mqtt.clean && mqtt.client_id === undefined) {
     refuse('mqtt.client_id', 'required when mqtt.clean is false (a persistent session needs a stable id)');
+  }
+  const http = config.http;
+  if (sound('http.certfile', 'http.keyfile') && (http.certfile === undefined) !== (http.keyfile === undefined)) {
+    refuse(http.certfile === undefined ? 'http.certfile' : 'http.keyfile', 'http.certfile and http.keyfile go together');
+  }
+  if (sound('http.api_keys')) {
+    const seen = new Set<string>();
+    http.api_keys.forEach((k, i) => {
+      if (seen.has(k.key)) refuse(`http.api_keys[${i}].key`, `duplicate key ${JSON.stringify(k.key)}`);
+      seen.add(k.key);
+    });
   }
   if (sound('mqtt.cert_file', 'mqtt.key_file') && (mqtt.cert_file === undefined) !== (mqtt.key_file === undefined)) {
     refuse(mqtt.cert_file === undefined ? 'mqtt.cert_file' : 'mqtt.key_file', 'mqtt.cert_file and mqtt.key_file go together');

@@ -19,6 +19,17 @@ export interface MqttLink {
   onMessage(handler: (topic: string, payload: Buffer) => void): void;
 }
 
+/** What the gateway published (or answered another northbound) under a device's topic prefix. */
+export interface UplinkEvent {
+  readonly prefix: string;
+  readonly kind: TranslatorName;
+  /** The message's JSON text, as published. */
+  readonly payload: string;
+  /** Answers and notifications: the msgType they carry and the command's path. */
+  readonly msgType?: unknown;
+  readonly reqPath?: string | null;
+}
+
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -30,6 +41,8 @@ export function messageOf(err: unknown): string {
  */
 export class AnswerPublisher {
   private readonly refusalLog = new LogThrottle(10_000);
+  /** Told of every message published (the management plane's events); unset, it costs one check. */
+  tap: ((event: UplinkEvent) => void) | undefined = undefined;
 
   constructor(
     private readonly mqtt: MqttLink,
@@ -37,9 +50,13 @@ export class AnswerPublisher {
     private readonly log: Logger,
   ) {}
 
-  publish(prefix: string, name: TranslatorName, message: JsonObject | string): void {
+  /** Publishes a message and returns its text. */
+  publish(prefix: string, name: TranslatorName, message: JsonObject | string, msgType?: unknown, reqPath?: string | null): string {
     const t = this.translators[name];
-    this.mqtt.publish(prefix + t.topic, typeof message === 'string' ? message : JSON.stringify(message), t.qos);
+    const payload = typeof message === 'string' ? message : JSON.stringify(message);
+    this.mqtt.publish(prefix + t.topic, payload, t.qos);
+    if (this.tap !== undefined) this.tap({ prefix, kind: name, payload, msgType: msgType ?? name, reqPath });
+    return payload;
   }
 
   /**
@@ -47,7 +64,7 @@ export class AnswerPublisher {
    * be serialised (its echoed fields) is replaced by a 5.00 answer echoing scalar fields only: a
    * command is never left unanswered, and this never throws on its account.
    */
-  answer(prefix: string, translator: 'response' | 'notify', fields: JsonObject, msgType: unknown, data: ResponseData | JsonObject, seqNum?: number): void {
+  answer(prefix: string, translator: 'response' | 'notify', fields: JsonObject, msgType: unknown, data: ResponseData | JsonObject, seqNum?: number): string {
     let text: string;
     try {
       text = commandAnswer(fields, msgType, data, seqNum);
@@ -56,28 +73,29 @@ export class AnswerPublisher {
       const reqPath = typeof data.reqPath === 'string' ? data.reqPath : null;
       text = scalarErrorAnswer(fields, reqPath, '5.00', `answer cannot be serialised: ${messageOf(err)}`);
     }
-    this.publish(prefix, translator, text);
+    return this.publish(prefix, translator, text, msgType, typeof data.reqPath === 'string' ? data.reqPath : null);
   }
 
   /** The command itself, with its data, reqPath added and msgType replaced (ack, coap_reset, coap_timeout). */
-  echo(prefix: string, fields: JsonObject, reqPath: string | null, msgType: string): void {
+  echo(prefix: string, fields: JsonObject, reqPath: string | null, msgType: string): string {
     const data = fields.data;
     const original = typeof data === 'object' && data !== null ? (data as JsonObject) : {};
-    this.answer(prefix, 'response', fields, msgType, { ...original, reqPath });
+    return this.answer(prefix, 'response', fields, msgType, { ...original, reqPath });
   }
 
-  error(prefix: string, fields: JsonObject, reqPath: string | null, code: string, error: string): void {
-    this.answer(prefix, 'response', fields, fields.msgType, responseData(reqPath, code, { error }));
+  error(prefix: string, fields: JsonObject, reqPath: string | null, code: string, error: string): string {
+    return this.answer(prefix, 'response', fields, fields.msgType, responseData(reqPath, code, { error }));
   }
 
   /** An error answer that is also a refusal (limits): answered and logged, throttled. */
-  refuse(prefix: string, source: string, fields: JsonObject, reqPath: string | null, code: string, error: string): void {
-    this.error(prefix, fields, reqPath, code, error);
+  refuse(prefix: string, source: string, fields: JsonObject, reqPath: string | null, code: string, error: string): string {
+    const text = this.error(prefix, fields, reqPath, code, error);
     this.logRefusal(source, code, error);
+    return text;
   }
 
   /** Refuses a command by its bytes alone; `readable`: small enough to parse for the scalar fields its answer echoes. */
-  refuseUnread(prefix: string, payload: Buffer, readable: boolean, code: string, error: string): void {
+  refuseUnread(prefix: string, payload: Buffer, readable: boolean, code: string, error: string): string {
     let command: unknown;
     if (readable) {
       try {
@@ -86,8 +104,9 @@ export class AnswerPublisher {
         command = undefined;
       }
     }
-    this.publish(prefix, 'response', scalarErrorAnswer(command, readable ? requestPathOf(command) : null, code, error));
+    const text = this.publish(prefix, 'response', scalarErrorAnswer(command, readable ? requestPathOf(command) : null, code, error));
     this.logRefusal(prefix, code, error);
+    return text;
   }
 
   /** A warning per source and reason every 10 s at most, counting the refusals it stood for. */

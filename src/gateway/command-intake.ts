@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AnswerPublisher } from './answer-publisher';
 import { messageOf } from './answer-publisher';
-import type { JsonObject } from './command-parser';
+import type { DownlinkCommand, JsonObject } from './command-parser';
 import { FairInbox, type FairInboxLimits, type InboxRefusal } from './fair-inbox';
 import { MAX_COMMAND_DEPTH, nestsDeeperThan } from './json-depth';
 
@@ -33,7 +33,15 @@ interface MqttMessage {
 }
 
 /** What the intake hands on: a command read as JSON (an object's fields, `{}` for anything else). */
-export type CommandHandler = (topic: string, prefix: string, command: unknown, fields: JsonObject) => void;
+export type CommandHandler = (topic: string, prefix: string, command: unknown, fields: JsonObject, reply?: CommandReply) => void;
+
+/** Another northbound's caller waiting for a command's answer. */
+export interface CommandReply {
+  /** The answer's JSON text, as published. */
+  answer(text: string): void;
+  /** The command was parsed and handed to the engine (it may wait in the device's queue). */
+  submitted?(cmd: DownlinkCommand): void;
+}
 
 function drain(intake: CommandIntake): void {
   intake.drain();
@@ -106,25 +114,31 @@ export class CommandIntake {
     else this.scheduled = false;
   }
 
-  /** Limits first, on the bytes: a refused command is never parsed in full (or at all when huge). */
-  private read(topic: string, prefix: string, payload: Buffer): void {
+  /**
+   * Limits first, on the bytes: a refused command is never parsed in full (or at all when huge).
+   * Another northbound (HTTP) calls it directly, past the inbox, with its `reply`.
+   */
+  read(topic: string, prefix: string, payload: Buffer, reply?: CommandReply): void {
     if (payload.length > this.maxCommandSize) {
       const limit = this.maxCommandSize;
-      this.answers.refuseUnread(prefix, payload, payload.length <= limit * OVERSIZE_ECHO_FACTOR, '4.13', `command of ${payload.length} bytes is larger than lwm2m.max_command_size (${limit} bytes)`);
+      const text = this.answers.refuseUnread(prefix, payload, payload.length <= limit * OVERSIZE_ECHO_FACTOR, '4.13', `command of ${payload.length} bytes is larger than lwm2m.max_command_size (${limit} bytes)`);
+      reply?.answer(text);
       return;
     }
     if (nestsDeeperThan(payload, MAX_COMMAND_DEPTH)) {
-      this.answers.refuseUnread(prefix, payload, true, '4.00', `command nests deeper than ${MAX_COMMAND_DEPTH} levels`);
+      const text = this.answers.refuseUnread(prefix, payload, true, '4.00', `command nests deeper than ${MAX_COMMAND_DEPTH} levels`);
+      reply?.answer(text);
       return;
     }
     let command: unknown;
     try {
       command = JSON.parse(payload.toString('utf8'));
     } catch {
-      this.answers.error(prefix, {}, null, '4.00', 'payload is not valid JSON');
+      const text = this.answers.error(prefix, {}, null, '4.00', 'payload is not valid JSON');
+      reply?.answer(text);
       return;
     }
     const fields: JsonObject = typeof command === 'object' && command !== null && !Array.isArray(command) ? (command as JsonObject) : {};
-    this.handle(topic, prefix, command, fields);
+    this.handle(topic, prefix, command, fields, reply);
   }
 }

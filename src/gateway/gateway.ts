@@ -6,10 +6,10 @@ import type { ModelLookup } from '../lwm2m/model/types';
 import type { Entry } from '../lwm2m/node';
 import type { Registration } from '../lwm2m/registration/registration';
 import type { Lwm2mResponse } from '../lwm2m/response';
-import { AnswerPublisher, messageOf, type MqttLink, type Translator, type TranslatorName } from './answer-publisher';
+import { AnswerPublisher, messageOf, type MqttLink, type Translator, type TranslatorName, type UplinkEvent } from './answer-publisher';
 import { autoObserveCommands } from './auto-observe';
 import { commandCodec } from './command-codec';
-import { CommandIntake } from './command-intake';
+import { CommandIntake, type CommandReply } from './command-intake';
 import { CommandError, CommandParser, requestPathOf, type DownlinkCommand, type JsonObject } from './command-parser';
 import { LOCAL_COMMANDS, answerLocalCommand } from './local-commands';
 import { createMountpointSplitter, createTopicMatcher, mountpointProblem, mountpointVars, mountpointWildcard, renderMountpoint } from './mountpoint';
@@ -20,7 +20,26 @@ import { responseJson } from './response-json';
 import { deregisterMessage, registerMessage, responseData } from './uplink-messages';
 import { entriesToJson } from './value-json';
 
-export type { MqttLink, Qos, Translator, TranslatorName } from './answer-publisher';
+export type { MqttLink, Qos, Translator, TranslatorName, UplinkEvent } from './answer-publisher';
+export type { CommandReply } from './command-intake';
+
+/** A message the gateway published, with the endpoint it concerns (undefined: a topic of no registered device). */
+export interface GatewayMessage extends UplinkEvent {
+  readonly endpoint: string | undefined;
+}
+
+/** A command's end as the gateway answered it, for metrics: its msgType, the answer's code (or ack, coap_timeout, ...) and round trip. */
+export interface CommandAnswered {
+  readonly msgType: string;
+  readonly result: string;
+  /** Milliseconds from sending to the answer; undefined when it was never sent (expired, deregistered). */
+  readonly rttMs: number | undefined;
+}
+
+/** Where a command from another northbound stands: waiting in the device's queue, sent, or answered. */
+export interface CommandTicket {
+  readonly state: 'queued' | 'sent' | 'answered';
+}
 
 export interface GatewayOptions {
   mountpoint: string;
@@ -57,6 +76,11 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   private readonly byPrefix = new Map<string, MqttDevice>();
   private readonly splitMountpoint: (topic: string) => { prefix: string; rest: string } | undefined;
   private readonly isCommandTopic: (topic: string) => boolean;
+  /** Commands from another northbound waiting for their answer, by command. */
+  private readonly replies = new WeakMap<DownlinkCommand, CommandReply>();
+  private readonly messageListeners: ((message: GatewayMessage) => void)[] = [];
+  /** Told of every command's end (metrics); unset, it costs one check. */
+  onCommandAnswered: ((answered: CommandAnswered) => void) | undefined = undefined;
 
   constructor(
     readonly engine: DeviceManager<DownlinkCommand>,
@@ -90,6 +114,56 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     // Split here rather than when handled: what is not a command topic takes no room in the inbox.
     const split = this.splitMountpoint(topic);
     if (split && this.isCommandTopic(split.rest)) this.intake.push(topic, split.prefix, payload);
+  }
+
+  /**
+   * A command from another northbound (the HTTP API) for a registered endpoint: handled exactly as one
+   * on the device's command topic (same limits, parsing and queue; answered on MQTT too), and `reply`
+   * gets its answer's JSON text, once. Undefined when the endpoint is not registered here.
+   */
+  command(endpoint: string, payload: Buffer, reply: CommandReply): CommandTicket | undefined {
+    const device = this.engine.device(endpoint);
+    if (!device) return undefined;
+    const prefix = this.prefixOf(device);
+    let answered = false;
+    let cmd: DownlinkCommand | undefined;
+    const once: CommandReply = {
+      answer: (text) => {
+        if (answered) return;
+        answered = true;
+        reply.answer(text);
+      },
+      submitted: (c) => (cmd = c),
+    };
+    this.intake.read(prefix + this.options.translators.command.topic, prefix, payload, once);
+    return {
+      get state() {
+        if (answered) return 'answered';
+        return cmd !== undefined && device.queue.some((q) => q.request === (cmd as unknown)) ? 'queued' : 'sent';
+      },
+    };
+  }
+
+  /** Every message the gateway publishes from now on, with its endpoint (the management plane's events). */
+  onMessage(listener: (message: GatewayMessage) => void): () => void {
+    this.messageListeners.push(listener);
+    this.answers.tap = (event) => this.tell(event);
+    return () => {
+      const i = this.messageListeners.indexOf(listener);
+      if (i >= 0) this.messageListeners.splice(i, 1);
+      if (this.messageListeners.length === 0) this.answers.tap = undefined;
+    };
+  }
+
+  private tell(event: UplinkEvent): void {
+    const message: GatewayMessage = { ...event, endpoint: this.byPrefix.get(event.prefix)?.reg.endpoint };
+    for (const listener of this.messageListeners.slice()) {
+      try {
+        listener(message);
+      } catch (err) {
+        this.log.error({ err: messageOf(err) }, 'message listener failed');
+      }
+    }
   }
 
   /** The command subscription: every device's command topic. */
@@ -159,18 +233,22 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   // ---- MQTT commands ------------------------------------------------------------------------
 
   /** One command: answered here (refused, local, or failed) or handed to the engine. */
-  private onCommand(topic: string, prefix: string, command: unknown, fields: JsonObject): void {
+  private onCommand(topic: string, prefix: string, command: unknown, fields: JsonObject, reply?: CommandReply): void {
     let submitted = false;
     try {
       const device = this.byPrefix.get(prefix);
       if (!device) {
-        const answer = () => this.answers.error(prefix, fields, requestPathOf(command), '4.04', `endpoint is not registered (topic ${topic})`);
-        if (this.peers) this.peers.unknown(topic, prefix, command, answer);
+        const answer = () => {
+          const text = this.answers.error(prefix, fields, requestPathOf(command), '4.04', `endpoint is not registered (topic ${topic})`);
+          reply?.answer(text);
+        };
+        if (this.peers && !reply) this.peers.unknown(topic, prefix, command, answer);
         else answer();
         return;
       }
       if (typeof fields.msgType === 'string' && LOCAL_COMMANDS.has(fields.msgType) && typeof fields.data === 'object' && fields.data !== null) {
-        this.answers.answer(prefix, 'response', fields, fields.msgType, answerLocalCommand(fields.msgType, device, this.engine));
+        const text = this.answers.answer(prefix, 'response', fields, fields.msgType, answerLocalCommand(fields.msgType, device, this.engine));
+        reply?.answer(text);
         return;
       }
       let cmd: DownlinkCommand;
@@ -178,16 +256,28 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
         cmd = this.parser.parse(command, device.reg);
       } catch (err) {
         if (!(err instanceof CommandError)) throw err;
-        this.answers.error(prefix, fields, requestPathOf(command), err.code, err.message);
+        const text = this.answers.error(prefix, fields, requestPathOf(command), err.code, err.message);
+        reply?.answer(text);
         return;
       }
       submitted = true;
+      if (reply) {
+        this.replies.set(cmd, reply);
+        reply.submitted?.(cmd);
+      }
       const refusal = this.engine.submit(device, this.asRequest(cmd));
-      if (refusal) this.answers.refuse(prefix, device.endpoint, fields, cmd.reqPath, refusal.code, refusal.error);
+      if (refusal) {
+        this.replies.delete(cmd);
+        const text = this.answers.refuse(prefix, device.endpoint, fields, cmd.reqPath, refusal.code, refusal.error);
+        reply?.answer(text);
+      }
     } catch (err) {
       this.log.error({ topic, err: messageOf(err) }, 'command handling failed');
       // A submitted command is answered by the engine.
-      if (!submitted) this.answers.error(prefix, fields, requestPathOf(command), '5.00', `command handling failed: ${messageOf(err)}`);
+      if (!submitted) {
+        const text = this.answers.error(prefix, fields, requestPathOf(command), '5.00', `command handling failed: ${messageOf(err)}`);
+        reply?.answer(text);
+      }
     }
   }
 
@@ -202,7 +292,14 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
 
   /** @internal */
   answered(device: MqttDevice, request: DeviceRequest<DownlinkCommand>, outcome: RequestOutcome, rttMs: number): void {
-    answerOutcome(this.answers, this.opLog, this.prefixOf(device), device.endpoint, request.context, outcome, rttMs);
+    const cmd = request.context;
+    const text = answerOutcome(this.answers, this.opLog, this.prefixOf(device), device.endpoint, cmd, outcome, rttMs);
+    if (this.onCommandAnswered !== undefined) this.onCommandAnswered({ msgType: cmd.msgType, result: resultOf(outcome), rttMs: outcome.kind === 'expired' || outcome.kind === 'deregistered' ? undefined : rttMs });
+    const reply = this.replies.get(cmd);
+    if (reply !== undefined) {
+      this.replies.delete(cmd);
+      reply.answer(text);
+    }
   }
 
   /** @internal */
@@ -217,6 +314,31 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     const cmd = request.context;
     this.log.error({ ep: device.endpoint, path: cmd.reqPath, err: messageOf(err) }, notification ? 'notification handling failed' : 'command handling failed');
     const data = responseData(cmd.reqPath, '5.00', { error: `${notification ? 'notification' : 'command'} handling failed: ${messageOf(err)}` });
-    this.answers.answer(this.prefixOf(device), notification ? 'notify' : 'response', cmd.fields, notification ? 'notify' : cmd.msgType, data);
+    const text = this.answers.answer(this.prefixOf(device), notification ? 'notify' : 'response', cmd.fields, notification ? 'notify' : cmd.msgType, data);
+    const reply = notification ? undefined : this.replies.get(cmd);
+    if (reply !== undefined) {
+      this.replies.delete(cmd);
+      reply.answer(text);
+    }
+  }
+}
+
+/** An outcome as a metric label: the response code, or what happened instead. */
+function resultOf(outcome: RequestOutcome): string {
+  switch (outcome.kind) {
+    case 'response':
+      return outcome.response.code;
+    case 'ack':
+      return 'ack';
+    case 'reset':
+      return 'coap_reset';
+    case 'timeout':
+      return 'coap_timeout';
+    case 'failed':
+      return outcome.code;
+    case 'expired':
+      return 'expired';
+    case 'deregistered':
+      return 'deregistered';
   }
 }

@@ -9,35 +9,37 @@ import { responseJson } from './response-json';
  * the observation's seqNum), the command echoed as ack / coap_reset / coap_timeout, or an error of
  * the gateway's own (failed, expired in the queue, deregistered while waiting).
  */
-export function answerOutcome(answers: AnswerPublisher, opLog: OperatorLog, prefix: string, endpoint: string, cmd: DownlinkCommand, outcome: RequestOutcome, rttMs: number): void {
+export function answerOutcome(answers: AnswerPublisher, opLog: OperatorLog, prefix: string, endpoint: string, cmd: DownlinkCommand, outcome: RequestOutcome, rttMs: number): string {
+  let text: string;
   switch (outcome.kind) {
     case 'response': {
       const res = outcome.response;
       opLog.undecodable(endpoint, cmd, res);
       const observe = cmd.op.type === 'observe' || cmd.op.type === 'observe-composite';
       const seqNum = observe && res.observe !== undefined && res.observe > 0 ? res.observe : undefined;
-      answers.answer(prefix, 'response', cmd.fields, observe ? cmd.op.type : cmd.msgType, responseJson(cmd.reqPath, res), seqNum);
+      text = answers.answer(prefix, 'response', cmd.fields, observe ? cmd.op.type : cmd.msgType, responseJson(cmd.reqPath, res), seqNum);
       break;
     }
     case 'ack':
-      answers.echo(prefix, cmd.fields, cmd.reqPath, 'ack');
+      text = answers.echo(prefix, cmd.fields, cmd.reqPath, 'ack');
       break;
     case 'reset':
-      answers.echo(prefix, cmd.fields, cmd.reqPath, 'coap_reset');
+      text = answers.echo(prefix, cmd.fields, cmd.reqPath, 'coap_reset');
       break;
     case 'timeout':
       opLog.timedOut(endpoint, cmd, outcome.acknowledged);
-      answers.echo(prefix, cmd.fields, cmd.reqPath, 'coap_timeout');
+      text = answers.echo(prefix, cmd.fields, cmd.reqPath, 'coap_timeout');
       break;
     case 'failed':
-      answers.error(prefix, cmd.fields, cmd.reqPath, outcome.code, outcome.error);
+      text = answers.error(prefix, cmd.fields, cmd.reqPath, outcome.code, outcome.error);
       break;
     case 'expired':
-      answers.error(prefix, cmd.fields, cmd.reqPath, '5.04', `command expired in the queue after ${cmd.ttl} s (mheaders.ttl)`);
-      return;
+      text = answers.error(prefix, cmd.fields, cmd.reqPath, '5.04', `command expired in the queue after ${cmd.ttl} s (mheaders.ttl)`);
+      return text;
     case 'deregistered':
-      answers.error(prefix, cmd.fields, cmd.reqPath, '4.04', `endpoint ${endpoint} deregistered (${outcome.reason})`);
-      return;
+      text = answers.error(prefix, cmd.fields, cmd.reqPath, '4.04', `endpoint ${endpoint} deregistered (${outcome.reason})`);
+      return text;
   }
   opLog.answered(endpoint, cmd, outcome, rttMs);
+  return text;
 }

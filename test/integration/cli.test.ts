@@ -61,7 +61,7 @@ describe('lwm2m-gateway command line', () => {
     const udpPort = await freeUdpPort();
     const mqttPort = await freeTcpPort();
     const file = path.join(dir, 'gw.yaml');
-    fs.writeFileSync(file, `store:\n  dir: "${path.join(dir, `store-${udpPort}`)}"\nembedded_broker:\n  bind: "127.0.0.1:${mqttPort}"\nlisteners:\n  udp:\n    bind: "127.0.0.1:${udpPort}"\nlog:\n  level: info\n`);
+    fs.writeFileSync(file, `store:\n  dir: "${path.join(dir, `store-${udpPort}`)}"\nhttp:\n  bind: "127.0.0.1:0"\nembedded_broker:\n  bind: "127.0.0.1:${mqttPort}"\nlisteners:\n  udp:\n    bind: "127.0.0.1:${udpPort}"\nlog:\n  level: info\n`);
     const cli = CliProcess.start(file);
     try {
       await cli.until('lwm2m-gateway ready');
@@ -95,7 +95,7 @@ describe('lwm2m-gateway command line', () => {
     const file = path.join(dir, 'gw-dtls.yaml');
     fs.writeFileSync(
       file,
-      `store:\n  dir: "${path.join(dir, `store-${udpPort}`)}"\nembedded_broker:\n  bind: "127.0.0.1:${mqttPort}"\nlisteners:\n  udp:\n    bind: "127.0.0.1:${udpPort}"\n  dtls:\n    enable: true\n    bind: "127.0.0.1:${dtlsPort}"\n    psk_file: "${pskFile}"\nlog:\n  level: info\n`,
+      `store:\n  dir: "${path.join(dir, `store-${udpPort}`)}"\nhttp:\n  bind: "127.0.0.1:0"\nembedded_broker:\n  bind: "127.0.0.1:${mqttPort}"\nlisteners:\n  udp:\n    bind: "127.0.0.1:${udpPort}"\n  dtls:\n    enable: true\n    bind: "127.0.0.1:${dtlsPort}"\n    psk_file: "${pskFile}"\nlog:\n  level: info\n`,
     );
     const cli = CliProcess.start(file);
     try {

@@ -28,7 +28,7 @@ describe('listeners.dtls without enable', () => {
 
   it('serves DTLS when only bind and psk_file are written', async () => {
     const config = parseConfig(
-      ['store:\n  type: memory', 'embedded_broker:\n  bind: "127.0.0.1:0"', 'listeners:\n  udp:\n    bind: "127.0.0.1:0"', `  dtls:\n    bind: "127.0.0.1:0"\n    psk_file: "${pskFile}"`].join('\n'),
+      ['store:\n  type: memory', 'http:\n  bind: "127.0.0.1:0"\nembedded_broker:\n  bind: "127.0.0.1:0"', 'listeners:\n  udp:\n    bind: "127.0.0.1:0"', `  dtls:\n    bind: "127.0.0.1:0"\n    psk_file: "${pskFile}"`].join('\n'),
     );
     const gw = await startGateway(config, pino({ level: 'silent' }));
     const probe = await MqttProbe.connect(gw.mqttUrl, 'lwm2m/#');
@@ -52,7 +52,7 @@ describe('listeners.dtls without enable', () => {
     const file = path.join(dir, 'gw-off.yaml');
     fs.writeFileSync(
       file,
-      `store:\n  type: memory\nembedded_broker:\n  bind: "127.0.0.1:${mqttPort}"\nlisteners:\n  udp:\n    bind: "127.0.0.1:${udpPort}"\n  dtls:\n    enable: false\n    psk_file: "${pskFile}"\n`,
+      `store:\n  type: memory\nhttp:\n  bind: "127.0.0.1:0"\nembedded_broker:\n  bind: "127.0.0.1:${mqttPort}"\nlisteners:\n  udp:\n    bind: "127.0.0.1:${udpPort}"\n  dtls:\n    enable: false\n    psk_file: "${pskFile}"\n`,
     );
     const cli = CliProcess.start(file);
     try {

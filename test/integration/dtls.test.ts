@@ -32,7 +32,7 @@ describe('LwM2M over DTLS (PSK) with identity binding', () => {
     ]);
     const config = parseConfig(
       [
-        'store:\n  type: memory', 'embedded_broker:\n  bind: "127.0.0.1:0"',
+        'store:\n  type: memory', 'http:\n  bind: "127.0.0.1:0"\nembedded_broker:\n  bind: "127.0.0.1:0"',
         'listeners:\n  udp:\n    bind: "127.0.0.1:0"',
         `  dtls:\n    enable: true\n    bind: "127.0.0.1:0"\n    psk_file: "${pskFile}"`,
       ].join('\n'),
@@ -143,7 +143,7 @@ describe('without the DTLS addon', () => {
     const pskFile = path.join(dir, 'psk.yaml');
     fs.writeFileSync(pskFile, YAML.stringify([{ identity: 'a', key: hex('k') }]));
     const config = parseConfig(
-      ['store:\n  type: memory', 'embedded_broker:\n  bind: "127.0.0.1:0"', 'listeners:\n  udp:\n    bind: "127.0.0.1:0"', `  dtls:\n    enable: true\n    bind: "127.0.0.1:0"\n    psk_file: "${pskFile}"`].join('\n'),
+      ['store:\n  type: memory', 'http:\n  bind: "127.0.0.1:0"\nembedded_broker:\n  bind: "127.0.0.1:0"', 'listeners:\n  udp:\n    bind: "127.0.0.1:0"', `  dtls:\n    enable: true\n    bind: "127.0.0.1:0"\n    psk_file: "${pskFile}"`].join('\n'),
     );
     const lines: string[] = [];
     const gw = await startGateway(config, pino({ level: 'info' }, { write: (line: string) => lines.push(line) }), {

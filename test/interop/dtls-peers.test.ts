@@ -99,7 +99,7 @@ describe('DTLS interop with openssl, gnutls and libcoap peers', () => {
     );
     const config = parseConfig(
       [
-        'store:\n  type: memory', 'embedded_broker:\n  bind: "127.0.0.1:0"',
+        'store:\n  type: memory', 'http:\n  bind: "127.0.0.1:0"\nembedded_broker:\n  bind: "127.0.0.1:0"',
         'listeners:\n  udp:\n    bind: "127.0.0.1:0"',
         '  dtls:',
         '    enable: true',

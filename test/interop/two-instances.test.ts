@@ -32,6 +32,7 @@ describe('two gateway instances sharing Mosquitto and Redis', () => {
         `listeners:\n  udp:\n    bind: "127.0.0.1:${port}"`,
         `store:\n  type: redis\n  url: ${redis.url}\n  instance: ${name}`,
         'log:\n  level: info',
+        'http:\n  bind: "127.0.0.1:0"',
       ].join('\n'),
     );
     const gw = await startGateway(config, pino({ level: 'info' }, { write: (line: string) => lines.push(line) }));

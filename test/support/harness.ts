@@ -69,6 +69,7 @@ export async function startHarness(
     mqttSection,
     'embedded_broker:\n  bind: "127.0.0.1:0"',
     'listeners:\n  udp:\n    bind: "127.0.0.1:0"',
+    'http:\n  bind: "127.0.0.1:0"',
     'log:\n  level: silent',
     storeSection,
     yaml,

@@ -58,6 +58,13 @@ export class RingQueue<T> {
     this.head = 0;
   }
 
+  /** Whether an item satisfies `test` (oldest first; stops at the first). */
+  some(test: (item: T) => boolean): boolean {
+    const mask = this.slots.length - 1;
+    for (let i = 0; i < this.count; i++) if (test(this.slots[(this.head + i) & mask] as T)) return true;
+    return false;
+  }
+
   /**
    * Removes, in place and in order, every item for which `remove` is true; `remove` sees each item
    * once, oldest first, and must not change the queue.

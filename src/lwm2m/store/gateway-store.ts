@@ -10,6 +10,8 @@ export interface GatewayStore {
   readonly commands: CommandQueueStore;
   /** Present when several gateway instances share the store (Redis). */
   readonly shared?: SharedClaims;
+  /** Why the store cannot be used now (health), or undefined when it answers. Never throws. */
+  problem(): Promise<string | undefined>;
   /** Makes every change durable and releases the backend; the store is unusable afterwards. */
   close(): Promise<void>;
 }

@@ -123,6 +123,16 @@ class LevelStore implements GatewayStore {
     await this.db.put('m/sync', String(Date.now()), { sync: true });
   }
 
+  async problem(): Promise<string | undefined> {
+    if (this.db.status !== 'open') return `the embedded store is ${this.db.status}`;
+    try {
+      await this.db.get('m/sync');
+      return undefined;
+    } catch (err) {
+      return `the embedded store cannot be read: ${(err as Error).message}`;
+    }
+  }
+
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.chain;

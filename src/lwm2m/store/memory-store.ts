@@ -13,6 +13,7 @@ export function createMemoryStore(): GatewayStore {
     registrations: new MemoryRegistrationStore(),
     observations: new MemoryObservationStore(),
     commands: new MemoryCommandQueueStore(),
+    problem: async () => undefined,
     close: async () => undefined,
   };
 }

@@ -275,6 +275,19 @@ class RedisStore implements GatewayStore {
     this.shared = new RedisClaims(this);
   }
 
+  async problem(): Promise<string | undefined> {
+    if (this.client.status !== 'ready') return `Redis connection is ${this.client.status}`;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('Redis did not answer PING within 2 s'), 2000)));
+    try {
+      return await Promise.race([this.client.ping().then(() => undefined), timeout]);
+    } catch (err) {
+      return `Redis PING failed: ${(err as Error).message}`;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.client.status === 'end') return;
     const ended = new Promise<void>((resolve) => this.client.once('end', () => resolve()));

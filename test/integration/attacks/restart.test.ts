@@ -12,7 +12,7 @@ import { freeUdpPort } from '../../support/ports';
 import { RawDevice } from '../../support/raw-device';
 
 async function start(udpPort: number, lines: string[]): Promise<{ gw: RunningGateway; probe: MqttProbe }> {
-  const config = parseConfig(`store:\n  type: memory\nembedded_broker:\n  bind: "127.0.0.1:0"\nlisteners:\n  udp:\n    bind: "127.0.0.1:${udpPort}"\n`);
+  const config = parseConfig(`store:\n  type: memory\nhttp:\n  bind: "127.0.0.1:0"\nembedded_broker:\n  bind: "127.0.0.1:0"\nlisteners:\n  udp:\n    bind: "127.0.0.1:${udpPort}"\n`);
   const gw = await startGateway(config, pino({ level: 'info' }, { write: (line: string) => lines.push(line) }));
   return { gw, probe: await MqttProbe.connect(gw.mqttUrl, 'lwm2m/#') };
 }

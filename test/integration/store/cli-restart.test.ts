@@ -26,7 +26,7 @@ describe('the CLI restarted with the embedded store keeps its devices', () => {
       const mqttPort = await freeTcpPort();
       const file = path.join(dir, 'gw.yaml');
       // store.dir relative to the working directory (the repository): an absolute one here.
-      fs.writeFileSync(file, `store:\n  dir: "${path.join(dir, 'store')}"\nembedded_broker:\n  bind: "127.0.0.1:${mqttPort}"\nlisteners:\n  udp:\n    bind: "127.0.0.1:${udpPort}"\nlog:\n  level: info\n`);
+      fs.writeFileSync(file, `store:\n  dir: "${path.join(dir, 'store')}"\nhttp:\n  bind: "127.0.0.1:0"\nembedded_broker:\n  bind: "127.0.0.1:${mqttPort}"\nlisteners:\n  udp:\n    bind: "127.0.0.1:${udpPort}"\nlog:\n  level: info\n`);
       const endpoint = `cli-restart-${stop.toLowerCase()}`;
       let cli = CliProcess.start(file);
       const device = await TestDevice.start({ endpoint, gateway: { host: '127.0.0.1', port: udpPort } });

@@ -49,7 +49,7 @@ function restartSuite(kind: Kind): void {
 
     async function start(extra = ''): Promise<void> {
       const store = kind === 'redis' ? `store:\n  type: redis\n  url: ${redis?.url}\n` : `store:\n  dir: "${path.join(dir, 'store')}"\n`;
-      const config = parseConfig(`${store}embedded_broker:\n  bind: "127.0.0.1:${mqttPort}"\nlisteners:\n  udp:\n    bind: "127.0.0.1:${udpPort}"\n${extra}`);
+      const config = parseConfig(`${store}http:\n  bind: "127.0.0.1:0"\nembedded_broker:\n  bind: "127.0.0.1:${mqttPort}"\nlisteners:\n  udp:\n    bind: "127.0.0.1:${udpPort}"\n${extra}`);
       gw = await startGateway(config, pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }));
       probe = await MqttProbe.connect(gw.mqttUrl, 'lwm2m/#');
     }

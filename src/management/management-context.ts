@@ -1,0 +1,25 @@
+import type { Logger } from 'pino';
+import type { Lwm2mMqttGateway } from '../gateway/gateway';
+import type { ModelLookup } from '../lwm2m/model/types';
+
+/** One part of the gateway's readiness: a listener, the broker, the store. */
+export interface HealthPart {
+  readonly ok: boolean;
+  /** Why it is not ready (or what it is, when it is). */
+  readonly detail?: string;
+}
+
+/** What the management plane serves from: the engine (through the MQTT translator, which shares its commands and answers), the model, and the app's probes. */
+export interface ManagementContext {
+  readonly gateway: Lwm2mMqttGateway;
+  readonly model: ModelLookup;
+  readonly log: Logger;
+  /** Milliseconds a synchronous command waits for its answer before 504 (http.command_timeout). */
+  readonly commandTimeoutMs: number;
+  /** Event streams: how many at once, and how many bytes each may have waiting (http.events). */
+  readonly events: { readonly maxConsumers: number; readonly maxBuffered: number };
+  /** The parts of readiness, checked on each /health/ready. */
+  readonly health: () => Promise<Record<string, HealthPart>>;
+  /** The Prometheus exposition, when metrics are served. */
+  readonly metrics?: { readonly contentType: string; text(): Promise<string> };
+}
