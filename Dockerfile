@@ -7,7 +7,7 @@ COPY native ./native
 RUN npm ci
 COPY . .
 # a+rX: the runtime user (node) must read every file whatever the modes in the build context were.
-RUN npm run build && npm prune --omit=dev && chmod -R a+rX package.json node_modules dist bin schemas gateway.yaml native/build
+RUN npm run build && npm prune --omit=dev && chmod -R a+rX package.json node_modules dist bin schemas console gateway.yaml native/build
 
 FROM node:20-bookworm-slim
 WORKDIR /app
@@ -17,6 +17,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/schemas ./schemas
+COPY --from=build /app/console ./console
 COPY --from=build /app/gateway.yaml ./gateway.yaml
 COPY --from=build /app/native/build/Release/lwm2m_dtls.node ./native/build/Release/lwm2m_dtls.node
 # Not root: the files stay root-owned and readable by all (COPY keeps the build stage's modes), so the
@@ -27,8 +28,12 @@ COPY --from=build /app/native/build/Release/lwm2m_dtls.node ./native/build/Relea
 RUN mkdir -p /app/data && chown node:node /app/data
 VOLUME ["/app/data"]
 USER node
-# LwM2M over CoAP/UDP, CoAP/DTLS, the embedded MQTT broker. No 8080 and no HEALTHCHECK: http.bind is
-# not used yet (the HTTP management API, with health and metrics, is a later issue).
-EXPOSE 5683/udp 5684/udp 1883
+# LwM2M over CoAP/UDP, CoAP/DTLS, the embedded MQTT broker, the management plane (http.bind; reachable
+# from outside the container only with http.api_keys set and bind "0.0.0.0:8080").
+EXPOSE 5683/udp 5684/udp 1883 8080
+# Ready = listeners bound, broker connected, store reachable, state restored (/health/ready, never behind
+# a key). Plain HTTP on 127.0.0.1:8080, the default; a configuration with another port or TLS overrides it.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "bin/lwm2m-gateway.js"]
 CMD ["--config", "gateway.yaml"]

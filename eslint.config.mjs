@@ -30,4 +30,12 @@ export default tseslint.config(
   layer('http', ['transport', 'coap', 'lwm2m', 'gateway', 'mqtt', 'app', 'auth', 'management'], 'the HTTP server knows no device: routes are the management translator\'s'),
   layer('management', ['app', 'transport', 'coap', 'mqtt', 'auth'], 'the HTTP translator: it reaches devices through lwm2m and the gateway\'s commands'),
   layer('auth', ['transport', 'coap', 'gateway', 'mqtt', 'app', 'package-root'], 'an admission plugin: lwm2m and limits only'),
+  {
+    // The web console: browser ES modules served as they are (console/).
+    files: ['console/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { window: 'readonly', document: 'readonly', location: 'readonly', fetch: 'readonly', EventSource: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', console: 'readonly' },
+    },
+  },
 );

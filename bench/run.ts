@@ -13,11 +13,15 @@
  *   --read-rounds N         alternating read rounds per target and rate (BENCH_READ_ROUNDS, default 4)
  *   --memory N1,N2          memory run device counts (BENCH_MEMORY, default 10000,50000)
  *   --rounds N              alternating rounds per target for registrations and notifications (BENCH_ROUNDS, default 2)
- *   --only LIST             subset of reg,notify,read,mem,dtls,scale (BENCH_ONLY; default all but scale)
+ *   --only LIST             subset of reg,notify,read,mem,dtls,scale,metrics (BENCH_ONLY; default all but scale and metrics)
  *   --store LIST            stores the reg, notify and mem parts run the gateway with, each on fresh gateways:
  *                           memory,embedded,redis (BENCH_STORE, default all three; memory is always run: the reference)
  *   --scale-devices N       the scale part (opt-in: --only scale): devices registered and observed in one gateway with
  *                           the embedded store, then the restart time (BENCH_SCALE_DEVICES, default 100000)
+ *   --metrics-notifications N  the metrics part (opt-in: --only metrics): notifications per gateway, one with /metrics
+ *                           scraped every second, one with the management plane on but not scraped, one with
+ *                           http.enable false, from --observed devices each (BENCH_METRICS_NOTIFICATIONS, default 240000),
+ *                           in rounds rotating the three (a multiple of 3, at least 6)
  *   --dtls-handshakes N     PSK handshakes timed, ECDHE-ECDSA ones: half as many (BENCH_DTLS_HANDSHAKES, default 2000)
  *   --dtls-notifications N  notifications per link (UDP, DTLS) from 200 devices (BENCH_DTLS_NOTIFICATIONS, default 40000)
  *   --dtls-sessions N       established DTLS sessions of the memory run (BENCH_DTLS_SESSIONS, default 10000)
@@ -34,6 +38,7 @@ import { FORWARDER_UP_FILTER } from './baseline-forwarder';
 import { type ChildHandle, startChild } from './child';
 import { type BenchContext, type TargetKind, cpuPerOp } from './context';
 import { type DtlsOptions, type DtlsResults, dtlsReport, runDtlsPart } from './dtls-bench';
+import { type MetricsResults, metricsReport, runMetricsPart } from './metrics-bench';
 import { parseFlags, positiveNumber } from './flags';
 import { DevicePool, type SimDevice, openFileLimit } from './load-generator';
 import { type MemoryStep, measureMemory } from './memory';
@@ -48,9 +53,9 @@ import { stealShare } from './machine-steal';
 import { type ScaleResult, runScalePart, scaleReport } from './scale';
 import { type BenchStore, type StoreKind, disposeAllStores, killStoresNow, openBenchStore, parseStores, storeAvailable } from './stores';
 
-type Part = 'reg' | 'notify' | 'read' | 'mem' | 'dtls' | 'scale';
-const PARTS: readonly Part[] = ['reg', 'notify', 'read', 'mem', 'dtls', 'scale'];
-/** The parts run without --only: the scale part takes long, it runs only when asked for. */
+type Part = 'reg' | 'notify' | 'read' | 'mem' | 'dtls' | 'scale' | 'metrics';
+const PARTS: readonly Part[] = ['reg', 'notify', 'read', 'mem', 'dtls', 'scale', 'metrics'];
+/** The parts run without --only: the scale part takes long and the metrics part is a check of its own, they run only when asked for. */
 const DEFAULT_PARTS: readonly Part[] = ['reg', 'notify', 'read', 'mem', 'dtls'];
 /** Per store, the least ratio of its registrations/s and notifications/s to the memory store's (issue 11). */
 const STORE_TARGETS: Record<StoreKind, number> = { memory: 1, embedded: 0.8, redis: 0.5 };
@@ -72,6 +77,8 @@ interface Options {
   /** The stores of the reg, notify and mem parts, memory first. */
   stores: StoreKind[];
   scaleDevices: number;
+  /** Notifications per gateway of the metrics part. */
+  metricsNotifications: number;
   dtls: DtlsOptions;
   profile: boolean;
   /** Pin targets and load to separate CPUs with taskset (default when possible). */
@@ -80,7 +87,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const known = ['pin', 'quick', 'devices', 'observed', 'notifications', 'rates', 'read-seconds', 'read-rounds', 'memory', 'only', 'profile', 'max-seconds', 'rounds', 'dtls-handshakes', 'dtls-notifications', 'dtls-sessions', 'store', 'scale-devices'];
+  const known = ['pin', 'quick', 'devices', 'observed', 'notifications', 'rates', 'read-seconds', 'read-rounds', 'memory', 'only', 'profile', 'max-seconds', 'rounds', 'dtls-handshakes', 'dtls-notifications', 'dtls-sessions', 'store', 'scale-devices', 'metrics-notifications'];
   const flags = parseFlags(argv, known, ['quick', 'profile', 'pin']);
   const env = (flag: string) => process.env[`BENCH_${flag.toUpperCase().replace(/-/g, '_')}`];
   const get = (flag: string) => flags.get(flag) ?? env(flag);
@@ -116,6 +123,7 @@ function parseOptions(argv: string[]): Options {
     parts,
     stores,
     scaleDevices: Math.floor(num('scale-devices', 100_000, 20_000)),
+    metricsNotifications: Math.floor(num('metrics-notifications', 240_000, 30_000)),
     dtls: {
       pskHandshakes: dtlsHandshakes,
       ecdheHandshakes: Math.max(1, Math.ceil(dtlsHandshakes / 2)),
@@ -155,6 +163,8 @@ export interface GatewayYamlOptions {
   maxRegistrations?: number;
   /** lwm2m.mountpoint (default the gateway's, lwm2m/${endpoint_name}/). */
   mountpoint?: string;
+  /** http.bind of the management plane (default 127.0.0.1:0); false: http.enable false (no metrics either). */
+  httpBind?: string | false;
 }
 
 export function gatewayYaml(mqttUrl: string, options: GatewayYamlOptions = {}): string {
@@ -165,7 +175,7 @@ export function gatewayYaml(mqttUrl: string, options: GatewayYamlOptions = {}): 
     `  url: "${mqttUrl}"`,
     `  client_id: ${options.clientId ?? 'bench-gateway'}`,
     'http:',
-    '  bind: "127.0.0.1:0"',
+    ...(options.httpBind === false ? ['  enable: false'] : [`  bind: "${options.httpBind ?? '127.0.0.1:0'}"`]),
     'listeners:',
     '  udp:',
     `    bind: "127.0.0.1:${options.udpPort ?? 0}"`,
@@ -197,6 +207,7 @@ interface Results {
   memoryObserved?: { store: StoreKind; steps: MemoryStep[] }[];
   scale?: ScaleResult;
   dtls?: DtlsResults;
+  metrics?: MetricsResults;
   notes: string[];
 }
 
@@ -543,6 +554,11 @@ function printResults(opts: Options, results: Results): void {
     rows.push(...dtls.rows);
     details.push(...dtls.details);
   }
+  const metrics = results.metrics ? metricsReport(results.metrics) : undefined;
+  if (metrics) {
+    rows.push(...metrics.rows);
+    details.push(...metrics.details);
+  }
   const out: string[] = [];
   out.push('');
   out.push(formatTable(['benchmark', 'gateway', 'baseline', 'ratio', 'target', 'met'], rows));
@@ -551,6 +567,7 @@ function printResults(opts: Options, results: Results): void {
   if (results.registrationsByStore || results.notificationsByStore) out.push('"X store vs memory store" rows: gateway column = the gateway with store X, baseline column = the gateway with the memory store (fresh gateways, same devices, rounds alternating).');
   out.push('memory = V8 heap used + external after a forced GC in the gateway process, (after - before) / devices; nothing comparable in the baseline.');
   if (dtls) out.push(...dtls.legend);
+  if (metrics) out.push('"metrics scraped vs http off" row: gateway column = a gateway whose /metrics is scraped every second, baseline column = one with http.enable false; "scraped vs not scraped": baseline column = management plane on, never scraped (same device count each, rounds rotating).');
   if (details.length > 0) {
     out.push('');
     out.push('details (CPU per operation: target = gateway or forwarder process, broker = mosquitto, load generator = this process):');
@@ -614,6 +631,22 @@ async function main(): Promise<void> {
     if (opts.parts.has('dtls')) {
       await sleep(200);
       await dtlsPart(opts, broker, results);
+    }
+    if (opts.parts.has('metrics')) {
+      await sleep(200);
+      if (profileDir) log(`CPU profiles of the metrics part (metrics-on, metrics-unscraped, metrics-off .cpuprofile) in ${profileDir}`);
+      results.metrics = await runMetricsPart(
+        // Three targets: every one takes every place in the order equally often.
+        { devices: opts.observed, notifications: opts.metricsNotifications, rounds: 3 * Math.max(2, Math.ceil(opts.rounds / 3)), window: opts.notifyWindow, scrapeIntervalMs: 1000 },
+        {
+          brokerUrl: broker.url,
+          brokerPid: broker.pid,
+          gatewayYaml: (o) => gatewayYaml(broker.url, o),
+          startGateway: (yaml, name) => startTarget('gateway-process', { BENCH_GATEWAY_CONFIG: yaml }, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []),
+          stopGateway: stopTarget,
+          log,
+        },
+      );
     }
     if (opts.parts.has('scale')) {
       await sleep(200);

@@ -7,6 +7,7 @@ import { DeviceManager, type RestoreSummary } from '../lwm2m/device/device-manag
 import { describeStore, openConfiguredStore, storeFailureLog } from './open-store';
 import { startHttpPlane, type HttpPlane } from './http-plane';
 import { createGatewayMetrics } from './metrics/gateway-metrics';
+import { StoreTiming } from './metrics/store-timing';
 import type { HealthPart } from '../management/management-context';
 import { Lwm2mServer } from '../lwm2m/lwm2m-server';
 import { ObjectModel } from '../lwm2m/model/object-model';
@@ -236,7 +237,10 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
     let restored!: () => void;
     server.holdUntil(new Promise<void>((resolve) => (restored = resolve)));
     const storeFailed = storeFailureLog(log);
-    const store = await openConfiguredStore(config.store, storeFailed);
+    // Timed only when metrics are served: the wrapper adds one promise callback per store operation.
+    const storeTiming = config.http.enable ? new StoreTiming() : undefined;
+    const opened = await openConfiguredStore(config.store, storeFailed);
+    const store = storeTiming && opened ? storeTiming.wrap(opened) : opened;
     if (store) closers.push(() => store.close());
     const engine = new DeviceManager<DownlinkCommand>(server, {
       qmodeTimeWindow: l.qmode_time_window,
@@ -303,7 +307,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       };
       return parts;
     };
-    const metrics = createGatewayMetrics({});
+    const metrics = config.http.enable ? createGatewayMetrics({ gateway, coap: { udp: coap, dtls: coaps }, dtls: dtls?.transport, mqtt, storeTiming }) : undefined;
     const http = await startHttpPlane(
       config.http,
       { gateway, model, log, commandTimeoutMs: config.http.command_timeout * 1000, events: { maxConsumers: config.http.events.max_consumers, maxBuffered: config.http.events.max_buffered }, health, metrics },

@@ -174,8 +174,20 @@ async function readBounded(res: Response, limit: number): Promise<string | undef
   return Buffer.concat(chunks, size).toString('utf8');
 }
 
+/**
+ * How an auth request ended, for metrics: the service allowed, answered anything else (deny,
+ * ignore, a malformed answer), answered an HTTP error or failed (connection, oversized answer), or
+ * did not answer in time; `busy`: not asked, the in-flight limits were reached.
+ */
+export type AuthResult = 'allow' | 'deny' | 'error' | 'timeout' | 'busy';
+
+function isTimeout(err: unknown): boolean {
+  const name = (err as Error | undefined)?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
 /** One request to the auth service and its verdict; never rejects. */
-async function askAuthServer(options: HttpAuthOptions, vars: AuthVars): Promise<Admission> {
+async function askAuthServer(options: HttpAuthOptions, vars: AuthVars): Promise<{ verdict: Admission; result: AuthResult }> {
   // One signal for connect, headers and body: a server that trickles its body still times out, and
   // the abort closes the request's connection, so a silent server holds nothing past the timeout.
   const signal = AbortSignal.timeout(options.timeoutSeconds * 1000);
@@ -184,16 +196,26 @@ async function askAuthServer(options: HttpAuthOptions, vars: AuthVars): Promise<
     const res = await fetch(url, { method, headers, body, signal });
     // Reading the body to its end (or failing on the abort) hands the connection back to the pool.
     const text = await readBounded(res, MAX_ANSWER_BYTES);
-    if (text === undefined) return refused(`auth server answer is larger than ${MAX_ANSWER_BYTES} bytes`);
-    return parseAuthAnswer(res.status, res.headers.get('content-type'), text);
+    if (text === undefined) return { verdict: refused(`auth server answer is larger than ${MAX_ANSWER_BYTES} bytes`), result: 'error' };
+    const verdict = parseAuthAnswer(res.status, res.headers.get('content-type'), text);
+    return { verdict, result: verdict.allowed ? 'allow' : res.status === 200 || res.status === 204 ? 'deny' : 'error' };
   } catch (err) {
-    return refused(redact(failureReason(err, options.timeoutSeconds), vars.password));
+    return { verdict: refused(redact(failureReason(err, options.timeoutSeconds), vars.password)), result: isTimeout(err) ? 'timeout' : 'error' };
   }
 }
 
-/** How many auth requests a hook has open (tests and metrics). */
+/** Told of each auth request's end: how it ended and how long it took (seconds; undefined when `busy`, not asked). */
+export type AuthRequestObserver = (result: AuthResult, seconds: number | undefined) => void;
+
+/** How many auth requests a hook has open (tests and metrics), and who hears of each one's end (metrics). */
 export interface HttpAuthAdmission extends RegistrationAdmission {
   readonly inFlight: () => number;
+  onRequestEnd: AuthRequestObserver | undefined;
+}
+
+/** Whether an admission step is the HTTP auth hook (metrics observe its requests). */
+export function isHttpAuthAdmission(admission: RegistrationAdmission | undefined): admission is HttpAuthAdmission {
+  return admission !== undefined && 'onRequestEnd' in admission;
 }
 
 /** Seconds a device refused for a full auth pipeline waits before it retries (Max-Age of the 5.03). */
@@ -210,7 +232,10 @@ const AUTH_BUSY_RETRY_SECONDS = 5;
 export function createHttpAuthAdmission(options: HttpAuthOptions, listeners: AuthnListeners, log: Logger): HttpAuthAdmission {
   let inFlight = 0;
   const bySource = new Map<string, number>();
-  const busy = (reason: string): Admission => ({ allowed: false, code: '5.03', reason, retryAfter: AUTH_BUSY_RETRY_SECONDS });
+  const busy = (reason: string): Admission => {
+    hook.onRequestEnd?.('busy', undefined);
+    return { allowed: false, code: '5.03', reason, retryAfter: AUTH_BUSY_RETRY_SECONDS };
+  };
   const admission = (candidate: RegistrationCandidate): Admission | Promise<Admission> => {
     if ((candidate.scheme === 'coap' && !listeners.udp) || (candidate.scheme === 'coaps' && !listeners.dtls)) return { allowed: true };
     if (inFlight >= options.maxInFlight) return busy(`auth.http.max_in_flight (${options.maxInFlight}) requests to the auth server already in flight`);
@@ -221,16 +246,19 @@ export function createHttpAuthAdmission(options: HttpAuthOptions, listeners: Aut
     }
     inFlight++;
     bySource.set(source, fromSource + 1);
+    const started = performance.now();
     const asked = askAuthServer(options, authVars(candidate)).finally(() => {
       inFlight--;
       const left = (bySource.get(source) ?? 1) - 1;
       if (left > 0) bySource.set(source, left);
       else bySource.delete(source);
     });
-    return asked.then((verdict) => {
+    return asked.then(({ verdict, result }) => {
+      hook.onRequestEnd?.(result, (performance.now() - started) / 1000);
       log.debug({ ep: candidate.endpoint, allowed: verdict.allowed, reason: verdict.allowed ? undefined : verdict.reason }, 'http auth');
       return verdict;
     });
   };
-  return Object.assign(admission, { inFlight: () => inFlight });
+  const hook: HttpAuthAdmission = Object.assign(admission, { inFlight: () => inFlight, onRequestEnd: undefined as AuthRequestObserver | undefined });
+  return hook;
 }

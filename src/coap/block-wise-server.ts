@@ -1,6 +1,7 @@
 import type { Peer } from '../transport/transport';
 import { type Block1Outcome, Block1Receiver } from './block1-receiver';
 import { sliceBlock2 } from './block2-slicer';
+import type { CoapCounters } from './coap-counters';
 import { ResponseCode, isSuccessCode } from './codes';
 import { type CoapConfig, maxTransmitWaitMs } from './config';
 import type { EndpointEvents } from './endpoint-events';
@@ -26,6 +27,7 @@ export class BlockwiseServer {
     lifetimeMs: number,
     capacity: number,
     private readonly events: EndpointEvents,
+    private readonly counters: CoapCounters,
   ) {
     const { blockwise } = config;
     this.maxSzx = szxForSize(blockwise.maxBlockSize);
@@ -64,6 +66,7 @@ export class BlockwiseServer {
       case 'over-budget':
         return this.overBudget(peer, outcome);
       case 'complete':
+        this.counters.blockwiseReceived++;
         req.payload = outcome.body;
         tx.block1Echo = outcome.echo;
         return undefined;
@@ -83,7 +86,10 @@ export class BlockwiseServer {
       if (slice === 'out-of-range') return { options: null, payload: EMPTY };
       if (slice) {
         options.push(blockOption(OptionNumber.Block2, slice.block));
-        if (slice.block.num === 0 && slice.block.more) options.push({ number: OptionNumber.Size2, value: encodeUint(payload.length) });
+        if (slice.block.num === 0 && slice.block.more) {
+          options.push({ number: OptionNumber.Size2, value: encodeUint(payload.length) });
+          this.counters.blockwiseSent++;
+        }
         payload = slice.data;
       }
     }

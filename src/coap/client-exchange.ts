@@ -1,5 +1,6 @@
 import type { Peer } from '../transport/transport';
 import { BlockAssembler } from './block-assembler';
+import type { CoapCounters } from './coap-counters';
 import { ResponseCode, isSuccessCode } from './codes';
 import type { CoapConfig } from './config';
 import { type CoapMessage, findOption } from './message';
@@ -12,6 +13,8 @@ import type { CoapRequest, CoapResponse, ExchangeListener, OutgoingExchange } fr
 /** What a client exchange needs from its endpoint. */
 export interface ExchangeHost {
   readonly config: CoapConfig;
+  /** The endpoint's counters (notifications, block-wise transfers, timeouts). */
+  readonly counters: CoapCounters;
   /** Encodes and sends one request message of the exchange under a fresh message id; CON ones are retransmitted. Throws if it cannot be encoded. */
   sendRequest(ex: ClientExchange, options: CoapOption[], payload: Buffer): void;
   stopTransmission(ex: ClientExchange): void;
@@ -94,6 +97,7 @@ export class ClientExchange implements OutgoingExchange {
     const body = this.request.payload;
     if (blockwise.enable && body && body.length > blockwise.maxBlockSize) {
       this.upload = { body, num: 0, szx: szxForSize(blockwise.maxBlockSize) };
+      this.host.counters.blockwiseSent++;
     }
     try {
       this.sendCurrent();
@@ -140,6 +144,12 @@ export class ClientExchange implements OutgoingExchange {
     if (this.state === 'done') return;
     this.finish();
     this.listener.onReset?.();
+  }
+
+  /** No response within the exchange lifetime (a NON request, or a separate response after an empty ACK). */
+  lifetimeExpired(): void {
+    if (this.state !== 'done') this.host.counters.timeouts++;
+    this.handleTimeout();
   }
 
   handleTimeout(): void {
@@ -275,6 +285,7 @@ export class ClientExchange implements OutgoingExchange {
       return this.sendOrFail();
     }
     this.finish();
+    this.host.counters.blockwiseReceived++;
     this.listener.onResponse(responseFromMessage(download.head, true, download.assembler.body()));
   }
 
@@ -318,6 +329,7 @@ export class ClientExchange implements OutgoingExchange {
       this.delivered = true;
       this.listener.onResponse(res);
     } else {
+      this.host.counters.notifications++;
       this.listener.onNotification?.(res);
     }
   }
@@ -408,5 +420,5 @@ class BlockFetchListener implements ExchangeListener {
 }
 
 function onLifetimeExpired(ex: ClientExchange): void {
-  ex.handleTimeout();
+  ex.lifetimeExpired();
 }

@@ -1,6 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import type { Peer } from '../transport/transport';
 import { ChurnTable } from './churn-table';
+import type { CoapCounters } from './coap-counters';
 import { ClientExchange, type ExchangeHost } from './client-exchange';
 import { METHOD_CODES } from './codes';
 import type { CoapConfig } from './config';
@@ -25,6 +26,7 @@ export class ClientExchanges implements ExchangeHost {
   constructor(
     readonly config: CoapConfig,
     private readonly messages: MessageLayer,
+    readonly counters: CoapCounters,
   ) {}
 
   get size(): number {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Peer, Transport } from '../transport/transport';
 import { BlockwiseServer } from './block-wise-server';
 import { ClientExchanges } from './client-exchanges';
+import { CoapCounters } from './coap-counters';
 import { type CoapConfig, type CoapConfigInput, resolveCoapConfig } from './config';
 import { EndpointEvents } from './endpoint-events';
 import { MessageLayer } from './message-layer';
@@ -57,6 +58,7 @@ export class CoapEndpoint extends EventEmitter {
   private readonly blockwise: BlockwiseServer;
   private readonly observe: ObserveServer;
   private readonly housekeeping: NodeJS.Timeout;
+  private readonly counters = new CoapCounters();
 
   constructor(
     readonly transport: Transport,
@@ -68,9 +70,9 @@ export class CoapEndpoint extends EventEmitter {
     const lifetimeMs = this.config.blockwise.exchangeLifetime * 1000;
     const capacity = options.cacheCapacity ?? DEFAULT_CACHE_CAPACITY;
     const events = new EndpointEvents(this);
-    this.messages = new MessageLayer(transport, this.config, lifetimeMs, capacity, events);
-    this.clients = new ClientExchanges(this.config, this.messages);
-    this.blockwise = new BlockwiseServer(this.config, lifetimeMs, capacity, events);
+    this.messages = new MessageLayer(transport, this.config, lifetimeMs, capacity, events, this.counters);
+    this.clients = new ClientExchanges(this.config, this.messages, this.counters);
+    this.blockwise = new BlockwiseServer(this.config, lifetimeMs, capacity, events, this.counters);
     this.server = new ServerTransactions(this.config, this.messages, this.blockwise, events, options.emptyAckDelayMs ?? EMPTY_ACK_DELAY_MS);
     this.observe = new ObserveServer(this.messages, this.blockwise, events, lifetimeMs, capacity);
     this.housekeeping = setInterval(onHousekeeping, HOUSEKEEPING_INTERVAL_MS, this);
@@ -145,6 +147,11 @@ export class CoapEndpoint extends EventEmitter {
       pendingBytes: this.blockwise.pendingBytes,
       pendingReplies: this.server.pendingReplies,
     };
+  }
+
+  /** What the endpoint counted since start (retransmissions, timeouts, notifications, block-wise transfers), for metrics. */
+  get counts(): Readonly<CoapCounters> {
+    return this.counters;
   }
 
   /** @internal periodic sweep so that memory is released when traffic stops. */

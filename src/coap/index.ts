@@ -1,4 +1,5 @@
 export { CoapEndpoint, DEFAULT_CACHE_CAPACITY, type CoapEndpointOptions, type CoapEndpointStats } from './endpoint';
+export type { CoapCounters } from './coap-counters';
 export { EMPTY_ACK_DELAY_MS } from './server-transactions';
 export type { CoapLimit, ObserveCancelReason } from './endpoint-events';
 export { DEFAULT_COAP_CONFIG, resolveCoapConfig, type CoapConfig, type CoapConfigInput, type BlockwiseConfig } from './config';

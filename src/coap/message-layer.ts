@@ -3,6 +3,7 @@ import type { ClientExchanges } from './client-exchanges';
 import { ClientExchange } from './client-exchange';
 import { EMPTY_CODE, codeClass } from './codes';
 import type { CoapConfig } from './config';
+import type { CoapCounters } from './coap-counters';
 import { DedupCache } from './dedup-cache';
 import type { EndpointEvents } from './endpoint-events';
 import { type CoapMessage, decodeMessage, encodeEmpty, findOption, isConfirmableHeader } from './message';
@@ -42,12 +43,14 @@ export class MessageLayer {
     lifetimeMs: number,
     capacity: number,
     private readonly events: EndpointEvents,
+    counters: CoapCounters,
   ) {
     this.dedup = new DedupCache(lifetimeMs, capacity);
     this.retransmitter = new Retransmitter<TransmissionContext>(
       { ackTimeoutMs: config.ackTimeout * 1000, ackRandomFactor: config.ackRandomFactor, maxRetransmit: config.maxRetransmit },
       (peer, bytes) => this.transport.send(peer, bytes),
       (t) => this.onTransmissionGivenUp(t),
+      counters,
     );
   }
 

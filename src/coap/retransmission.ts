@@ -1,5 +1,6 @@
 import type { Peer } from '../transport/transport';
 import { ChurnTable } from './churn-table';
+import { CoapCounters } from './coap-counters';
 
 export interface RetransmissionPolicy {
   ackTimeoutMs: number;
@@ -34,6 +35,7 @@ export class Retransmitter<C> {
     private readonly policy: RetransmissionPolicy,
     private readonly send: (peer: Peer, bytes: Buffer) => void,
     private readonly onGiveUp: (t: Transmission<C>) => void,
+    private readonly counters: CoapCounters = new CoapCounters(),
   ) {}
 
   get size(): number {
@@ -74,10 +76,12 @@ export class Retransmitter<C> {
     if (this.inFlight.get(t.key) !== t) return;
     if (t.retransmissions >= this.policy.maxRetransmit) {
       this.inFlight.delete(t.key);
+      this.counters.timeouts++;
       this.onGiveUp(t);
       return;
     }
     t.retransmissions++;
+    this.counters.retransmissions++;
     t.timeoutMs *= 2;
     this.send(t.peer, t.bytes);
     t.timer = setTimeout(onRetransmitTimer, t.timeoutMs, this, t);

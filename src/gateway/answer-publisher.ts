@@ -23,6 +23,8 @@ export interface MqttLink {
 export interface UplinkEvent {
   readonly prefix: string;
   readonly kind: TranslatorName;
+  /** The topic it was published on: the prefix and the translator's topic. */
+  readonly topic: string;
   /** The message's JSON text, as published. */
   readonly payload: string;
   /** Answers and notifications: the msgType they carry and the command's path. */
@@ -41,8 +43,9 @@ export function messageOf(err: unknown): string {
  */
 export class AnswerPublisher {
   private readonly refusalLog = new LogThrottle(10_000);
-  /** Told of every message published (the management plane's events); unset, it costs one check. */
+  /** Told of the messages published of the kinds in `tapKinds` (the management plane); unset, it costs one check. */
   tap: ((event: UplinkEvent) => void) | undefined = undefined;
+  tapKinds: ReadonlySet<TranslatorName> = new Set();
 
   constructor(
     private readonly mqtt: MqttLink,
@@ -54,8 +57,9 @@ export class AnswerPublisher {
   publish(prefix: string, name: TranslatorName, message: JsonObject | string, msgType?: unknown, reqPath?: string | null): string {
     const t = this.translators[name];
     const payload = typeof message === 'string' ? message : JSON.stringify(message);
-    this.mqtt.publish(prefix + t.topic, payload, t.qos);
-    if (this.tap !== undefined) this.tap({ prefix, kind: name, payload, msgType: msgType ?? name, reqPath });
+    const topic = prefix + t.topic;
+    this.mqtt.publish(topic, payload, t.qos);
+    if (this.tap !== undefined && this.tapKinds.has(name)) this.tap({ prefix, kind: name, topic, payload, msgType: msgType ?? name, reqPath });
     return payload;
   }
 

@@ -50,12 +50,21 @@ export function createHttpServer(options: HttpServerOptions, log: Logger): Fasti
   const app = fastify({
     logger: false,
     bodyLimit: options.bodyLimit,
+    // close() ends every connection, not only idle ones: a connection a client opened and never used
+    // (fetch keeps a spare one) or an event stream would otherwise hold shutdown for up to 30 s.
+    forceCloseConnections: true,
     // A slow client cannot hold a connection open for ever (slowloris): headers within 10 s, the request within 30 s.
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
     routerOptions: { maxParamLength: 256 },
     ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+    // Router refusals (a malformed URL, a path segment over maxParamLength) in the same error shape as the rest.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      const status = error.statusCode ?? 400;
+      const code = status === 414 ? 'URI_TOO_LONG' : 'BAD_REQUEST';
+      return reply.code(status).send({ code, message: status === 414 ? 'a path segment is longer than 256 characters' : 'malformed URL' } satisfies ApiError);
+    },
   });
   app.server.headersTimeout = 10_000;
 
@@ -114,7 +123,10 @@ export function createHttpServer(options: HttpServerOptions, log: Logger): Fasti
 
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error.validation) {
-      return reply.code(400).send({ code: 'BAD_REQUEST', message: `${error.validationContext ?? 'request'}${error.message.startsWith('/') ? '' : ' '}${error.message}` } satisfies ApiError);
+      // fastify 5 already starts the message with the context ("querystring/limit must be >= 1").
+      const where = error.validationContext ?? 'request';
+      const message = error.message.startsWith(where) ? error.message : `${where}${error.message.startsWith('/') ? '' : ' '}${error.message}`;
+      return reply.code(400).send({ code: 'BAD_REQUEST', message } satisfies ApiError);
     }
     const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) log.error({ method: request.method, path: request.url.split('?', 1)[0].slice(0, 100), err: error.message }, 'HTTP request failed');

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Lwm2mMqttGateway } from '../gateway/gateway';
-import type { ModelLookup } from '../lwm2m/model/types';
+import type { ModelLookup, ObjectDefinition } from '../lwm2m/model/types';
 
 /** One part of the gateway's readiness: a listener, the broker, the store. */
 export interface HealthPart {
@@ -12,7 +12,8 @@ export interface HealthPart {
 /** What the management plane serves from: the engine (through the MQTT translator, which shares its commands and answers), the model, and the app's probes. */
 export interface ManagementContext {
   readonly gateway: Lwm2mMqttGateway;
-  readonly model: ModelLookup;
+  /** The object model: resource types for the codecs, whole objects for the objects API. */
+  readonly model: ModelLookup & { get(objectId: number): ObjectDefinition | undefined };
   readonly log: Logger;
   /** Milliseconds a synchronous command waits for its answer before 504 (http.command_timeout). */
   readonly commandTimeoutMs: number;

@@ -81,6 +81,8 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
   // QoS 1/2 publishes not yet acknowledged, counted here because MQTT.js signals "all acknowledged"
   // only once it is already disconnecting.
   private unacknowledged = 0;
+  /** Publishes made since start (metrics): `published` handed to the connection or MQTT.js, `dropped` QoS 0 ones lost while disconnected. */
+  readonly counts = { published: 0, dropped: 0 };
   private onAllAcknowledged: (() => void) | undefined;
   // One shared callback for every QoS 1/2 publish (called with an error too when it is abandoned).
   private readonly acknowledged = (): void => {
@@ -212,6 +214,7 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     this.corkUntilIdle();
     if (qos === 0) {
       if (this.client.connected && !this.client.disconnecting) {
+        this.counts.published++;
         // One buffer, one stream write: MQTT.js's publish writes header, length, topic and payload
         // as separate stream writes (and formats a debug line for each) — measured, 5-6 µs of the
         // gateway's ~21 µs per notification. A QoS 0 publish has no state for MQTT.js to keep.
@@ -219,9 +222,11 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
         return;
       }
       this.client.publish(topic, payload, PUBLISH_OPTIONS[0]); // dropped (queueQoSZero: false)
+      this.counts.dropped++;
       if (this.outage) this.outage.dropped++;
       return;
     }
+    this.counts.published++;
     if (this.outage) this.outage.queued++;
     this.unacknowledged++;
     this.client.publish(topic, payload, PUBLISH_OPTIONS[qos], this.acknowledged);

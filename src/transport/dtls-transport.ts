@@ -75,12 +75,17 @@ interface PeerSession {
   timer?: NodeJS.Timeout;
 }
 
+/** Why a handshake did not finish, for metrics: an error or alert, no answer in time, or refused at a limit. */
+export type HandshakeFailure = 'failed' | 'timeout' | 'refused_full' | 'refused_handshakes';
+
 export interface DtlsTransportStats {
   sessions: number;
   /** Unfinished handshakes past the cookie exchange (replacement handshakes included). */
   halfOpen: number;
   handshakes: number;
   handshakeFailures: number;
+  /** handshakeFailures by why. */
+  handshakeFailuresBy: Readonly<Record<HandshakeFailure, number>>;
   cookieExchanges: number;
   dropped: number;
 }
@@ -121,6 +126,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
   private readonly maxHandshakes: number;
   private readonly maxHandshakesPerSource: number;
   private readonly counters = { handshakes: 0, handshakeFailures: 0, cookieExchanges: 0, dropped: 0 };
+  private readonly failuresBy: Record<HandshakeFailure, number> = { failed: 0, timeout: 0, refused_full: 0, refused_handshakes: 0 };
 
   private constructor(
     private readonly native: NativeDtls,
@@ -179,7 +185,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
   }
 
   stats(): DtlsTransportStats {
-    return { sessions: this.byKey.size, halfOpen: this.halfOpen, ...this.counters };
+    return { sessions: this.byKey.size, halfOpen: this.halfOpen, ...this.counters, handshakeFailuresBy: { ...this.failuresBy } };
   }
 
   /** Sends one CoAP message to a peer with an established session; dropped when there is none. */
@@ -233,7 +239,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
     if (clientHelloHasCookie(bytes) && !(previous && this.replacements.has(key))) {
       const early = this.refusal(address);
       if (early !== undefined) {
-        this.counters.handshakeFailures++;
+        this.handshakeFailed(early.reason === 'refused_full' ? 'refused_full' : 'refused_handshakes');
         this.emit('sessionEnd', { address, port }, early.reason, early.detail);
         return;
       }
@@ -262,7 +268,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
     if (failure !== '') {
       // The first handshake step already failed (e.g. no shared suite); its alert has gone out.
       this.native.free(result);
-      this.counters.handshakeFailures++;
+      this.handshakeFailed('failed');
       this.emit('sessionEnd', { address, port }, 'failed', failure);
       return;
     }
@@ -273,7 +279,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
     const refusal = this.refusal(address);
     if (refusal !== undefined) {
       this.native.free(result);
-      this.counters.handshakeFailures++;
+      this.handshakeFailed(refusal.reason === 'refused_full' ? 'refused_full' : 'refused_handshakes');
       this.emit('sessionEnd', { address, port }, refusal.reason, refusal.detail);
       return;
     }
@@ -416,7 +422,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
     } finally {
       this.current = undefined;
     }
-    if (!alive) this.end(session, 'failed', 'handshake retransmissions exhausted', false);
+    if (!alive) this.end(session, 'failed', 'handshake retransmissions exhausted', false, 'timeout');
     else if (!session.established) this.armHandshakeTimer(session);
   }
 
@@ -425,7 +431,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
     const handshakeBefore = now - this.handshakeTimeoutMs;
     for (const session of this.byId.values()) {
       if (!session.established) {
-        if (session.startedAt < handshakeBefore) this.end(session, 'failed', 'handshake timed out', false);
+        if (session.startedAt < handshakeBefore) this.end(session, 'failed', 'handshake timed out', false, 'timeout');
       } else if (!session.carriedData && session.establishedAt < handshakeBefore) {
         this.end(session, 'idle', 'no application data since the handshake', true);
       } else if (session.lastActivity < idleBefore) {
@@ -434,7 +440,8 @@ export class DtlsTransport extends EventEmitter implements Transport {
     }
   }
 
-  private end(session: PeerSession, reason: SessionEndReason, detail: string, notifyPeer: boolean): void {
+  /** `failure`: what an unfinished handshake ending 'failed' counts as. */
+  private end(session: PeerSession, reason: SessionEndReason, detail: string, notifyPeer: boolean, failure: HandshakeFailure = 'failed'): void {
     if (this.byId.get(session.id) !== session) return;
     this.byId.delete(session.id);
     this.settleHandshake(session);
@@ -446,7 +453,7 @@ export class DtlsTransport extends EventEmitter implements Transport {
     }
     if (session.timer) clearTimeout(session.timer);
     session.timer = undefined;
-    if (!session.established && reason === 'failed') this.counters.handshakeFailures++;
+    if (!session.established && reason === 'failed') this.handshakeFailed(failure);
     this.current = session;
     try {
       if (notifyPeer && session.established) this.native.close(session.handle);
@@ -455,6 +462,11 @@ export class DtlsTransport extends EventEmitter implements Transport {
       this.current = undefined;
     }
     this.emit('sessionEnd', { address: session.address, port: session.port, identity: session.identity }, reason, detail);
+  }
+
+  private handshakeFailed(why: HandshakeFailure): void {
+    this.counters.handshakeFailures++;
+    this.failuresBy[why]++;
   }
 
   private allocateId(): number {

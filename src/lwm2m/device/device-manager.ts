@@ -94,6 +94,8 @@ export class DeviceManager<C> extends EventEmitter implements RequestExchangeHos
   private handover: Device<C> | undefined;
   private readonly sweepTimer: NodeJS.Timeout;
   private persistence: DevicePersistence<C> | undefined;
+  /** Notifications handed to their request's handler since start (metrics: the northbound publishes each). */
+  notificationsForwarded = 0;
 
   constructor(
     readonly server: Lwm2mServer,
@@ -455,6 +457,7 @@ export class DeviceManager<C> extends EventEmitter implements RequestExchangeHos
   /** @internal */
   notification(device: Device<C>, request: DeviceRequest<C>, res: Lwm2mResponse): void {
     if (device.closed) return;
+    this.notificationsForwarded++;
     request.handler.notified(device, request, res);
     // By the device's code: a notification that could not be decoded keeps the observation.
     if (!isSuccess(res.code) || res.observe === undefined) {

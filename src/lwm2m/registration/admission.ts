@@ -18,6 +18,15 @@ export type Admission =
 export type RefusalCode = '4.00' | '4.01' | '4.03' | '4.04' | '4.13' | '4.15' | '4.29' | '5.03';
 
 /**
+ * Why a register, update or deregister was refused, as a short class for metrics (a bounded label:
+ * never the reason's free text): registers beyond the rate, a malformed request (endpoint name,
+ * version, lifetime, links), a payload not in link format, too many object links, a credential that
+ * does not own the endpoint, a full registration table, a name the northbound cannot use (topic),
+ * the admission step's (auth hook's) verdict, or an update or deregister of an unknown registration.
+ */
+export type RefusalClass = 'rate_limited' | 'invalid' | 'content_format' | 'too_many_links' | 'identity' | 'registry_full' | 'name' | 'admission' | 'unknown_registration';
+
+/**
  * Decides whether a candidate may register (an HTTP auth hook, say). May answer later: the register
  * response waits for it, behind an empty ACK. Must not throw; a rejected promise refuses with 4.01.
  */

@@ -9,6 +9,7 @@ import { parseLinkFormat } from '../codec';
 import {
   type Admission,
   type EndpointClaims,
+  type RefusalClass,
   type RefusalCode,
   type RegistrationAdmission,
   type RegistrationCandidate,
@@ -31,7 +32,14 @@ export interface RegistrationPolicy {
   registrationRate?: { perSource: number; burst: number };
 }
 
-export type DeregistrationReason = 'deregister' | 'expired' | 'replaced';
+export type DeregistrationReason = 'deregister' | 'expired' | 'replaced' | 'kicked';
+
+/** How many refusals of one class and CoAP code since start (stats()). */
+export interface RefusalCount {
+  readonly kind: RefusalClass;
+  readonly code: RefusalCode;
+  readonly count: number;
+}
 
 /**
  * A check of the names a registration brings (endpoint, query values, the admission's attributes)
@@ -161,7 +169,8 @@ export class RegistrationService extends EventEmitter {
   private readonly maxEndpointLength: number;
   private readonly maxRegistrations: number;
   private readonly maxObjectLinks: number;
-  private readonly refusals = new Map<RefusalCode, number>();
+  /** Refusals since start by class, then code: two lookups, no key built per refusal (a flood refuses thousands a second). */
+  private readonly refusals = new Map<RefusalClass, Map<RefusalCode, number>>();
 
   constructor(
     readonly store: RegistrationStore,
@@ -181,6 +190,11 @@ export class RegistrationService extends EventEmitter {
     this.admission = admission;
   }
 
+  /** The admission step installed, if any (metrics time the HTTP auth hook's requests). */
+  get admissionStep(): RegistrationAdmission | undefined {
+    return this.admission;
+  }
+
   /** Installs the check of names that become topics (the MQTT translator's). */
   setNameCheck(check: RegistrationNameCheck | undefined): void {
     this.nameCheck = check;
@@ -196,13 +210,22 @@ export class RegistrationService extends EventEmitter {
     return this.securedEndpoints.has(endpoint) || this.store.byEndpoint(endpoint)?.peer.identity !== undefined || this.claims?.isClaimed(endpoint) === true;
   }
 
-  /** Sizes of the tables input can grow, and refusals by CoAP code since start, for metrics and tests. */
-  stats(): { registrations: number; rateLimitedSources: number; securedEndpoints: number; refused: Record<string, number> } {
+  /** Sizes of the tables input can grow, and refusals since start (by CoAP code, and by class and code), for metrics and tests. */
+  stats(): { registrations: number; rateLimitedSources: number; securedEndpoints: number; refused: Record<string, number>; refusals: RefusalCount[] } {
+    const refused: Record<string, number> = {};
+    const refusals: RefusalCount[] = [];
+    for (const [kind, byCode] of this.refusals) {
+      for (const [code, count] of byCode) {
+        refused[code] = (refused[code] ?? 0) + count;
+        refusals.push({ kind, code, count });
+      }
+    }
     return {
       registrations: this.store.size,
       rateLimitedSources: this.rate?.size ?? 0,
       securedEndpoints: this.securedEndpoints.size,
-      refused: Object.fromEntries(this.refusals),
+      refused,
+      refusals,
     };
   }
 
@@ -229,35 +252,35 @@ export class RegistrationService extends EventEmitter {
     const query = parseQuery(req.uriQuery);
     const endpoint = query.ep ?? '';
     const candidate: RegistrationCandidate = { endpoint, peer: req.peer, query, scheme };
-    const refuse = (code: RefusalCode, reason: string, retryAfter?: number) => this.refuse(candidate, { allowed: false, code, reason, retryAfter });
+    const refuse = (kind: RefusalClass, code: RefusalCode, reason: string, retryAfter?: number) => this.refuse(candidate, { allowed: false, code, reason, retryAfter }, kind);
     if (this.rate && !this.rate.take(req.peer.address)) {
-      return refuse('4.29', `more than ${this.policy.registrationRate?.perSource}/s registers from ${req.peer.address} (lwm2m.registration_rate)`, this.rate.retryAfter(req.peer.address));
+      return refuse('rate_limited', '4.29', `more than ${this.policy.registrationRate?.perSource}/s registers from ${req.peer.address} (lwm2m.registration_rate)`, this.rate.retryAfter(req.peer.address));
     }
-    if (endpoint === '') return refuse('4.00', 'no endpoint name (ep)');
+    if (endpoint === '') return refuse('invalid', '4.00', 'no endpoint name (ep)');
     const nameProblem = endpointNameProblem(endpoint, this.maxEndpointLength);
-    if (nameProblem) return refuse('4.00', nameProblem);
+    if (nameProblem) return refuse('invalid', '4.00', nameProblem);
     const version = query.lwm2m ?? '1.0';
-    if (!SUPPORTED_LWM2M_VERSIONS.includes(version)) return refuse('4.00', `unsupported LwM2M version "${version}"`);
+    if (!SUPPORTED_LWM2M_VERSIONS.includes(version)) return refuse('invalid', '4.00', `unsupported LwM2M version "${version}"`);
     let lifetime = DEFAULT_LIFETIME;
     if (query.lt !== undefined) {
-      if (!/^\d+$/.test(query.lt)) return refuse('4.00', `lifetime "${query.lt}" is not a number of seconds`);
+      if (!/^\d+$/.test(query.lt)) return refuse('invalid', '4.00', `lifetime "${query.lt}" is not a number of seconds`);
       lifetime = Number(query.lt);
     }
-    if (req.contentFormat !== undefined && req.contentFormat !== LINK_FORMAT) return refuse('4.15', `content format ${req.contentFormat} is not link format (40)`);
+    if (req.contentFormat !== undefined && req.contentFormat !== LINK_FORMAT) return refuse('content_format', '4.15', `content format ${req.contentFormat} is not link format (40)`);
     let parsed: ParsedLinks;
     try {
       parsed = parseRegistrationLinks(req.payload);
     } catch (err) {
-      if (err instanceof CodecError) return refuse('4.00', `object links: ${err.message}`);
+      if (err instanceof CodecError) return refuse('invalid', '4.00', `object links: ${err.message}`);
       throw err;
     }
-    if (parsed.objectList.length > this.maxObjectLinks) return refuse('4.13', this.tooManyLinks(parsed));
+    if (parsed.objectList.length > this.maxObjectLinks) return refuse('too_many_links', '4.13', this.tooManyLinks(parsed));
     const bound = checkIdentityBinding(endpoint, req.peer, this.isClaimed(endpoint));
-    if (!bound.allowed) return this.refuse(candidate, bound);
+    if (!bound.allowed) return this.refuse(candidate, bound, 'identity');
     const full = this.fullFor(endpoint);
-    if (full) return this.refuse(candidate, full);
+    if (full) return this.refuse(candidate, full, 'registry_full');
     const badName = this.nameCheck?.(candidate);
-    if (badName) return refuse('4.00', badName);
+    if (badName) return refuse('name', '4.00', badName);
     const admission = this.admission;
     if (!admission) return this.admit(candidate, version, lifetime, parsed, undefined);
     let verdict: Admission | Promise<Admission>;
@@ -269,19 +292,19 @@ export class RegistrationService extends EventEmitter {
     if (!(verdict instanceof Promise)) return this.decide(candidate, version, lifetime, parsed, verdict);
     return verdict.then(
       (v) => this.decide(candidate, version, lifetime, parsed, v),
-      (err: unknown) => this.refuse(candidate, { allowed: false, code: '4.01', reason: `admission failed: ${(err as Error)?.message ?? String(err)}` }),
+      (err: unknown) => this.refuse(candidate, { allowed: false, code: '4.01', reason: `admission failed: ${(err as Error)?.message ?? String(err)}` }, 'admission'),
     );
   }
 
   private decide(candidate: RegistrationCandidate, version: string, lifetime: number, parsed: ParsedLinks, verdict: Admission): CoapResponse {
-    if (!verdict.allowed) return this.refuse(candidate, verdict);
+    if (!verdict.allowed) return this.refuse(candidate, verdict, 'admission');
     if (verdict.attributes) {
       const badName = this.nameCheck?.(candidate, verdict.attributes);
-      if (badName) return this.refuse(candidate, { allowed: false, code: '4.03', reason: `admission attributes: ${badName}` });
+      if (badName) return this.refuse(candidate, { allowed: false, code: '4.03', reason: `admission attributes: ${badName}` }, 'name');
     }
     // Checked again: other registers may have filled the table while admission ran.
     const full = this.fullFor(candidate.endpoint);
-    if (full) return this.refuse(candidate, full);
+    if (full) return this.refuse(candidate, full, 'registry_full');
     return this.admit(candidate, version, lifetime, parsed, verdict.attributes);
   }
 
@@ -295,8 +318,10 @@ export class RegistrationService extends EventEmitter {
     return { allowed: false, code: '5.03', reason: `${this.maxRegistrations} devices are registered (lwm2m.max_registrations)`, retryAfter: FULL_RETRY_SECONDS };
   }
 
-  private refuse(candidate: RegistrationCandidate, verdict: Admission & { allowed: false }): CoapResponse {
-    this.refusals.set(verdict.code, (this.refusals.get(verdict.code) ?? 0) + 1);
+  private refuse(candidate: RegistrationCandidate, verdict: Admission & { allowed: false }, kind: RefusalClass): CoapResponse {
+    let byCode = this.refusals.get(kind);
+    if (byCode === undefined) this.refusals.set(kind, (byCode = new Map()));
+    byCode.set(verdict.code, (byCode.get(verdict.code) ?? 0) + 1);
     this.emit('refused', candidate, verdict.code, verdict.reason);
     const res = answer(verdict.code);
     if (verdict.retryAfter !== undefined) res.options = [{ number: OptionNumber.MaxAge, value: encodeUint(Math.max(1, verdict.retryAfter)) }];
@@ -352,7 +377,7 @@ export class RegistrationService extends EventEmitter {
         throw err;
       }
       if (parsed.objectList.length > this.maxObjectLinks) {
-        return this.refuse({ endpoint: reg.endpoint, peer: req.peer, query, scheme }, { allowed: false, code: '4.13', reason: this.tooManyLinks(parsed) });
+        return this.refuse({ endpoint: reg.endpoint, peer: req.peer, query, scheme }, { allowed: false, code: '4.13', reason: this.tooManyLinks(parsed) }, 'too_many_links');
       }
     }
     if (query.lt !== undefined) reg.lifetime = this.clampLifetime(Number(query.lt));
@@ -388,19 +413,30 @@ export class RegistrationService extends EventEmitter {
   }
 
   /**
+   * Ends a registration from the server's side (an operator's kick): `deregistered` (reg, 'kicked').
+   * The device hears of it at its next Update or Deregister (4.04) and registers again.
+   */
+  kick(endpoint: string): Registration | undefined {
+    const known = this.store.byEndpoint(endpoint);
+    const reg = known && this.store.remove(known.id);
+    if (reg) this.emit('deregistered', reg, 'kicked');
+    return reg;
+  }
+
+  /**
    * 4.04 for an update or deregister of a registration this gateway does not hold: it expired, was
    * replaced, or the gateway restarted (registrations do not survive a restart yet). The device
    * registers again (LwM2M TS Core §6.2.2); nothing is published.
    */
   private unknownRegistration(req: InboundRequest, id: string, what: string, scheme: string): CoapResponse {
     const reason = `${what} of unknown registration "${id}" (expired, replaced, or the gateway restarted): the device must register again`;
-    return this.refuse({ endpoint: '', peer: req.peer, query: parseQuery(req.uriQuery), scheme }, { allowed: false, code: '4.04', reason });
+    return this.refuse({ endpoint: '', peer: req.peer, query: parseQuery(req.uriQuery), scheme }, { allowed: false, code: '4.04', reason }, 'unknown_registration');
   }
 
   /** An update or deregister from a credential other than the registering one: 4.03. */
   private refuseOther(reg: Registration, req: InboundRequest, what: string, scheme: string): CoapResponse {
     const who = req.peer.identity ? `${req.peer.identity.kind} identity "${req.peer.identity.name}"` : 'an unauthenticated peer';
     const reason = `${what} of endpoint "${reg.endpoint}" from ${who}, not the registering credential`;
-    return this.refuse({ endpoint: reg.endpoint, peer: req.peer, query: parseQuery(req.uriQuery), scheme }, { allowed: false, code: '4.03', reason });
+    return this.refuse({ endpoint: reg.endpoint, peer: req.peer, query: parseQuery(req.uriQuery), scheme }, { allowed: false, code: '4.03', reason }, 'identity');
   }
 }

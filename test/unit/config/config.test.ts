@@ -731,8 +731,47 @@ describe('loadConfigFile', () => {
       'notify', 'register', 'update', 'deregister', 'send', 'ack_timeout', 'ack_random_factor', 'max_retransmit',
       'enable', 'max_block_size', 'max_body_size', 'exchange_lifetime', 'keys', 'enable_authn', 'verify',
       'session_timeout', 'max_sessions', 'url', 'method', 'headers', 'body', 'timeout', 'bind', 'level',
+      'metrics_auth', 'auth_failures_per_minute', 'command_timeout', 'max_consumers', 'max_buffered',
     ];
     for (const key of keys) expect(text).toMatch(new RegExp(`^\\s*${key}:`, 'm'));
     expect(text).not.toMatch(/^\s*url: mqtt/m);
+  });
+});
+
+describe('http (the management plane)', () => {
+  it('defaults: on, loopback 8080, no keys, 30 s commands, 64 KiB bodies, 32 streams of 1 MiB', () => {
+    const http = parseConfig('').http;
+    expect(http).toMatchObject({ enable: true, bind: { host: '127.0.0.1', port: 8080 }, api_keys: [], metrics_auth: false, auth_failures_per_minute: 10 });
+    expect(http.command_timeout).toBe(30);
+    expect(http.max_body_size).toBe(65536);
+    expect(http.events).toEqual({ max_consumers: 32, max_buffered: 1048576 });
+  });
+
+  it('takes keys, TLS files, durations and sizes as written', () => {
+    const http = parseConfig(
+      'http:\n  bind: "0.0.0.0:9090"\n  api_keys:\n    - key: admin\n      secret: "s3cret-pass"\n  certfile: a.pem\n  keyfile: a.key\n  command_timeout: 2m\n  max_body_size: 1MB\n  events:\n    max_buffered: 64KB\n',
+    ).http;
+    expect(http).toMatchObject({ bind: { host: '0.0.0.0', port: 9090 }, api_keys: [{ key: 'admin', secret: 's3cret-pass' }], certfile: 'a.pem', keyfile: 'a.key', command_timeout: 120, max_body_size: 1048576 });
+    expect(http.events.max_buffered).toBe(65536);
+  });
+
+  it('names every bad key: a lone certfile, a duplicate key, a short secret, a key with a colon, zero consumers', () => {
+    const text = [
+      'http:',
+      '  certfile: a.pem',
+      '  api_keys:',
+      '    - key: admin',
+      '      secret: "s3cret-pass"',
+      '    - key: admin',
+      '      secret: "an0ther-pass"',
+      '  events:',
+      '    max_consumers: 0',
+    ].join('\n');
+    expect(() => parseConfig(text)).toThrow(/http\.events\.max_consumers: must be >= 1/);
+    expect(() => parseConfig('http:\n  certfile: a.pem\n')).toThrow(/http\.keyfile: http\.certfile and http\.keyfile go together/);
+    expect(() => parseConfig('http:\n  api_keys:\n    - { key: admin, secret: "s3cret-pass" }\n    - { key: admin, secret: "an0ther-pass" }\n')).toThrow(/http\.api_keys\[1\]\.key: duplicate key "admin"/);
+    expect(() => parseConfig('http:\n  api_keys:\n    - { key: admin, secret: short }\n')).toThrow(/http\.api_keys\[0\]\.secret/);
+    expect(() => parseConfig('http:\n  api_keys:\n    - { key: "ad:min", secret: "s3cret-pass" }\n')).toThrow(/http\.api_keys\[0\]\.key/);
+    expect(() => parseConfig('http:\n  command_timeout: 0\n')).toThrow(/http\.command_timeout/);
   });
 });
