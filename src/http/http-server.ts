@@ -33,6 +33,9 @@ export const API_ERROR_SCHEMA = {
   properties: { code: { type: 'string' }, message: { type: 'string' } },
 } as const;
 
+/** Open HTTP connections at most (an operator's API, not a public service). */
+export const MAX_CONNECTIONS = 1024;
+
 const REALM = 'Basic realm="lwm2m-gateway", charset="UTF-8"';
 
 /** A secret's digest: compared in constant time whatever the lengths (timingSafeEqual needs equal lengths). */
@@ -53,8 +56,10 @@ export function createHttpServer(options: HttpServerOptions, log: Logger): Fasti
     // close() ends every connection, not only idle ones: a connection a client opened and never used
     // (fetch keeps a spare one) or an event stream would otherwise hold shutdown for up to 30 s.
     forceCloseConnections: true,
-    // A slow client cannot hold a connection open for ever (slowloris): headers within 10 s, the request within 30 s.
-    connectionTimeout: 30_000,
+    // A slow client cannot hold a connection open for ever (slowloris): headers within 10 s, the request
+    // within 30 s. No inactivity timeout on the socket: a synchronous command may wait longer than 30 s
+    // for its answer (http.command_timeout) and an event stream is quiet between keep-alives.
+    connectionTimeout: 0,
     requestTimeout: 30_000,
     routerOptions: { maxParamLength: 256 },
     ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
@@ -67,6 +72,9 @@ export function createHttpServer(options: HttpServerOptions, log: Logger): Fasti
     },
   });
   app.server.headersTimeout = 10_000;
+  // Connections at once: each costs a socket and its buffers (event streams are bounded further by
+  // http.events.max_consumers); beyond it Node closes new connections at once.
+  app.server.maxConnections = MAX_CONNECTIONS;
 
   const keys = options.apiKeys.map((k) => ({ key: k.key, secret: digest(k.secret) }));
   // A bucket of `authFailuresPerMinute` failures refilled over a minute, per source address.

@@ -285,6 +285,8 @@ describe('commands, lookup, observe and kick', () => {
   });
 
   it('observes and cancels with /observe?enable=, notifications arriving on MQTT in between', async () => {
+    const lookupObserve = async (path: string) => (await call(h, 'GET', `${CLIENTS}/ep1/lookup?path=${path}&action=observe`)).json;
+    expect(await lookupObserve('/3/0/9')).toEqual({ clientid: 'ep1', path: '/3/0/9', action: 'observe', code: '6.01', codeMsg: 'reply_not_received' });
     const from = h.probe.mark();
     const enable = await call(h, 'POST', `${CLIENTS}/ep1/observe?path=/3/0/9&enable=true`);
     expect(enable.status).toBe(204);
@@ -294,12 +296,18 @@ describe('commands, lookup, observe and kick', () => {
     d.notify('/3/0/9');
     const notification = await h.probe.waitFor((m) => m.topic === 'lwm2m/ep1/up/notify', 5000, from);
     expect(notification.json).toMatchObject({ msgType: 'notify', data: { reqPath: '/3/0/9', content: [{ path: '/3/0/9', value: 42 }] } });
-    expect((await call(h, 'GET', `${CLIENTS}/ep1/lookup?path=/3/0/9&action=observe`)).json.code).toBe('2.05');
+    // Answered from the open observation (observe answers are not kept: memory per observed device).
+    expect(await lookupObserve('/3/0/9')).toEqual({ clientid: 'ep1', path: '/3/0/9', action: 'observe', code: '2.05', codeMsg: 'content' });
+    expect((await lookupObserve('/3/0/9/')).code).toBe('2.05');
+    expect((await lookupObserve('/3/0/1')).code).toBe('6.01');
+    expect((await lookupObserve('not-a-path')).code).toBe('6.01');
 
     const disable = await call(h, 'POST', `${CLIENTS}/ep1/observe?path=/3/0/9&enable=false`);
     expect(disable.status).toBe(204);
     await h.probe.waitFor((m) => m.topic === 'lwm2m/ep1/up/resp' && m.json.msgType === 'cancel-observe', 5000, from);
     expect((await call(h, 'GET', `${CLIENTS}/ep1`)).json.observations).toBe(0);
+    expect((await lookupObserve('/3/0/9')).code).toBe('6.01');
+    expect((await call(h, 'GET', `${CLIENTS}/ep1/lookup?path=/3/0/9&action=cancel-observe`)).json.code).toBe('2.05');
     const bad = await call(h, 'POST', `${CLIENTS}/ep1/observe?path=/3/0/9&enable=maybe`);
     expect(bad.status).toBe(400);
     expect(bad.json.message).toContain('querystring/enable');
