@@ -58,6 +58,9 @@ function drain(intake: CommandIntake): void {
  * its commands and multiply its share of the turns.
  */
 export class CommandIntake {
+  /** Told of each command refused on its bytes, with the code of its answer (metrics). */
+  onRefused: ((code: string) => void) | undefined = undefined;
+
   readonly limits: FairInboxLimits;
   private readonly inbox: FairInbox<MqttMessage>;
   private scheduled = false;
@@ -96,6 +99,7 @@ export class CommandIntake {
         ? `${limits.perKey} commands for ${prefix} already wait to be read (the inbox holds at most ${limits.perKey} per device)`
         : `the command inbox is full (at most ${limits.items} commands and ${limits.bytes} bytes waiting for all devices)`;
     this.answers.refuseUnread(prefix, payload, payload.length <= this.maxCommandSize * OVERSIZE_ECHO_FACTOR, '5.03', error);
+    this.onRefused?.('5.03');
   }
 
   /** Handles one slice of waiting commands. @internal */
@@ -122,11 +126,13 @@ export class CommandIntake {
     if (payload.length > this.maxCommandSize) {
       const limit = this.maxCommandSize;
       const text = this.answers.refuseUnread(prefix, payload, payload.length <= limit * OVERSIZE_ECHO_FACTOR, '4.13', `command of ${payload.length} bytes is larger than lwm2m.max_command_size (${limit} bytes)`);
+      this.onRefused?.('4.13');
       reply?.answer(text);
       return;
     }
     if (nestsDeeperThan(payload, MAX_COMMAND_DEPTH)) {
       const text = this.answers.refuseUnread(prefix, payload, true, '4.00', `command nests deeper than ${MAX_COMMAND_DEPTH} levels`);
+      this.onRefused?.('4.00');
       reply?.answer(text);
       return;
     }
@@ -135,6 +141,7 @@ export class CommandIntake {
       command = JSON.parse(payload.toString('utf8'));
     } catch {
       const text = this.answers.error(prefix, {}, null, '4.00', 'payload is not valid JSON');
+      this.onRefused?.('4.00');
       reply?.answer(text);
       return;
     }

@@ -81,8 +81,21 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   /** Commands from another northbound waiting for their answer, by command. */
   private readonly replies = new WeakMap<DownlinkCommand, CommandReply>();
   private readonly messageListeners: { readonly listener: (message: GatewayMessage) => void; readonly kinds: ReadonlySet<TranslatorName> }[] = [];
-  /** Told of every command's end (metrics); unset, it costs one check. */
-  onCommandAnswered: ((answered: CommandAnswered) => void) | undefined = undefined;
+  /**
+   * Told of every command's end (metrics): answered by the device or the engine, by the gateway from
+   * what it holds (local commands), or refused before the engine (unknown endpoint, bad command, full
+   * queue; refused on its bytes, msgType "other"). Unset, it costs one check.
+   */
+  set onCommandAnswered(listener: ((answered: CommandAnswered) => void) | undefined) {
+    this.commandAnswered = listener;
+    this.intake.onRefused = listener && ((code) => listener({ msgType: 'other', result: code, rttMs: undefined }));
+  }
+
+  get onCommandAnswered(): ((answered: CommandAnswered) => void) | undefined {
+    return this.commandAnswered;
+  }
+
+  private commandAnswered: ((answered: CommandAnswered) => void) | undefined = undefined;
 
   constructor(
     readonly engine: DeviceManager<DownlinkCommand>,
@@ -256,6 +269,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
       if (!device) {
         const answer = () => {
           const text = this.answers.error(prefix, fields, requestPathOf(command), '4.04', `endpoint is not registered (topic ${topic})`);
+          this.countEnded(fields, '4.04');
           reply?.answer(text);
         };
         if (this.peers && !reply) this.peers.unknown(topic, prefix, command, answer);
@@ -263,7 +277,9 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
         return;
       }
       if (typeof fields.msgType === 'string' && LOCAL_COMMANDS.has(fields.msgType) && typeof fields.data === 'object' && fields.data !== null) {
-        const text = this.answers.answer(prefix, 'response', fields, fields.msgType, answerLocalCommand(fields.msgType, device, this.engine));
+        const data = answerLocalCommand(fields.msgType, device, this.engine);
+        const text = this.answers.answer(prefix, 'response', fields, fields.msgType, data);
+        this.countEnded(fields, typeof data.code === 'string' ? data.code : '2.05');
         reply?.answer(text);
         return;
       }
@@ -273,6 +289,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
       } catch (err) {
         if (!(err instanceof CommandError)) throw err;
         const text = this.answers.error(prefix, fields, requestPathOf(command), err.code, err.message);
+        this.countEnded(fields, err.code);
         reply?.answer(text);
         return;
       }
@@ -285,6 +302,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
       if (refusal) {
         this.replies.delete(cmd);
         const text = this.answers.refuse(prefix, device.endpoint, fields, cmd.reqPath, refusal.code, refusal.error);
+        this.countEnded(fields, refusal.code);
         reply?.answer(text);
       }
     } catch (err) {
@@ -292,9 +310,16 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
       // A submitted command is answered by the engine.
       if (!submitted) {
         const text = this.answers.error(prefix, fields, requestPathOf(command), '5.00', `command handling failed: ${messageOf(err)}`);
+        this.countEnded(fields, '5.00');
         reply?.answer(text);
       }
     }
+  }
+
+  /** A command the gateway answered itself (refused, or local), for metrics. */
+  private countEnded(fields: JsonObject, code: string): void {
+    const listener = this.commandAnswered;
+    if (listener !== undefined) listener({ msgType: typeof fields.msgType === 'string' ? fields.msgType : 'other', result: code, rttMs: undefined });
   }
 
   /** The command as its own engine request (see DownlinkCommand.context: one object less per command). */
@@ -310,7 +335,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   answered(device: MqttDevice, request: DeviceRequest<DownlinkCommand>, outcome: RequestOutcome, rttMs: number): void {
     const cmd = request.context;
     const text = answerOutcome(this.answers, this.opLog, this.prefixOf(device), device.endpoint, cmd, outcome, rttMs);
-    if (this.onCommandAnswered !== undefined) this.onCommandAnswered({ msgType: cmd.msgType, result: resultOf(outcome), rttMs: outcome.kind === 'expired' || outcome.kind === 'deregistered' ? undefined : rttMs });
+    if (this.commandAnswered !== undefined) this.commandAnswered({ msgType: cmd.msgType, result: resultOf(outcome), rttMs: outcome.kind === 'expired' || outcome.kind === 'deregistered' ? undefined : rttMs });
     const reply = this.replies.get(cmd);
     if (reply !== undefined) {
       this.replies.delete(cmd);
@@ -331,6 +356,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     this.log.error({ ep: device.endpoint, path: cmd.reqPath, err: messageOf(err) }, notification ? 'notification handling failed' : 'command handling failed');
     const data = responseData(cmd.reqPath, '5.00', { error: `${notification ? 'notification' : 'command'} handling failed: ${messageOf(err)}` });
     const text = this.answers.answer(this.prefixOf(device), notification ? 'notify' : 'response', cmd.fields, notification ? 'notify' : cmd.msgType, data);
+    if (!notification) this.countEnded(cmd.fields, '5.00');
     const reply = notification ? undefined : this.replies.get(cmd);
     if (reply !== undefined) {
       this.replies.delete(cmd);

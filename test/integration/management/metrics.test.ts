@@ -114,6 +114,17 @@ describe('GET /metrics', () => {
     expect(await command('ep2', { reqID: 3, msgType: 'read', data: { path: '/3/0/0' } })).toMatchObject({ data: { code: '2.05', content: [{ path: '/3/0/0', value: 'x'.repeat(2000) }] } });
     expect(await command('ep1', { reqID: 4, msgType: 'read', data: { path: '/3/0/99' } })).toMatchObject({ data: { code: '4.04' } });
 
+    // Commands the gateway answers itself: refused before the engine (an unknown endpoint, a bad path,
+    // a payload that is no JSON: msgType unknown, "other"), and a local one.
+    expect(await command('nobody', { reqID: 41, msgType: 'read', data: { path: '/3/0/0' } })).toMatchObject({ data: { code: '4.04' } });
+    expect(await command('ep1', { reqID: 42, msgType: 'read', data: { path: '/x/y' } })).toMatchObject({ data: { code: '4.00' } });
+    {
+      const from = h.probe.mark();
+      await h.probe.publish('lwm2m/ep1/dn', '{not json');
+      await h.probe.waitFor((m) => m.topic === 'lwm2m/ep1/up/resp' && (m.json.data as { error?: string } | undefined)?.error === 'payload is not valid JSON', 5000, from);
+    }
+    expect(await command('ep1', { reqID: 43, msgType: 'discover-all', data: {} })).toMatchObject({ data: { code: '2.05' } });
+
     // One observation and three notifications, each published.
     expect(await command('ep1', { reqID: 5, msgType: 'observe', data: { path: '/3303/0/5700' } })).toMatchObject({ msgType: 'observe', data: { code: '2.05' } });
     for (const seq of [2, 3, 4]) {
@@ -150,7 +161,10 @@ describe('GET /metrics', () => {
     // Commands by msgType and result, and their round trips (all six were sent).
     expect(seriesOf(samples, 'lwm2m_commands_total')).toEqual({
       'msg_type=read,result=2.05': 3,
-      'msg_type=read,result=4.04': 1,
+      'msg_type=read,result=4.04': 2,
+      'msg_type=read,result=4.00': 1,
+      'msg_type=other,result=4.00': 1,
+      'msg_type=discover-all,result=2.05': 1,
       'msg_type=observe,result=2.05': 1,
       'msg_type=read,result=coap_timeout': 1,
     });
@@ -168,10 +182,10 @@ describe('GET /metrics', () => {
     expect(valueOf(samples, 'lwm2m_notifications_published_total')).toBe(3);
     expect(valueOf(samples, 'lwm2m_coap_exchanges_open', { listener: 'udp' })).toBe(1); // the observation
 
-    // MQTT: every uplink message the probe saw (3 register, 2 update, 6 resp, 3 notify, 1 deregister).
+    // MQTT: every uplink message the probe saw (3 register, 2 update, 10 resp, 3 notify, 1 deregister).
     const uplinks = h.probe.messages.filter((m) => !m.topic.endsWith('/dn')).length;
-    expect(uplinks).toBe(15);
-    expect(valueOf(samples, 'lwm2m_mqtt_published_total')).toBe(15);
+    expect(uplinks).toBe(19);
+    expect(valueOf(samples, 'lwm2m_mqtt_published_total')).toBe(19);
     expect(valueOf(samples, 'lwm2m_mqtt_dropped_total')).toBe(0);
     expect(valueOf(samples, 'lwm2m_mqtt_connected')).toBe(1);
     expect(valueOf(samples, 'lwm2m_mqtt_pending_publishes')).toBe(0);
