@@ -6,7 +6,7 @@
  * in the same run, rounds rotating; each gateway has its own devices (a device notifies on its last
  * observation only) and its own mountpoint.
  */
-import net from 'node:net';
+import { freeTcpPort } from './mosquitto';
 import type { ChildHandle } from './child';
 import type { BenchContext } from './context';
 import { cpuPerOp } from './context';
@@ -59,18 +59,6 @@ export interface MetricsResults {
   notes: string[];
 }
 
-/** A port free now on 127.0.0.1 (for the scraped gateway's http.bind: the bench's children report only their UDP port). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** GETs /metrics every `intervalMs` until stopped; one scrape at a time (a slow answer delays the next). */
 function startScraper(url: string, intervalMs: number): { stop(): Promise<Pick<MetricsResults, 'scrapes' | 'scrapeFailures' | 'scrapeBytes' | 'scrapeMaxMs' | 'countedNotifications'>> } {
   let scrapes = 0;
@@ -118,7 +106,7 @@ interface Target {
 
 export async function runMetricsPart(opts: MetricsOptions, deps: MetricsDeps): Promise<MetricsResults> {
   const notes: string[] = [];
-  const port = await freePort();
+  const port = await freeTcpPort();
   const specs: { label: TargetLabel; suffix: string; httpBind: string | false }[] = [
     { label: 'scraped', suffix: 'on', httpBind: `127.0.0.1:${port}` },
     { label: 'not scraped', suffix: 'unscraped', httpBind: '127.0.0.1:0' },

@@ -1,19 +1,8 @@
-/** The command msgTypes of the MQTT contract (schemas/command.schema.json): the HTTP command route's and the metrics' bounded set. */
-export const COMMAND_MSG_TYPES = [
-  'read',
-  'discover',
-  'write',
-  'write-attr',
-  'execute',
-  'create',
-  'delete',
-  'observe',
-  'cancel-observe',
-  'read-composite',
-  'write-composite',
-  'observe-composite',
-  'cancel-observe-composite',
-  'discover-all',
-  'observe-read-all',
-  'observe-cancel-all',
-] as const;
+import { loadSchema } from '../package-root';
+
+interface CommandSchema {
+  readonly properties: { readonly msgType: { readonly enum: readonly string[] } };
+}
+
+/** The command msgTypes of the MQTT contract, as schemas/command.schema.json lists them: the HTTP command route's and the metrics' bounded set. */
+export const COMMAND_MSG_TYPES: readonly string[] = (loadSchema('command.schema.json') as CommandSchema).properties.msgType.enum;

@@ -81,20 +81,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   /** Commands from another northbound waiting for their answer, by command. */
   private readonly replies = new WeakMap<DownlinkCommand, CommandReply>();
   private readonly messageListeners: { readonly listener: (message: GatewayMessage) => void; readonly kinds: ReadonlySet<TranslatorName> }[] = [];
-  /**
-   * Told of every command's end (metrics): answered by the device or the engine, by the gateway from
-   * what it holds (local commands), or refused before the engine (unknown endpoint, bad command, full
-   * queue; refused on its bytes, msgType "other"). Unset, it costs one check.
-   */
-  set onCommandAnswered(listener: ((answered: CommandAnswered) => void) | undefined) {
-    this.commandAnswered = listener;
-    this.intake.onRefused = listener && ((code) => listener({ msgType: 'other', result: code, rttMs: undefined }));
-  }
-
-  get onCommandAnswered(): ((answered: CommandAnswered) => void) | undefined {
-    return this.commandAnswered;
-  }
-
+  /** See observeCommands; unset, it costs one check. */
   private commandAnswered: ((answered: CommandAnswered) => void) | undefined = undefined;
 
   constructor(
@@ -129,6 +116,16 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     // Split here rather than when handled: what is not a command topic takes no room in the inbox.
     const split = this.splitMountpoint(topic);
     if (split && this.isCommandTopic(split.rest)) this.intake.push(topic, split.prefix, payload);
+  }
+
+  /**
+   * Tells `listener` of every command's end (metrics): answered by the device or the engine, by the
+   * gateway from what it holds (local commands), or refused before the engine (unknown endpoint, bad
+   * command, full queue; refused on its bytes: msgType "other").
+   */
+  observeCommands(listener: (answered: CommandAnswered) => void): void {
+    this.commandAnswered = listener;
+    this.intake.onRefused = (code) => listener({ msgType: 'other', result: code, rttMs: undefined });
   }
 
   /**

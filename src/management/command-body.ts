@@ -1,8 +1,5 @@
 /** The command an HTTP request carries, as the bytes of an MQTT command: from the JSON body, or from EMQX's query parameters. */
-import { COMMAND_MSG_TYPES } from '../gateway/command-msg-types';
 import { MAX_COMMAND_DEPTH, nestsDeeperThan } from '../gateway/json-depth';
-
-export { COMMAND_MSG_TYPES };
 
 
 /** EMQX's form: the command in the query string (`/read?path=`, `/write?path=&type=&value=`, `/observe?path=&enable=`), answered 204 at once. */

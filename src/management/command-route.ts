@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TYPE_NAMES } from '../gateway/value-json';
 import { API_ERROR_SCHEMA, type ApiError } from '../http/http-server';
 import { clientNotFound, CLIENT_PARAMS } from './client-params';
-import { commandFromQuery, COMMAND_MSG_TYPES, withMsgType, type CommandQuery } from './command-body';
+import { COMMAND_MSG_TYPES } from '../gateway/command-msg-types';
+import { commandFromQuery, withMsgType, type CommandQuery } from './command-body';
 import type { ManagementContext } from './management-context';
 
 interface CommandParams {

@@ -26,11 +26,11 @@ export function resultLabel(result: string): string {
  * are answered by the translator and not counted here. The gateway has one such listener: this one.
  */
 export function registerCommandMetrics(registry: Registry, gateway: Lwm2mMqttGateway): void {
-  const commands = new Counter({ name: 'lwm2m_commands_total', help: 'Commands answered, by msgType and result (CoAP response code, ack, coap_timeout, coap_reset, expired, deregistered)', labelNames: ['msg_type', 'result'], registers: [registry] });
+  const commands = new Counter({ name: 'lwm2m_commands_total', help: 'Commands ended, by msgType and result (CoAP response code, ack, coap_timeout, coap_reset, expired, deregistered; refused by the gateway: its error code)', labelNames: ['msg_type', 'result'], registers: [registry] });
   const rtt = new Histogram({ name: 'lwm2m_command_rtt_seconds', help: 'Command round trip, from sending the request to its answer, by msgType (commands never sent are not observed)', labelNames: ['msg_type'], buckets: RTT_BUCKETS, registers: [registry] });
-  gateway.onCommandAnswered = (answered: CommandAnswered) => {
+  gateway.observeCommands((answered: CommandAnswered) => {
     const msgType = msgTypeLabel(answered.msgType);
     commands.inc({ msg_type: msgType, result: resultLabel(answered.result) });
     if (answered.rttMs !== undefined) rtt.observe({ msg_type: msgType }, answered.rttMs / 1000);
-  };
+  });
 }
