@@ -30,7 +30,7 @@ VOLUME ["/app/data"]
 USER node
 # LwM2M over CoAP/UDP, CoAP/DTLS, the embedded MQTT broker, the management plane (http.bind; reachable
 # from outside the container only with http.api_keys set and bind "0.0.0.0:8080").
-EXPOSE 5683/udp 5684/udp 1883 8080
+EXPOSE 5683/udp 5684/udp 5783/udp 5784/udp 1883 8080
 # Ready = listeners bound, broker connected, store reachable, state restored (/health/ready, never behind
 # a key). Plain HTTP on 127.0.0.1:8080, the default; a configuration with another port or TLS overrides it.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \

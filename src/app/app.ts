@@ -20,6 +20,9 @@ import { UdpTransport } from '../transport/udp-transport';
 import { LogThrottle } from '../limits/log-throttle';
 import { type DtlsListener, startDtlsListener } from './dtls-listener';
 import { PskFile } from './psk-file';
+import { type BootstrapListeners, type BootstrapService, bootstrapEnabled, createBootstrapService, startBootstrapListeners } from './bootstrap-plane';
+import type { BootstrapServer } from '../lwm2m/bootstrap/bootstrap-server';
+import { ProvisionedCredentials, combineClaims } from '../lwm2m/bootstrap/provisioned-credentials';
 import type { GatewayConfig } from './config';
 import { packageVersion } from '../package-root';
 import fs from 'node:fs';
@@ -33,6 +36,11 @@ export interface RunningGateway {
   udpPort: number;
   /** The DTLS listener's port, when it runs. */
   dtlsPort?: number;
+  /** The bootstrap server's own listeners' ports, when they run. */
+  bootstrapUdpPort?: number;
+  bootstrapDtlsPort?: number;
+  /** The bootstrap server, when `bootstrap:` configures one. */
+  bootstrap?: BootstrapServer;
   dtls?: DtlsTransport;
   /** The CoAP endpoints of the listeners that run (their stats()). */
   coap: { udp?: CoapEndpoint; dtls?: CoapEndpoint };
@@ -43,7 +51,7 @@ export interface RunningGateway {
   mqttUrl: string;
   gateway: Lwm2mMqttGateway;
   server: Lwm2mServer;
-  /** Re-reads the PSK file (SIGHUP); established sessions stay. */
+  /** Re-reads the PSK files and the bootstrap configuration file (SIGHUP); established sessions stay. */
   reloadCredentials(): void;
   close(): Promise<void>;
 }
@@ -114,7 +122,16 @@ function logBrokerOutages(mqtt: BrokerClient, url: string, log: Logger): void {
 }
 
 /** The one line an operator reads at start-up: what listens where, which broker, what is held and bounded. */
-function startupSummary(config: GatewayConfig, model: ObjectModel, mqttUrl: string, udpPort: number, dtlsPort: number | undefined, brokerPort: number | undefined, http: HttpPlane | undefined): Record<string, unknown> {
+function startupSummary(
+  config: GatewayConfig,
+  model: ObjectModel,
+  mqttUrl: string,
+  udpPort: number,
+  dtlsPort: number | undefined,
+  brokerPort: number | undefined,
+  http: HttpPlane | undefined,
+  bootstrap: BootstrapListeners | undefined,
+): Record<string, unknown> {
   const l = config.lwm2m;
   const udp = config.listeners.udp;
   const dtls = config.listeners.dtls;
@@ -124,6 +141,13 @@ function startupSummary(config: GatewayConfig, model: ObjectModel, mqttUrl: stri
       udp: udp.enable ? `${udp.bind.host}:${udpPort}` : 'off',
       dtls: dtlsPort !== undefined ? `${dtls.bind.host}:${dtlsPort}` : 'off',
     },
+    bootstrap: bootstrap
+      ? {
+          udp: bootstrap.udpPort !== undefined ? `${config.listeners.bootstrap_udp.bind.host}:${bootstrap.udpPort}` : 'off',
+          dtls: bootstrap.dtlsPort !== undefined ? `${config.listeners.bootstrap_dtls.bind.host}:${bootstrap.dtlsPort}` : 'off',
+          on_dm_listeners: config.bootstrap.on_dm_listeners,
+        }
+      : 'off',
     http: http ? `${http.tls ? 'https' : 'http'}://${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port}` : 'off',
     broker: brokerPort !== undefined ? { embedded: `${config.embedded_broker.bind.host}:${brokerPort}` } : { url: maskUrl(mqttUrl) },
     store: describeStore(config.store),
@@ -257,20 +281,31 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
     const limitLog = new LogThrottle();
     const unknownTrafficLog = new LogThrottle();
     logNotServed(server, log, unknownTrafficLog);
-    /** The CoAP endpoint of one listener: served by the LwM2M server, closed at shutdown, its events logged. */
-    const serve = (transport: Transport, label: string): CoapEndpoint => {
+    /** The CoAP endpoint of one listener: closed at shutdown, its events logged. */
+    const endpointFor = (transport: Transport, label: string): CoapEndpoint => {
       const endpoint = coapEndpoint(transport, config);
       closers.push(() => endpoint.close());
       endpoint.on('error', (err: Error) => log.warn({ err: err.message }, label));
       logLimitRefusals(endpoint, log, limitLog);
       logMalformed(endpoint, log, unknownTrafficLog);
+      return endpoint;
+    };
+    /** An LwM2M listener's endpoint: served by the LwM2M server. */
+    const serve = (transport: Transport, label: string): CoapEndpoint => {
+      const endpoint = endpointFor(transport, label);
       server.attach(endpoint);
       return endpoint;
     };
+    // PSKs the bootstrap server hands out for this gateway: known before the DTLS listener's first handshake.
+    const provisioned = bootstrapEnabled(config) && config.listeners.dtls.enable ? new ProvisionedCredentials({ maxEntries: config.bootstrap.max_provisioned }) : undefined;
+    if (provisioned) {
+      const loaded = await provisioned.load(store?.credentials);
+      if (loaded > 0) log.info({ psk_identities: loaded }, 'provisioned PSKs restored from the store');
+    }
     let dtls: DtlsListener | undefined;
     let coaps: CoapEndpoint | undefined;
     if (config.listeners.dtls.enable) {
-      dtls = await startDtlsListener(config, log, deps.loadNativeDtls);
+      dtls = await startDtlsListener(config.listeners.dtls, log, deps.loadNativeDtls, { section: 'dtls', extraPsk: provisioned });
       if (dtls) {
         const listener = dtls;
         closers.push(() => listener.transport.close());
@@ -279,7 +314,33 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
     }
     // Endpoints the PSK file binds never register over plain UDP, even when DTLS itself is off.
     const pskFile = config.listeners.dtls.psk_file;
-    server.registrations.setEndpointClaims(dtls?.claims ?? (pskFile !== undefined ? PskFile.load(pskFile) : undefined));
+    const fileClaims = dtls?.claims ?? (pskFile !== undefined ? PskFile.load(pskFile) : undefined);
+    server.registrations.setEndpointClaims(provisioned ? combineClaims(fileClaims, provisioned) : fileClaims);
+
+    let bootstrap: BootstrapService | undefined;
+    let bootstrapListeners: BootstrapListeners | undefined;
+    if (bootstrapEnabled(config)) {
+      const service = createBootstrapService(config, model, log);
+      bootstrap = service;
+      const bs = service.server;
+      closers.push(() => bs.close());
+      // Keys go to the DTLS listener only when it runs; else a configuration that provisions one is refused (5.03).
+      if (provisioned && dtls) {
+        bs.setProvisioner({
+          refusal: (psk) => provisioned.refusal(psk),
+          add: async (psk) => {
+            // Asked again: the table may have filled since the request was accepted (the session then fails).
+            const refusal = provisioned.refusal(psk);
+            if (refusal !== undefined) throw new Error(refusal);
+            // Beyond that only the store write can fail: the key works until a restart, so the bootstrap goes on.
+            await provisioned.add(psk).catch((err: unknown) => log.error({ ep: psk.endpoint, err: (err as Error).message }, 'provisioned PSK not stored'));
+          },
+        });
+      }
+      gateway.attachBootstrap(bs);
+      if (config.bootstrap.on_dm_listeners) server.serveBootstrap(bs);
+      bootstrapListeners = await startBootstrapListeners(config, bs, log, endpointFor, closers, deps.loadNativeDtls);
+    }
 
     const udp = config.listeners.udp;
     let udpPort = 0;
@@ -324,11 +385,14 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       restoring = false;
     }
     server.startExpiry();
-    log.info(startupSummary(config, model, mqttUrl, udpPort, dtls?.port, brokerPort, http), 'lwm2m-gateway ready');
+    log.info(startupSummary(config, model, mqttUrl, udpPort, dtls?.port, brokerPort, http, bootstrapListeners), 'lwm2m-gateway ready');
 
     return {
       udpPort,
       dtlsPort: dtls?.port,
+      bootstrapUdpPort: bootstrapListeners?.udpPort,
+      bootstrapDtlsPort: bootstrapListeners?.dtlsPort,
+      bootstrap: bootstrap?.server,
       dtls: dtls?.transport,
       coap: { udp: coap, dtls: coaps },
       brokerPort,
@@ -336,7 +400,11 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       mqttUrl,
       gateway,
       server,
-      reloadCredentials: () => dtls?.reloadCredentials(),
+      reloadCredentials: () => {
+        dtls?.reloadCredentials();
+        bootstrapListeners?.reloadCredentials();
+        bootstrap?.reload();
+      },
       close: closeAll,
     };
   } catch (err) {

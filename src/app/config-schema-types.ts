@@ -76,6 +76,10 @@ export interface ConfigDocument {
         topic: string;
         qos: 0 | 1 | 2;
       };
+      bootstrap: {
+        topic: string;
+        qos: 0 | 1 | 2;
+      };
       notify: {
         topic: string;
         qos: 0 | 1 | 2;
@@ -212,6 +216,109 @@ export interface ConfigDocument {
        */
       max_handshakes_per_source: number;
     };
+    bootstrap_udp: {
+      /**
+       * Serve the LwM2M Bootstrap-Server on its own plain CoAP/UDP listener (needs bootstrap.config_file or bootstrap.http.url).
+       */
+      enable: boolean;
+      /**
+       * "host:port", "[ipv6]:port", ":port" (all interfaces) or a bare port.
+       */
+      bind: number | string;
+      /**
+       * Kernel receive buffer (>= 1 byte); absent: the transport's default.
+       */
+      recbuf?: number | string;
+    };
+    bootstrap_dtls: {
+      /**
+       * Serve the LwM2M Bootstrap-Server on its own DTLS listener, with its own credentials (psk_file, certfile).
+       */
+      enable: boolean;
+      /**
+       * "host:port", "[ipv6]:port", ":port" (all interfaces) or a bare port.
+       */
+      bind: number | string;
+      /**
+       * The bootstrap credentials: a YAML list of {identity, key (hex), endpoint?}, as listeners.dtls.psk_file.
+       */
+      psk_file?: string;
+      certfile?: string;
+      keyfile?: string;
+      cacertfile?: string;
+      verify: 'verify_peer' | 'verify_none';
+      ciphers?: string[];
+      /**
+       * Seconds as a number, or a string with an optional unit: ms, s, m, h, d.
+       */
+      session_timeout: number | string;
+      max_sessions: number;
+      /**
+       * Unfinished DTLS handshakes (past the cookie exchange) in total.
+       */
+      max_handshakes: number;
+      /**
+       * Unfinished DTLS handshakes from one source address.
+       */
+      max_handshakes_per_source: number;
+    };
+  };
+  bootstrap: {
+    /**
+     * YAML file of bootstrap configurations (defaults and per-endpoint entries), re-read on SIGHUP.
+     */
+    config_file?: string;
+    http: {
+      /**
+       * The bootstrap hook, asked for each Bootstrap-Request before config_file; off while empty.
+       */
+      url: string;
+      method: 'get' | 'post';
+      headers: {
+        [k: string]: string;
+      };
+      body: {
+        [k: string]: unknown;
+      };
+      /**
+       * Seconds as a number, or a string with an optional unit: ms, s, m, h, d.
+       */
+      timeout: number | string;
+      /**
+       * Concurrent hook requests; Bootstrap-Requests beyond it get 5.03.
+       */
+      max_in_flight: number;
+      /**
+       * Concurrent hook requests for one source address; Bootstrap-Requests beyond it get 5.03.
+       */
+      max_in_flight_per_source: number;
+    };
+    /**
+     * Also answer Bootstrap-Requests (POST /bs) on the LwM2M listeners (listeners.udp, listeners.dtls).
+     */
+    on_dm_listeners: boolean;
+    /**
+     * A bootstrap that has not finished after this long fails.
+     */
+    session_timeout: number | string;
+    /**
+     * Bootstraps running at once; more Bootstrap-Requests get 5.03.
+     */
+    max_sessions: number;
+    request_rate: {
+      /**
+       * Bootstrap-Requests per second from one source address; more get 4.29.
+       */
+      per_source: number;
+      /**
+       * Bootstrap-Requests at once from one source address.
+       */
+      burst: number;
+    };
+    /**
+     * PSKs the bootstrap server may add to the DTLS listener (provision); beyond it a bootstrap that would add one fails.
+     */
+    max_provisioned: number;
   };
   auth: {
     http: {

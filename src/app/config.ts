@@ -107,6 +107,32 @@ export type DtlsListenerConfig = Converted<
   }
 >;
 
+export type BootstrapUdpListenerConfig = Converted<
+  ConfigDocument['listeners']['bootstrap_udp'],
+  {
+    bind: Bind;
+    recbuf?: number;
+  }
+>;
+
+export type BootstrapDtlsListenerConfig = Converted<
+  ConfigDocument['listeners']['bootstrap_dtls'],
+  {
+    bind: Bind;
+    /** Seconds. */
+    session_timeout: number;
+  }
+>;
+
+export type BootstrapConfigSection = Converted<
+  ConfigDocument['bootstrap'],
+  {
+    http: HttpAuthConfig;
+    /** Seconds. */
+    session_timeout: number;
+  }
+>;
+
 export type HttpAuthConfig = Converted<
   ConfigDocument['auth']['http'],
   {
@@ -143,7 +169,8 @@ export type GatewayConfig = Converted<
     mqtt: MqttConfig;
     embedded_broker: EmbeddedBrokerConfig;
     lwm2m: Lwm2mConfig;
-    listeners: { udp: UdpListenerConfig; dtls: DtlsListenerConfig };
+    listeners: { udp: UdpListenerConfig; dtls: DtlsListenerConfig; bootstrap_udp: BootstrapUdpListenerConfig; bootstrap_dtls: BootstrapDtlsListenerConfig };
+    bootstrap: BootstrapConfigSection;
     auth: { http: HttpAuthConfig };
     http: HttpConfig;
     store: StoreConfig;
@@ -514,6 +541,42 @@ function toGatewayConfig(raw: RawConfig, problems: Problems): GatewayConfig {
         max_handshakes: listeners.dtls.max_handshakes,
         max_handshakes_per_source: listeners.dtls.max_handshakes_per_source,
       },
+      bootstrap_udp: {
+        enable: listeners.bootstrap_udp.enable,
+        bind: bind(listeners.bootstrap_udp.bind, 'listeners.bootstrap_udp.bind'),
+        recbuf: listeners.bootstrap_udp.recbuf === undefined ? undefined : bytes(problems, listeners.bootstrap_udp.recbuf, 'listeners.bootstrap_udp.recbuf', 1),
+      },
+      bootstrap_dtls: {
+        enable: listeners.bootstrap_dtls.enable,
+        bind: bind(listeners.bootstrap_dtls.bind, 'listeners.bootstrap_dtls.bind'),
+        psk_file: optional(listeners.bootstrap_dtls.psk_file),
+        certfile: optional(listeners.bootstrap_dtls.certfile),
+        keyfile: optional(listeners.bootstrap_dtls.keyfile),
+        cacertfile: optional(listeners.bootstrap_dtls.cacertfile),
+        verify: listeners.bootstrap_dtls.verify,
+        ciphers: listeners.bootstrap_dtls.ciphers,
+        session_timeout: seconds(problems, listeners.bootstrap_dtls.session_timeout, 'listeners.bootstrap_dtls.session_timeout', { above: 0 }),
+        max_sessions: listeners.bootstrap_dtls.max_sessions,
+        max_handshakes: listeners.bootstrap_dtls.max_handshakes,
+        max_handshakes_per_source: listeners.bootstrap_dtls.max_handshakes_per_source,
+      },
+    },
+    bootstrap: {
+      config_file: optional(raw.bootstrap.config_file),
+      http: {
+        url: raw.bootstrap.http.url,
+        method: raw.bootstrap.http.method,
+        headers: raw.bootstrap.http.headers,
+        body: raw.bootstrap.http.body,
+        timeout: seconds(problems, raw.bootstrap.http.timeout, 'bootstrap.http.timeout', { above: 0 }),
+        max_in_flight: raw.bootstrap.http.max_in_flight,
+        max_in_flight_per_source: raw.bootstrap.http.max_in_flight_per_source,
+      },
+      on_dm_listeners: raw.bootstrap.on_dm_listeners,
+      session_timeout: seconds(problems, raw.bootstrap.session_timeout, 'bootstrap.session_timeout', { above: 0, max: 3600 }),
+      max_sessions: raw.bootstrap.max_sessions,
+      request_rate: raw.bootstrap.request_rate,
+      max_provisioned: raw.bootstrap.max_provisioned,
     },
     auth: {
       http: {
@@ -597,7 +660,9 @@ function checkRelations(config: GatewayConfig, problems: Problems): void {
   if (sound('mqtt.cert_file', 'mqtt.key_file') && (mqtt.cert_file === undefined) !== (mqtt.key_file === undefined)) {
     refuse(mqtt.cert_file === undefined ? 'mqtt.cert_file' : 'mqtt.key_file', 'mqtt.cert_file and mqtt.key_file go together');
   }
-  checkDtls(config.listeners.dtls, problems);
+  checkDtls(config.listeners.dtls, 'dtls', problems);
+  checkDtls(config.listeners.bootstrap_dtls, 'bootstrap_dtls', problems);
+  checkBootstrap(config, problems);
   const { blockwise } = lwm2m;
   if (sound('lwm2m.blockwise.max_pending_bytes', 'lwm2m.blockwise.max_pending_bytes_per_source') && blockwise.max_pending_bytes_per_source > blockwise.max_pending_bytes) {
     refuse('lwm2m.blockwise.max_pending_bytes_per_source', 'must be <= lwm2m.blockwise.max_pending_bytes');
@@ -643,9 +708,10 @@ export function maskUrlPassword(url: string): string {
 }
 
 /** An enabled DTLS listener needs credentials to authenticate anyone, and suites it can serve. */
-function checkDtls(dtls: DtlsListenerConfig, problems: Problems): void {
-  const refuse = (key: string, reason: string) => problems.add(new ConfigError(reason, { key: `listeners.dtls.${key}` }));
-  const sound = (...keys: string[]) => !problems.has(...keys.map((key) => `listeners.dtls.${key}`));
+/** The checks of a DTLS listener section (`listeners.dtls` or `listeners.bootstrap_dtls`). */
+function checkDtls(dtls: DtlsListenerConfig | BootstrapDtlsListenerConfig, section: 'dtls' | 'bootstrap_dtls', problems: Problems): void {
+  const refuse = (key: string, reason: string) => problems.add(new ConfigError(reason, { key: `listeners.${section}.${key}` }));
+  const sound = (...keys: string[]) => !problems.has(...keys.map((key) => `listeners.${section}.${key}`));
   const ciphers = dtls.ciphers ?? DEFAULT_CIPHERS;
   ciphers.forEach((name, i) => {
     if (opensslCipherName(name) === undefined) {
@@ -653,7 +719,7 @@ function checkDtls(dtls: DtlsListenerConfig, problems: Problems): void {
     }
   });
   if (sound('certfile', 'keyfile') && (dtls.certfile === undefined) !== (dtls.keyfile === undefined)) {
-    refuse(dtls.certfile === undefined ? 'certfile' : 'keyfile', 'listeners.dtls.certfile and listeners.dtls.keyfile go together');
+    refuse(dtls.certfile === undefined ? 'certfile' : 'keyfile', `listeners.${section}.certfile and listeners.${section}.keyfile go together`);
   }
   if (!dtls.enable || !sound('enable')) return;
   if (sound('psk_file', 'certfile') && dtls.psk_file === undefined && dtls.certfile === undefined) {
@@ -668,6 +734,21 @@ function checkDtls(dtls: DtlsListenerConfig, problems: Problems): void {
   }
   if (dtls.psk_file === undefined && !ciphers.some((name) => isCertificateSuite(name))) {
     refuse('ciphers', 'only PSK suites are listed but no psk_file is set');
+  }
+}
+
+/** A bootstrap listener needs a configuration source; the hook a usable URL. */
+function checkBootstrap(config: GatewayConfig, problems: Problems): void {
+  const { bootstrap, listeners } = config;
+  const hookProtocol = bootstrap.http.url === '' ? 'http:' : urlProtocol(bootstrap.http.url);
+  if (hookProtocol !== 'http:' && hookProtocol !== 'https:') {
+    problems.add(new ConfigError('must be empty (off) or an http:// or https:// URL', { key: 'bootstrap.http.url' }));
+  }
+  const hasSource = bootstrap.config_file !== undefined || bootstrap.http.url !== '';
+  for (const section of ['bootstrap_udp', 'bootstrap_dtls'] as const) {
+    if (listeners[section].enable && !hasSource && !problems.has(`listeners.${section}.enable`)) {
+      problems.add(new ConfigError('a bootstrap listener needs bootstrap.config_file or bootstrap.http.url', { key: `listeners.${section}.enable` }));
+    }
   }
 }
 

@@ -7,7 +7,7 @@ import { DtlsTransport, type SessionEndReason } from '../transport/dtls-transpor
 import { LogThrottle } from '../limits/log-throttle';
 import type { Peer } from '../transport/transport';
 import type { EndpointClaims } from '../lwm2m/registration/admission';
-import { ConfigError, type GatewayConfig } from './config';
+import { type BootstrapDtlsListenerConfig, ConfigError, type DtlsListenerConfig } from './config';
 import { PskFile } from './psk-file';
 
 /** The running DTLS listener: its transport, real port, and the SIGHUP hook. */
@@ -36,31 +36,41 @@ function describe(peer: Peer): Record<string, string> {
   return fields;
 }
 
+/** Which listener: the LwM2M one (`listeners.dtls`) or the bootstrap server's (`listeners.bootstrap_dtls`). */
+export interface DtlsListenerRole {
+  section: 'dtls' | 'bootstrap_dtls';
+  /** Keys the gateway learns at run time (bootstrap provisioning), asked after the PSK file. */
+  extraPsk?: PskLookup;
+}
+
 /**
- * Starts `listeners.dtls`. A bad credential file refuses to start (ConfigError naming the key); an
- * addon that was not built or does not load leaves DTLS off with one clear error line and the gateway
- * serves UDP alone (undefined).
+ * Starts a DTLS listener (`listeners.dtls` by default). A bad credential file refuses to start
+ * (ConfigError naming the key); an addon that was not built or does not load leaves DTLS off with
+ * one clear error line and the gateway serves UDP alone (undefined).
  */
 export async function startDtlsListener(
-  config: GatewayConfig,
+  dtls: DtlsListenerConfig | BootstrapDtlsListenerConfig,
   log: Logger,
   loadAddon: () => LoadNativeDtlsResult = loadNativeDtls,
+  role: DtlsListenerRole = { section: 'dtls' },
 ): Promise<DtlsListener | undefined> {
-  const dtls = config.listeners.dtls;
+  const label = `listeners.${role.section}`;
   const psk = dtls.psk_file === undefined ? undefined : PskFile.load(dtls.psk_file);
-  const cert = readPem(dtls.certfile, 'listeners.dtls.certfile');
-  const key = readPem(dtls.keyfile, 'listeners.dtls.keyfile');
-  const ca = readPem(dtls.cacertfile, 'listeners.dtls.cacertfile');
+  const cert = readPem(dtls.certfile, `${label}.certfile`);
+  const key = readPem(dtls.keyfile, `${label}.keyfile`);
+  const ca = readPem(dtls.cacertfile, `${label}.cacertfile`);
   const native = loadAddon();
   if (!native.ok) {
-    log.error({ reason: native.reason }, 'DTLS is off: the DTLS addon is not available (run `npm run build:native` to see why); serving UDP only');
+    log.error({ reason: native.reason, listener: label }, 'DTLS is off: the DTLS addon is not available (run `npm run build:native` to see why); serving UDP only');
     return undefined;
   }
+  const extra = role.extraPsk;
+  const lookup: PskLookup | undefined = extra === undefined ? psk : { lookupPsk: (identity) => psk?.lookupPsk(identity) ?? extra.lookupPsk(identity) };
   // Suites that cannot work are left out rather than offered: PSK suites without keys, certificate
   // suites without a certificate.
   const ciphers = (dtls.ciphers ?? DEFAULT_CIPHERS)
     .map((name) => opensslCipherName(name) as string)
-    .filter((name) => (name.startsWith('PSK-') ? psk !== undefined : cert !== undefined));
+    .filter((name) => (name.startsWith('PSK-') ? lookup !== undefined : cert !== undefined));
   let transport: DtlsTransport;
   try {
     transport = await DtlsTransport.bind(native.binding, {
@@ -71,7 +81,7 @@ export async function startDtlsListener(
       key,
       ca,
       verifyPeer: dtls.verify === 'verify_peer',
-      psk: psk ?? NO_PSK,
+      psk: lookup ?? NO_PSK,
       sessionTimeoutMs: dtls.session_timeout * 1000,
       maxSessions: dtls.max_sessions,
       maxHandshakes: dtls.max_handshakes,
@@ -79,7 +89,7 @@ export async function startDtlsListener(
     });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== undefined) throw err;
-    throw new ConfigError(`DTLS context refused: ${(err as Error).message}`, { key: 'listeners.dtls' });
+    throw new ConfigError(`DTLS context refused: ${(err as Error).message}`, { key: label });
   }
   transport.on('error', (err: Error) => log.warn({ err: err.message }, 'dtls error'));
   transport.on('session', (peer: Peer, info: { cipher: string }) => log.debug({ ...describe(peer), cipher: info.cipher }, 'dtls session established'));
@@ -97,7 +107,8 @@ export async function startDtlsListener(
     else log.warn(fields, 'dtls handshake refused: limit reached');
   });
   const port = transport.address().port;
-  log.info({ bind: `${dtls.bind.host}:${port}`, ciphers, openssl: native.opensslVersion, psk_identities: psk?.size ?? 0 }, 'LwM2M over DTLS listening');
+  const what = role.section === 'dtls' ? 'LwM2M over DTLS listening' : 'LwM2M bootstrap server over DTLS listening';
+  log.info({ bind: `${dtls.bind.host}:${port}`, ciphers, openssl: native.opensslVersion, psk_identities: psk?.size ?? 0 }, what);
   return {
     transport,
     port,

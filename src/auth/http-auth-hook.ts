@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { InFlightLimit } from '../limits/in-flight-limit';
 import type { Admission, RegistrationAdmission, RegistrationCandidate } from '../lwm2m/registration/admission';
 
 /**
@@ -22,8 +23,8 @@ export interface HttpAuthOptions {
   maxInFlightPerSource: number;
 }
 
-/** Values of the request template placeholders for one register. */
-export interface AuthVars {
+/** Values of the request template placeholders for one register (a type, not an interface: it is a string record). */
+export type AuthVars = {
   endpoint_name: string;
   /** The `device_id` query, else the endpoint name (as EMQX's LwM2M gateway and our mountpoint). */
   clientid: string;
@@ -34,7 +35,10 @@ export interface AuthVars {
   peerhost: string;
   /** The DTLS identity name (PSK identity or certificate CN); '' over plain UDP. */
   identity: string;
-}
+};
+
+/** Values of `${name}` placeholders (the auth hook's AuthVars, the bootstrap hook's own). */
+export type TemplateVars = Readonly<Record<string, string>>;
 
 /** Whether the hook runs on each listener (`listeners.<name>.enable_authn`). */
 export interface AuthnListeners {
@@ -64,12 +68,12 @@ export function authVars(candidate: RegistrationCandidate): AuthVars {
 const PLACEHOLDER = /\$\{([A-Za-z0-9_]+)\}/g;
 
 /** Replaces `${name}` placeholders; unknown ones stay as literal text, as in the mountpoint. */
-export function renderTemplate(template: string, vars: AuthVars): string {
-  return template.replace(PLACEHOLDER, (whole, name: string) => (Object.hasOwn(vars, name) ? vars[name as keyof AuthVars] : whole));
+export function renderTemplate(template: string, vars: TemplateVars): string {
+  return template.replace(PLACEHOLDER, (whole, name: string) => (Object.hasOwn(vars, name) ? vars[name] : whole));
 }
 
 /** Renders every string inside the body, however deeply nested; other values are kept as they are. */
-export function renderBody(value: unknown, vars: AuthVars): unknown {
+export function renderBody(value: unknown, vars: TemplateVars): unknown {
   if (typeof value === 'string') return renderTemplate(value, vars);
   if (Array.isArray(value)) return value.map((item) => renderBody(item, vars));
   if (value !== null && typeof value === 'object') {
@@ -92,7 +96,7 @@ const FORM = 'application/x-www-form-urlencoded';
  * the same). POST: a JSON body with Content-Type application/json, unless the configured headers ask
  * for a form body.
  */
-export function buildAuthRequest(options: HttpAuthOptions, vars: AuthVars): AuthRequest {
+export function buildAuthRequest(options: Pick<HttpAuthOptions, 'url' | 'method' | 'headers' | 'body'>, vars: TemplateVars): AuthRequest {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(options.headers)) headers[name.toLowerCase()] = renderTemplate(value, vars);
   const body = renderBody(options.body, vars) as Record<string, unknown>;
@@ -156,7 +160,7 @@ function failureReason(err: unknown, timeoutSeconds: number): string {
 const MAX_ANSWER_BYTES = 64 * 1024;
 
 /** The body as text, or undefined (and the rest cancelled) once it passes `limit` bytes. */
-async function readBounded(res: Response, limit: number): Promise<string | undefined> {
+export async function readBounded(res: Response, limit: number): Promise<string | undefined> {
   if (!res.body) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -230,35 +234,25 @@ const AUTH_BUSY_RETRY_SECONDS = 5;
  * refused at once with 5.03 (the reason names the configuration key an operator would raise).
  */
 export function createHttpAuthAdmission(options: HttpAuthOptions, listeners: AuthnListeners, log: Logger): HttpAuthAdmission {
-  let inFlight = 0;
-  const bySource = new Map<string, number>();
+  const limit = new InFlightLimit(options.maxInFlight, options.maxInFlightPerSource);
   const busy = (reason: string): Admission => {
     hook.onRequestEnd?.('busy', undefined);
     return { allowed: false, code: '5.03', reason, retryAfter: AUTH_BUSY_RETRY_SECONDS };
   };
   const admission = (candidate: RegistrationCandidate): Admission | Promise<Admission> => {
     if ((candidate.scheme === 'coap' && !listeners.udp) || (candidate.scheme === 'coaps' && !listeners.dtls)) return { allowed: true };
-    if (inFlight >= options.maxInFlight) return busy(`auth.http.max_in_flight (${options.maxInFlight}) requests to the auth server already in flight`);
     const source = candidate.peer.address;
-    const fromSource = bySource.get(source) ?? 0;
-    if (fromSource >= options.maxInFlightPerSource) {
-      return busy(`auth.http.max_in_flight_per_source (${options.maxInFlightPerSource}) requests for ${source} already in flight`);
-    }
-    inFlight++;
-    bySource.set(source, fromSource + 1);
+    const full = limit.enter(source);
+    if (full === 'total') return busy(`auth.http.max_in_flight (${options.maxInFlight}) requests to the auth server already in flight`);
+    if (full === 'source') return busy(`auth.http.max_in_flight_per_source (${options.maxInFlightPerSource}) requests for ${source} already in flight`);
     const started = performance.now();
-    const asked = askAuthServer(options, authVars(candidate)).finally(() => {
-      inFlight--;
-      const left = (bySource.get(source) ?? 1) - 1;
-      if (left > 0) bySource.set(source, left);
-      else bySource.delete(source);
-    });
+    const asked = askAuthServer(options, authVars(candidate)).finally(() => limit.leave(source));
     return asked.then(({ verdict, result }) => {
       hook.onRequestEnd?.(result, (performance.now() - started) / 1000);
       log.debug({ ep: candidate.endpoint, allowed: verdict.allowed, reason: verdict.allowed ? undefined : verdict.reason }, 'http auth');
       return verdict;
     });
   };
-  const hook: HttpAuthAdmission = Object.assign(admission, { inFlight: () => inFlight, onRequestEnd: undefined as AuthRequestObserver | undefined });
+  const hook: HttpAuthAdmission = Object.assign(admission, { inFlight: () => limit.inFlight, onRequestEnd: undefined as AuthRequestObserver | undefined });
   return hook;
 }

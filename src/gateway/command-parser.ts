@@ -118,7 +118,9 @@ export class CommandParser {
     const ttl = typeof mheaders?.ttl === 'number' ? mheaders.ttl : DEFAULT_TTL;
     const msgType = fields.msgType;
     const op = this.operation(msgType, data, hex, reg);
-    return { fields, msgType, reqPath: requestPathOf(fields), op, ttl, auto: undefined, context: undefined, handler: undefined };
+    // A bootstrap-request may name no path: its answer names the trigger it executed.
+    const reqPath = msgType === 'bootstrap-request' ? formatPath(op.path) : requestPathOf(fields);
+    return { fields, msgType, reqPath, op, ttl, auto: undefined, context: undefined, handler: undefined };
   }
 
   private target(data: JsonObject): SplitPath {
@@ -180,6 +182,8 @@ export class CommandParser {
         const args = typeof data.args === 'string' && data.args !== 'undefined' ? data.args : '';
         return { type: 'execute', path: t.path, query: t.query, args };
       }
+      case 'bootstrap-request':
+        return { type: 'execute', path: bootstrapTrigger(data, reg), query: NO_QUERY, args: '' };
       case 'write-attr': {
         const t = this.target(data);
         if (t.path.objectId === undefined) throw new CommandError('data.path must name at least an object');
@@ -372,4 +376,21 @@ function sameTypePerResource(entries: readonly Entry[]): void {
       );
     }
   });
+}
+
+/** Resource 9 of the Server instance (/1/x) data.path names, else of the first one the device registered. */
+function bootstrapTrigger(data: JsonObject, reg: Registration): LwM2mPath {
+  if (typeof data.path === 'string') {
+    const { path } = splitPath(data.path, 'data.path');
+    const level = pathLevel(path);
+    if (path.objectId !== 1 || (level !== 'instance' && !(level === 'resource' && path.resourceId === 9))) {
+      throw new CommandError('data.path of bootstrap-request must be a Server instance /1/x (or its trigger /1/x/9)');
+    }
+    return { objectId: 1, instanceId: path.instanceId, resourceId: 9 };
+  }
+  for (const link of reg.objectList) {
+    const ids = link.split('/');
+    if (ids.length === 3 && ids[1] === '1' && /^[0-9]{1,5}$/.test(ids[2])) return { objectId: 1, instanceId: Number(ids[2]), resourceId: 9 };
+  }
+  throw new CommandError('the device registered no Server instance (/1/x): give data.path');
 }

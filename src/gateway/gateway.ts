@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { LogThrottle } from '../limits/log-throttle';
+import type { BootstrapEvent, BootstrapServer } from '../lwm2m/bootstrap/bootstrap-server';
 import type { Device } from '../lwm2m/device/device';
 import type { DeviceManager } from '../lwm2m/device/device-manager';
 import type { DeviceRequest, RequestHandler, RequestOutcome } from '../lwm2m/device/device-request';
@@ -17,7 +19,7 @@ import { OperatorLog } from './operator-log';
 import { PeerInstances } from './peer-instances';
 import { answerOutcome } from './outcome-answer';
 import { responseJson } from './response-json';
-import { deregisterMessage, registerMessage, responseData } from './uplink-messages';
+import { bootstrapMessage, deregisterMessage, registerMessage, responseData } from './uplink-messages';
 import { entriesToJson } from './value-json';
 
 export type { MqttLink, Qos, Translator, TranslatorName, UplinkEvent } from './answer-publisher';
@@ -61,7 +63,7 @@ export interface GatewayOptions {
 
 type MqttDevice = Device<DownlinkCommand>;
 
-const ALL_KINDS: readonly TranslatorName[] = ['command', 'response', 'notify', 'register', 'update', 'deregister', 'send'];
+const ALL_KINDS: readonly TranslatorName[] = ['command', 'response', 'notify', 'register', 'update', 'deregister', 'send', 'bootstrap'];
 
 /**
  * The translation between MQTT and the device-management engine (mqtt-contract.md parts A–C):
@@ -81,6 +83,9 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   /** Commands from another northbound waiting for their answer, by command. */
   private readonly replies = new WeakMap<DownlinkCommand, CommandReply>();
   private readonly messageListeners: { readonly listener: (message: GatewayMessage) => void; readonly kinds: ReadonlySet<TranslatorName> }[] = [];
+  private readonly bootstrapRefusals = new LogThrottle();
+  /** The endpoint of a message being published for a device that has no registration (bootstrap events). */
+  private unregisteredEndpoint: string | undefined = undefined;
   /** See observeCommands; unset, it costs one check. */
   private commandAnswered: ((answered: CommandAnswered) => void) | undefined = undefined;
 
@@ -181,7 +186,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
 
   private tell(event: UplinkEvent): void {
     // Field by field: the object spread was ~7% of a notification's CPU with a listener on notify (bench --only metrics --profile).
-    const message: GatewayMessage = { prefix: event.prefix, kind: event.kind, topic: event.topic, payload: event.payload, msgType: event.msgType, reqPath: event.reqPath, endpoint: this.byPrefix.get(event.prefix)?.reg.endpoint };
+    const message: GatewayMessage = { prefix: event.prefix, kind: event.kind, topic: event.topic, payload: event.payload, msgType: event.msgType, reqPath: event.reqPath, endpoint: this.byPrefix.get(event.prefix)?.reg.endpoint ?? this.unregisteredEndpoint };
     for (const { listener, kinds } of this.messageListeners.slice()) {
       if (!kinds.has(event.kind)) continue;
       try {
@@ -189,6 +194,36 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
       } catch (err) {
         this.log.error({ err: messageOf(err) }, 'message listener failed');
       }
+    }
+  }
+
+  /**
+   * Publishes the bootstrap server's events under the device's mountpoint (translator `bootstrap`),
+   * and refuses Bootstrap-Requests whose names cannot become topics.
+   */
+  attachBootstrap(server: BootstrapServer): void {
+    const { mountpoint, maxEndpointLength } = this.options;
+    server.setNameCheck((c) => mountpointProblem(mountpoint, mountpointVars(c.endpoint, c.query, c.peer.address), maxEndpointLength));
+    server.on('bootstrap', (event: BootstrapEvent) => this.onBootstrap(event));
+  }
+
+  private onBootstrap(event: BootstrapEvent): void {
+    const prefix = renderMountpoint(this.options.mountpoint, mountpointVars(event.endpoint, event.query, event.peer.address));
+    const message = bootstrapMessage(event);
+    const fields = { ep: event.endpoint, peer: `${event.peer.address}:${event.peer.port}`, step: event.step, code: event.code, error: event.error, version: event.version };
+    if (event.status !== 'failed') this.log.info(fields, event.status === 'started' ? 'bootstrap started' : 'bootstrap finished');
+    else if (event.step !== 'request') this.log.warn(fields, 'bootstrap failed');
+    else {
+      // Refused requests come as fast as a source sends them: one line per address every 10 s.
+      const admitted = this.bootstrapRefusals.admit(event.peer.address);
+      if (admitted) this.log.info({ ...fields, suppressed: admitted.suppressed || undefined }, 'bootstrap request refused');
+    }
+    // The device is not registered (yet): tell() names the endpoint from here rather than from byPrefix.
+    this.unregisteredEndpoint = event.endpoint;
+    try {
+      this.answers.publish(prefix, 'bootstrap', message);
+    } finally {
+      this.unregisteredEndpoint = undefined;
     }
   }
 

@@ -1,7 +1,8 @@
+import type { BootstrapEvent } from '../lwm2m/bootstrap/bootstrap-server';
 import type { Registration } from '../lwm2m/registration/registration';
 import { codeName } from '../lwm2m/code-names';
 import type { JsonObject } from './command-parser';
-import type { JsonContentEntry } from './value-json';
+import { entriesToJson, type JsonContentEntry } from './value-json';
 
 /** Substrings of query parameter names that suggest a secret (lwm2m.secret_query_keys' default). */
 export const DEFAULT_SECRET_QUERY_KEYS: readonly string[] = ['pass', 'pwd', 'secret', 'token', 'key', 'psk', 'auth'];
@@ -218,4 +219,18 @@ function scalarJson(value: unknown): string | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * `up/bootstrap`: a bootstrap started, finished or failed at a step, with the device's CoAP code (or the
+ * one the gateway answered a refused request) and what went wrong. Never a credential.
+ */
+export function bootstrapMessage(event: BootstrapEvent): JsonObject {
+  const data: JsonObject = { ep: event.endpoint, status: event.status, step: event.step };
+  if (event.code !== undefined) data.code = event.code;
+  if (event.error !== undefined) data.error = event.error;
+  if (event.version !== undefined) data.lwm2m = event.version;
+  data.security = event.peer.identity ? event.peer.identity.kind : 'none';
+  if (event.read !== undefined) data.read = entriesToJson(event.read);
+  return { msgType: 'bootstrap', data };
 }

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { BootstrapServer } from './bootstrap/bootstrap-server';
 import type { CoapEndpoint, CoapResponse, InboundRequest } from '../coap';
 import { DecodingListener, type Lwm2mExchange, type Lwm2mExchangeListener } from './exchange';
 import type { ModelLookup } from './model/types';
@@ -25,6 +26,8 @@ export class Lwm2mServer extends EventEmitter {
   private readonly channels = new Map<string, CoapEndpoint>();
   /** The endpoint of each scheme: a registration restored from the store speaks there until it speaks again. */
   private readonly byScheme = new Map<string, CoapEndpoint>();
+  /** The bootstrap server, when it also answers `POST /bs` on these endpoints (bootstrap.on_dm_listeners). */
+  private bootstrap: BootstrapServer | undefined;
   /** While state is restored, requests wait for it (an Update must find its registration). */
   private restoring: Promise<void> | undefined;
 
@@ -52,6 +55,11 @@ export class Lwm2mServer extends EventEmitter {
     endpoint.setRequestHandler((req) => (this.restoring ? this.restoring.then(() => this.handleRequest(endpoint, req)) : this.handleRequest(endpoint, req)));
   }
 
+  /** Serves Bootstrap-Requests (`/bs`, `/bspack`) next to the Registration interface. */
+  serveBootstrap(server: BootstrapServer | undefined): void {
+    this.bootstrap = server;
+  }
+
   /** Requests wait until `restored` settles (the registrations it brings back are then known). */
   holdUntil(restored: Promise<unknown>): void {
     const done = restored.then(
@@ -70,6 +78,10 @@ export class Lwm2mServer extends EventEmitter {
   }
 
   private handleRequest(endpoint: CoapEndpoint, req: InboundRequest): CoapResponse | Promise<CoapResponse> {
+    if (this.bootstrap !== undefined) {
+      const bootstrap = this.bootstrap.handle(endpoint, req);
+      if (bootstrap !== undefined) return bootstrap;
+    }
     if (req.uriPath.length === 1 && req.uriPath[0] === 'dp') {
       const sent = handleSendRequest(req, this.store, this.model);
       if (sent.reg && sent.entries) this.emit('send', sent.reg, sent.entries);

@@ -5,22 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startHarness, type Harness } from '../support/harness';
+import { COAP_SERVER as SERVER, coapClient } from '../support/libcoap';
 import { freeUdpPort } from '../support/ports';
-
-const CLIENT = '/usr/bin/coap-client-openssl';
-const SERVER = '/usr/bin/coap-server-openssl';
-
-
-/** Runs coap-client asynchronously: the gateway under test lives in this process's event loop. */
-function coapClient(args: string[]): Promise<{ status: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(CLIENT, ['-B', '10', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.once('exit', (status) => resolve({ status, output }));
-  });
-}
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,4 +1,4 @@
-import type { GatewayStore, ObservationRecord, QueuedCommandRecord, RegistrationRecord } from '../../src/lwm2m/store';
+import type { GatewayStore, ObservationRecord, ProvisionedPskRecord, QueuedCommandRecord, RegistrationRecord } from '../../src/lwm2m/store';
 
 /**
  * What every GatewayStore backend must do, run once per backend (as aedes runs its persistence
@@ -37,6 +37,10 @@ export function obs(token: string, registrationId: string, over: Partial<Observa
 
 export function cmd(id: string, endpoint: string, over: Partial<QueuedCommandRecord> = {}): QueuedCommandRecord {
   return { id, endpoint, enqueuedAt: 1_700_000_000_000, ttl: 7200, payload: { reqID: id, msgType: 'read', data: { path: '/3/0/0' } }, ...over };
+}
+
+export function psk(identity: string, endpoint: string, over: Partial<ProvisionedPskRecord> = {}): ProvisionedPskRecord {
+  return { identity, key: '000102030405060708090a0b0c0d0e0f', endpoint, provisionedAt: 1_700_000_000_000, ...over };
 }
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
@@ -297,6 +301,85 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       });
     });
 
+    describe('provisioned credentials', () => {
+      const byIdentity = (list: ProvisionedPskRecord[]) => [...list].sort((a, b) => (a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0));
+
+      it('puts, replaces the record of the same identity, removes, and lists every record frozen', async () => {
+        const k = store.credentials;
+        expect(await collect(k.all())).toEqual([]);
+        await k.put(psk('id-1', 'ep1'));
+        await k.put(psk('id-2', 'ep2', { key: 'ff' }));
+        await k.put(psk('id-1', 'ep1', { key: 'aabb', provisionedAt: 1_700_000_000_500 }));
+        expect(byIdentity(await collect(k.all()))).toEqual([psk('id-1', 'ep1', { key: 'aabb', provisionedAt: 1_700_000_000_500 }), psk('id-2', 'ep2', { key: 'ff' })]);
+        expect((await collect(k.all())).every((r) => Object.isFrozen(r))).toBe(true);
+
+        await k.remove('id-1');
+        await k.remove('id-1'); // unknown: nothing happens
+        await k.remove('never-stored');
+        expect(await collect(k.all())).toEqual([psk('id-2', 'ep2', { key: 'ff' })]);
+        // A removed identity may be provisioned again.
+        await k.put(psk('id-1', 'ep9'));
+        expect(byIdentity(await collect(k.all())).map((r) => [r.identity, r.endpoint])).toEqual([['id-1', 'ep9'], ['id-2', 'ep2']]);
+      });
+
+      it('keeps its own copy of the record\'s fields and nothing else', async () => {
+        const given = { ...psk('id-x', 'ep-x'), extra: 'not a field' } as ProvisionedPskRecord & { extra: string; endpoint: string };
+        await store.credentials.put(given);
+        given.endpoint = 'changed';
+        expect(await collect(store.credentials.all())).toEqual([psk('id-x', 'ep-x')]);
+      });
+
+      it('keeps identities with separators and non-ASCII apart', async () => {
+        const identities = ['a/b', 'a', 'ü %2F', 'urn:imei:490154203237518', 'p/a'];
+        for (const [i, identity] of identities.entries()) await store.credentials.put(psk(identity, `ep${i}`));
+        await store.credentials.remove('a');
+        expect(byIdentity(await collect(store.credentials.all())).map((r) => r.identity)).toEqual(['a/b', 'p/a', 'urn:imei:490154203237518', 'ü %2F']);
+      });
+
+      it('refuses a malformed record naming the field, never quoting the key', async () => {
+        const secret = 'c0ffee00c0ffee00';
+        const bad: Array<[Partial<ProvisionedPskRecord>, RegExp]> = [
+          [{ identity: '' }, /identity/],
+          [{ identity: 'x'.repeat(129) }, /identity.*128/],
+          [{ identity: 'lone \ud800 surrogate' }, /identity.*Unicode/],
+          [{ endpoint: '' }, /endpoint/],
+          [{ endpoint: 'e'.repeat(1025) }, /endpoint/],
+          [{ key: '' }, /key/],
+          [{ key: 'abc' }, /key/],
+          [{ key: 'secret-not-hex!' }, /key/],
+          [{ key: 'ab'.repeat(257) }, /key.*256/],
+          [{ provisionedAt: Number.NaN }, /provisionedAt/],
+          [{ provisionedAt: -1 }, /provisionedAt/],
+        ];
+        for (const [over, field] of bad) {
+          const record = psk('id-bad', 'ep-bad', { key: secret, ...over });
+          const error = await Promise.resolve()
+            .then(() => store.credentials.put(record))
+            .then(
+              () => new Error('stored'),
+              (err: Error) => err,
+            );
+          expect(error.message).toMatch(field);
+          expect(error.message).not.toContain(secret);
+          expect(error.message).not.toContain('secret-not-hex');
+        }
+        expect(await collect(store.credentials.all())).toEqual([]);
+      });
+
+      it('all() reads many records (several batches) and allows removal while iterating', async () => {
+        const k = store.credentials;
+        const identities = Array.from({ length: 450 }, (_, i) => `identity-${i}`);
+        await Promise.all(identities.map((identity, i) => k.put(psk(identity, `ep${i}`, { provisionedAt: i }))));
+        const seen: string[] = [];
+        for await (const r of k.all()) {
+          seen.push(r.identity);
+          if (seen.length % 2 === 0) await k.remove(r.identity);
+        }
+        expect(seen.sort()).toEqual([...identities].sort());
+        expect((await collect(k.all())).length).toBe(identities.length / 2);
+      });
+    });
+
     it('a caller may stop iterating all() early; the store goes on and closes', async () => {
       for (let i = 0; i < 1100; i++) {
         await Promise.all([store.registrations.add(reg(`id${i}`, `ep${i}`)), store.observations.put(obs(i.toString(16).padStart(4, '0'), `id${i}`)), store.commands.append(cmd(`c${i}`, `ep${i % 7}`))]);
@@ -378,6 +461,19 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect(Object.isFrozen(await store.registrations.get('b'))).toBe(true);
       expect((await collect(store.observations.all())).map((o) => o.token).sort()).toEqual(['01', '02']);
       expect((await collect(store.commands.all())).map((x) => x.id)).toEqual(['q2', 'q3', 'q4']);
+    });
+
+    persistent('provisioned credentials survive a close and reopen', async () => {
+      await store.credentials.put(psk('id-1', 'ep1'));
+      await store.credentials.put(psk('id-2', 'ep2'));
+      await store.credentials.put(psk('id-1', 'ep1', { key: 'aabbcc', provisionedAt: 5 }));
+      await store.credentials.put(psk('id-3', 'ep3'));
+      await store.credentials.remove('id-2');
+
+      store = await (factory.reopen as (s: GatewayStore) => Promise<GatewayStore>)(store);
+      const all = await collect(store.credentials.all());
+      expect([...all].sort((a, b) => a.identity.localeCompare(b.identity))).toEqual([psk('id-1', 'ep1', { key: 'aabbcc', provisionedAt: 5 }), psk('id-3', 'ep3')]);
+      expect(all.every((r) => Object.isFrozen(r))).toBe(true);
     });
   });
 }

@@ -1,5 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { CommandQueueStore, GatewayStore, ObservationStore, RegistrationRecordStore, SharedClaims } from '../../lwm2m/store';
+import type { CommandQueueStore, CredentialStore, GatewayStore, ObservationStore, RegistrationRecordStore, SharedClaims } from '../../lwm2m/store';
 
 const DURATION_BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
@@ -53,6 +53,12 @@ export class StoreTiming {
       remove: this.timed('commands_remove', c.remove.bind(c)),
       removeAll: this.timed('commands_remove_all', c.removeAll.bind(c)),
     };
+    const k = store.credentials;
+    const credentials: CredentialStore = {
+      put: this.timed('credentials_put', k.put.bind(k)),
+      remove: this.timed('credentials_remove', k.remove.bind(k)),
+      all: () => k.all(),
+    };
     const s = store.shared;
     const shared: SharedClaims | undefined = s && {
       hold: this.timed('claims_hold', s.hold.bind(s)),
@@ -60,7 +66,7 @@ export class StoreTiming {
       holder: this.timed('claims_holder', s.holder.bind(s)),
       once: this.timed('claims_once', s.once.bind(s)),
     };
-    return { registrations, observations, commands, shared, problem: () => store.problem(), close: () => store.close() };
+    return { registrations, observations, commands, credentials, shared, problem: () => store.problem(), close: () => store.close() };
   }
 
   /** `call`, timed under `operation`; a synchronous throw stays one (and counts as an error). */

@@ -1,4 +1,5 @@
 import type { CommandQueueStore } from './command-queue';
+import type { CredentialStore } from './credentials';
 import type { ObservationStore } from './observations';
 import type { RegistrationRecordStore } from './registrations';
 import type { SharedClaims } from './shared-claims';
@@ -8,6 +9,8 @@ export interface GatewayStore {
   readonly registrations: RegistrationRecordStore;
   readonly observations: ObservationStore;
   readonly commands: CommandQueueStore;
+  /** PSKs the bootstrap server provisioned for the gateway's DM listener. */
+  readonly credentials: CredentialStore;
   /** Present when several gateway instances share the store (Redis). */
   readonly shared?: SharedClaims;
   /** Why the store cannot be used now (health), or undefined when it answers. Never throws. */

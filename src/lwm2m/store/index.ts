@@ -1,4 +1,5 @@
 export type { CommandQueueStore, QueuedCommandRecord } from './command-queue';
+export type { CredentialStore, ProvisionedPskRecord } from './credentials';
 export type { GatewayStore } from './gateway-store';
 export type { JsonPrimitive, JsonValue } from './json';
 export { openLevelStore, type LevelStoreOptions } from './level-store';

@@ -33,6 +33,7 @@
  *   r/<id> → RegistrationRecord          e/<endpoint> → id
  *   o/<token> → ObservationRecord        x/<registrationId>/<token> → ''
  *   q/<endpoint>/<seq> → QueuedCommand   c/<commandId> → its q/ key     m/seq → last seq
+ *   p/<identity> → ProvisionedPskRecord
  * One directory per gateway: LevelDB locks it, so a second process fails to open it.
  *
  * Bulk reads (`all()` of each collection, the restart's) walk one prefix range with one iterator,
@@ -41,6 +42,7 @@
  */
 import { ClassicLevel } from 'classic-level';
 import type { CommandQueueStore, QueuedCommandRecord } from './command-queue';
+import { checkCredentialRecord, credentialRecordJson, parseCredentialRecord, type CredentialStore, type ProvisionedPskRecord } from './credentials';
 import type { GatewayStore } from './gateway-store';
 import { deepFreeze } from './json';
 import { sortByCreation } from './memory-store';
@@ -50,7 +52,7 @@ import type { RegistrationRecord, RegistrationRecordStore } from './registration
 export interface LevelStoreOptions {
   /** How often pending writes are flushed to the disk (fsync); 0 turns the flush off. Default 1000. */
   syncIntervalMs?: number;
-  /** A failed background flush (the gateway logs it). */
+  /** A failed background flush, or a damaged record skipped while reading (the gateway logs it). */
   onError?: (err: Error) => void;
 }
 
@@ -81,6 +83,7 @@ class LevelStore implements GatewayStore {
   readonly registrations: RegistrationRecordStore;
   readonly observations: ObservationStore;
   readonly commands: CommandQueueStore;
+  readonly credentials: CredentialStore;
   /** Mutations run one after another: each reads, then writes one atomic batch. */
   private chain: Promise<unknown> = Promise.resolve();
   private dirty = false;
@@ -94,6 +97,7 @@ class LevelStore implements GatewayStore {
     this.registrations = new LevelRegistrations(this);
     this.observations = new LevelObservations(this);
     this.commands = new LevelCommands(this);
+    this.credentials = new LevelCredentials(this, options.onError);
     const interval = options.syncIntervalMs ?? 1000;
     if (interval > 0) {
       this.timer = setInterval(() => void this.flush().catch((e: Error) => this.options.onError?.(e)), interval);
@@ -151,7 +155,7 @@ class LevelStore implements GatewayStore {
    * changes meanwhile are not seen, and removing while iterating is safe), read in batches. The next
    * batch is read (on libuv's thread pool) while the caller goes through the current one.
    */
-  async *scan<T>(prefix: string): AsyncGenerator<T> {
+  async *scan<T>(prefix: string, parse: (value: string) => T | undefined = (value) => decode<T>(value)): AsyncGenerator<T> {
     const it = this.db.values({ gte: prefix, lt: prefix + END, highWaterMarkBytes: SCAN_BATCH_BYTES });
     let pending: Promise<string[]> | undefined = it.nextv(SCAN_BATCH);
     try {
@@ -160,7 +164,10 @@ class LevelStore implements GatewayStore {
         pending = undefined;
         if (batch.length === 0) break;
         pending = it.nextv(SCAN_BATCH);
-        for (const value of batch) yield decode<T>(value) as T;
+        for (const value of batch) {
+          const record = parse(value);
+          if (record !== undefined) yield record;
+        }
       }
     } finally {
       // A caller that stops early: the read under way ends before the iterator closes.
@@ -316,6 +323,32 @@ class LevelCommands implements CommandQueueStore {
       const ops = list.flatMap((c): Op[] => [{ type: 'del', key: `c/${enc(c.id)}` }]);
       ops.push(...(await this.s.db.keys({ gte: `q/${enc(endpoint)}/`, lt: `q/${enc(endpoint)}/${END}` }).all()).map((key): Op => ({ type: 'del', key })));
       return [ops, list.length];
+    });
+  }
+}
+
+class LevelCredentials implements CredentialStore {
+  constructor(
+    private readonly s: LevelStore,
+    private readonly onError: ((err: Error) => void) | undefined,
+  ) {}
+
+  async put(record: ProvisionedPskRecord): Promise<void> {
+    checkCredentialRecord(record);
+    const value = credentialRecordJson(record);
+    return this.s.mutate(async () => [[{ type: 'put', key: `p/${enc(record.identity)}`, value }], undefined]);
+  }
+
+  remove(identity: string): Promise<void> {
+    return this.s.mutate(async () => [[{ type: 'del', key: `p/${enc(identity)}` }], undefined]);
+  }
+
+  all(): AsyncIterableIterator<ProvisionedPskRecord> {
+    return this.s.scan<ProvisionedPskRecord>('p/', (value) => {
+      const record = parseCredentialRecord(value);
+      // Only that it happened: the value may hold a key.
+      if (!record) this.onError?.(new Error('a damaged provisioned credential record in the embedded store was skipped'));
+      return record;
     });
   }
 }

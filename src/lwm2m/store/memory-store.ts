@@ -1,4 +1,5 @@
 import type { CommandQueueStore, QueuedCommandRecord } from './command-queue';
+import { checkCredentialRecord, credentialRecordJson, type CredentialStore, type ProvisionedPskRecord } from './credentials';
 import type { GatewayStore } from './gateway-store';
 import { frozenCopy } from './json';
 import { checkToken, type ObservationRecord, type ObservationStore } from './observations';
@@ -13,6 +14,7 @@ export function createMemoryStore(): GatewayStore {
     registrations: new MemoryRegistrationStore(),
     observations: new MemoryObservationStore(),
     commands: new MemoryCommandQueueStore(),
+    credentials: new MemoryCredentialStore(),
     problem: async () => undefined,
     close: async () => undefined,
   };
@@ -156,6 +158,25 @@ export class MemoryCommandQueueStore implements CommandQueueStore {
     this.queues.delete(endpoint);
     for (const cmd of queue) this.byId.delete(cmd.id);
     return queue.length;
+  }
+}
+
+export class MemoryCredentialStore implements CredentialStore {
+  private readonly byIdentity = new Map<string, ProvisionedPskRecord>();
+
+  async put(record: ProvisionedPskRecord): Promise<void> {
+    checkCredentialRecord(record);
+    // Through JSON as the disk stores: only the record's own fields are kept.
+    this.byIdentity.set(record.identity, frozenCopy(JSON.parse(credentialRecordJson(record)) as ProvisionedPskRecord));
+  }
+
+  async remove(identity: string): Promise<void> {
+    this.byIdentity.delete(identity);
+  }
+
+  async *all(): AsyncIterableIterator<ProvisionedPskRecord> {
+    // A snapshot: the caller may remove while iterating.
+    for (const record of [...this.byIdentity.values()]) yield record;
   }
 }
 

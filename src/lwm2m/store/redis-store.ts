@@ -12,6 +12,7 @@
  *   P cmd            hash   command id → QueuedCommandRecord
  *   P cmd:seq        string last command sequence number (INCR)
  *   P cmd:ep:<ep>    zset   member command id, score its sequence number: the endpoint's queue in order
+ *   P psk            hash   identity → ProvisionedPskRecord (a PSK the bootstrap server provisioned)
  * A lookup is one hash or sorted-set access (O(1) or O(log n)); nothing by key uses SCAN. The `all()`
  * of registrations and observations pages through `P reg` / `P obs` with HSCAN; that of commands
  * pages through `P cmd`, then reads each endpoint's order from its `cmd:ep:` set. Every change is one Lua script, so it is atomic against other clients: two
@@ -25,6 +26,7 @@
 import { Redis } from 'ioredis';
 import type { SharedClaims } from './shared-claims';
 import type { CommandQueueStore, QueuedCommandRecord } from './command-queue';
+import { checkCredentialRecord, credentialRecordJson, parseCredentialRecord, type CredentialStore, type ProvisionedPskRecord } from './credentials';
 import type { GatewayStore } from './gateway-store';
 import { deepFreeze } from './json';
 import { checkToken, type ObservationRecord, type ObservationStore } from './observations';
@@ -35,7 +37,10 @@ export interface RedisStoreOptions {
   keyPrefix?: string;
   /** How long `openRedisStore` waits for Redis to answer before failing. Default 5000. */
   connectTimeoutMs?: number;
-  /** A connection error after the store is open (ioredis reconnects on its own); the gateway logs it. */
+  /**
+   * A connection error after the store is open (ioredis reconnects on its own), or a damaged record
+   * skipped while reading; the gateway logs it.
+   */
   onError?: (err: Error) => void;
 }
 
@@ -223,7 +228,7 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
   for (const name of Object.keys(LUA) as ScriptName[]) {
     client.defineCommand(name, { lua: LUA[name], numberOfKeys: NUMBER_OF_KEYS[name], readOnly: READ_ONLY.has(name) });
   }
-  return new RedisStore(client, options.keyPrefix ?? 'lwm2m:');
+  return new RedisStore(client, options.keyPrefix ?? 'lwm2m:', options.onError);
 }
 
 /** Belt and braces: a message from the client never carries the password, but make sure. */
@@ -261,17 +266,20 @@ class RedisStore implements GatewayStore {
   readonly registrations: RegistrationRecordStore;
   readonly observations: ObservationStore;
   readonly commands: CommandQueueStore;
+  readonly credentials: CredentialStore;
   readonly shared: SharedClaims;
   readonly scripts: Scripts;
 
   constructor(
     readonly client: Redis,
     readonly prefix: string,
+    onError?: (err: Error) => void,
   ) {
     this.scripts = client as unknown as Scripts;
     this.registrations = new RedisRegistrations(this);
     this.observations = new RedisObservations(this);
     this.commands = new RedisCommands(this);
+    this.credentials = new RedisCredentials(this, onError);
     this.shared = new RedisClaims(this);
   }
 
@@ -460,6 +468,37 @@ class RedisCommands implements CommandQueueStore {
 
   async removeAll(endpoint: string): Promise<number> {
     return (await this.s.scripts.cmdRemoveAll(this.cmd, this.queue + checkName('endpoint', endpoint))) as number;
+  }
+}
+
+/** Provisioned PSKs: one hash, identity → record. */
+class RedisCredentials implements CredentialStore {
+  private readonly hash: string;
+
+  constructor(
+    private readonly s: RedisStore,
+    private readonly onError: ((err: Error) => void) | undefined,
+  ) {
+    this.hash = `${s.prefix}psk`;
+  }
+
+  async put(record: ProvisionedPskRecord): Promise<void> {
+    checkCredentialRecord(record);
+    await this.s.client.hset(this.hash, record.identity, credentialRecordJson(record));
+  }
+
+  async remove(identity: string): Promise<void> {
+    await this.s.client.hdel(this.hash, checkName('PSK identity', identity));
+  }
+
+  async *all(): AsyncIterableIterator<ProvisionedPskRecord> {
+    for await (const [identity, value] of this.s.hscan(this.hash)) {
+      const record = parseCredentialRecord(value);
+      // A record filed under another identity is as damaged as one that does not parse.
+      if (record && record.identity === identity) yield record;
+      // The identity only: the value may hold a key.
+      else this.onError?.(new Error(`a damaged provisioned credential record in Redis (${this.hash} field ${JSON.stringify(identity)}) was skipped`));
+    }
   }
 }
 

@@ -5,52 +5,23 @@
  * (lwm2m.max_registrations, 5.03 with Max-Age for a new endpoint). Attackers send from 127.0.0.2
  * and 127.0.0.3; 50 bystanders on 127.0.0.1 keep answering reads during and after.
  */
-import type { ParsedPacket } from 'coap-packet';
 import { startHarness, type Harness } from '../../support/harness';
 import { Bystanders } from '../../support/bystanders';
+import { type FloodAnswers, floodRequests } from '../../support/coap-flood';
 import { RawDevice } from '../../support/raw-device';
 import { whileBystandersRead } from '../../support/under-attack';
 
-function maxAge(p: ParsedPacket): number | undefined {
-  const o = p.options.find((x) => x.name === 'Max-Age');
-  return o ? o.value.reduce((n, b) => n * 256 + b, 0) : undefined;
-}
-
-/** Sends `count` registers with distinct endpoints as fast as the socket takes them; counts the answers by code. */
-async function flood(attacker: RawDevice, prefix: string, count: number): Promise<{ codes: Map<string, number>; maxAges: Set<number | undefined> }> {
-  const codes = new Map<string, number>();
-  const maxAges = new Set<number | undefined>();
-  const wanted = new Set<number>();
-  const done = new Promise<void>((resolve) => {
-    attacker.onPacket((p) => {
-      if (!p.ack || !wanted.delete(p.messageId)) return;
-      codes.set(p.code, (codes.get(p.code) ?? 0) + 1);
-      if (p.code !== '2.01') maxAges.add(maxAge(p));
-      if (wanted.size === 0) resolve();
-    });
-  });
-  for (let i = 0; i < count; i++) {
-    const messageId = attacker.nextMid() & 0xffff;
-    wanted.add(messageId);
-    attacker.send({
-      confirmable: true,
-      code: 'POST',
-      messageId,
-      token: Buffer.from([i & 0xff, (i >> 8) & 0xff]),
-      options: [
-        { name: 'Uri-Path', value: Buffer.from('rd') },
-        { name: 'Uri-Query', value: Buffer.from(`ep=${prefix}-${i}`) },
-        { name: 'Content-Format', value: Buffer.from([40]) },
-      ],
-      payload: Buffer.from('</3/0>'),
-    });
-    if (i % 200 === 199) await new Promise((r) => setImmediate(r)); // let answers in: the socket buffer is finite
-  }
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 15_000)))]);
-  clearTimeout(timer);
-  if (wanted.size > 0) throw new Error(`${wanted.size} of ${count} registers got no answer`);
-  return { codes, maxAges };
+/** Registers with distinct endpoints `<prefix>-<i>`, as fast as the socket takes them. */
+function flood(attacker: RawDevice, prefix: string, count: number): Promise<FloodAnswers> {
+  return floodRequests(attacker, count, (i) => ({
+    code: 'POST',
+    options: [
+      { name: 'Uri-Path', value: Buffer.from('rd') },
+      { name: 'Uri-Query', value: Buffer.from(`ep=${prefix}-${i}`) },
+      { name: 'Content-Format', value: Buffer.from([40]) },
+    ],
+    payload: Buffer.from('</3/0>'),
+  }));
 }
 
 describe('attack: registration flood', () => {

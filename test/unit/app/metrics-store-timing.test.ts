@@ -38,6 +38,8 @@ describe('StoreTiming', () => {
     expect(await store.registrations.get('nope')).toBeUndefined();
     await store.commands.append(command);
     expect(await store.commands.list('ep1')).toHaveLength(1);
+    await store.credentials.put({ identity: 'id1', key: 'aa', endpoint: 'ep1', provisionedAt: 1 });
+    await store.credentials.remove('id1');
     const all: string[] = [];
     for await (const r of store.registrations.all()) all.push(r.id);
     expect(all).toEqual(['r1']);
@@ -49,6 +51,8 @@ describe('StoreTiming', () => {
     expect(await count('registrations_get')).toBe(1);
     expect(await count('commands_append')).toBe(1);
     expect(await count('commands_list')).toBe(1);
+    expect(await count('credentials_put')).toBe(1);
+    expect(await count('credentials_remove')).toBe(1);
     expect(await count('observations_put')).toBe(0);
     expect(await value(registry, 'lwm2m_store_operation_errors_total', { operation: 'commands_append' })).toBe(0);
     await store.close();

@@ -47,6 +47,7 @@ describe('defaults', () => {
         update: { topic: 'up/update', qos: 0 },
         deregister: { topic: 'up/deregister', qos: 0 },
         send: { topic: 'up/send', qos: 0 },
+        bootstrap: { topic: 'up/bootstrap', qos: 0 },
       },
       coap: { ack_timeout: 2, ack_random_factor: 1.5, max_retransmit: 4 },
       blockwise: {
@@ -212,6 +213,7 @@ log:
           update: { topic: 'upd', qos: 1 },
           deregister: { topic: 'dereg', qos: 1 },
           send: { topic: 's', qos: 2 },
+          bootstrap: { topic: 'up/bootstrap', qos: 0 },
         },
         coap: { ack_timeout: 1.5, ack_random_factor: 1, max_retransmit: 2 },
         blockwise: {
@@ -248,6 +250,30 @@ log:
           max_handshakes: 10000,
           max_handshakes_per_source: 100,
         },
+        bootstrap_udp: { enable: false, bind: { host: '0.0.0.0', port: 5783 }, recbuf: undefined },
+        bootstrap_dtls: {
+          enable: false,
+          bind: { host: '0.0.0.0', port: 5784 },
+          psk_file: undefined,
+          certfile: undefined,
+          keyfile: undefined,
+          cacertfile: undefined,
+          verify: 'verify_none',
+          ciphers: undefined,
+          session_timeout: 600,
+          max_sessions: 100000,
+          max_handshakes: 10000,
+          max_handshakes_per_source: 100,
+        },
+      },
+      bootstrap: {
+        config_file: undefined,
+        http: { url: '', method: 'post', headers: {}, body: {}, timeout: 5, max_in_flight: 100, max_in_flight_per_source: 20 },
+        on_dm_listeners: true,
+        session_timeout: 60,
+        max_sessions: 1000,
+        request_rate: { per_source: 1, burst: 10 },
+        max_provisioned: 1000000,
       },
       auth: {
         http: {
@@ -294,6 +320,8 @@ describe('refused', () => {
     ['listeners: { tcp: {} }', 'listeners.tcp'],
     ['listeners: { dtls: { psk: x } }', 'listeners.dtls.psk'],
     ['auth: { http: { uri: x } }', 'auth.http.uri'],
+    ['bootstrap: { config_fil: x }', 'bootstrap.config_fil'],
+    ['listeners: { bootstrap_dtls: { enable_authn: true } }', 'listeners.bootstrap_dtls.enable_authn'],
   ])('a misspelt key: %p', (text, key) => {
     expect(refused(text, key)).toBe(`${key}: unknown key`);
   });
@@ -359,6 +387,18 @@ describe('refused', () => {
     expect(refused('lwm2m: { max_queued_commands: 0 }', 'lwm2m.max_queued_commands')).toMatch(/must be >= 1/);
     expect(refused('lwm2m: { registration_rate: { per_source: 0 } }', 'lwm2m.registration_rate.per_source')).toMatch(/must be > 0/);
     expect(parseConfig('lwm2m: { secret_query_keys: [ApiKey] }').lwm2m.secret_query_keys).toEqual(['apikey']);
+  });
+
+  it('bootstrap: a listener without a configuration source, a bad hook URL, a DTLS listener without credentials', () => {
+    expect(refused('listeners: { bootstrap_udp: { enable: true } }', 'listeners.bootstrap_udp.enable')).toBe(
+      'listeners.bootstrap_udp.enable: a bootstrap listener needs bootstrap.config_file or bootstrap.http.url',
+    );
+    expect(refused('bootstrap: { http: { url: "ftp://x" } }', 'bootstrap.http.url')).toMatch(/http:\/\/ or https:\/\//);
+    expect(refused('bootstrap: { config_file: bs.yaml }\nlisteners: { bootstrap_dtls: { enable: true } }', 'listeners.bootstrap_dtls.psk_file')).toMatch(/no credentials/);
+    expect(refused('bootstrap: { session_timeout: 2h }', 'bootstrap.session_timeout')).toBe('bootstrap.session_timeout: must be <= 3600');
+    const on = parseConfig('bootstrap: { config_file: bs.yaml, session_timeout: 30s }\nlisteners: { bootstrap_udp: { enable: true, bind: ":5783" } }');
+    expect(on.bootstrap).toMatchObject({ config_file: 'bs.yaml', session_timeout: 30, on_dm_listeners: true });
+    expect(on.listeners.bootstrap_udp).toEqual({ enable: true, bind: { host: '0.0.0.0', port: 5783 }, recbuf: undefined });
   });
 
   it('lifetime_min > lifetime_max', () => {

@@ -65,6 +65,7 @@ function options(overrides: Partial<GatewayOptions> = {}): GatewayOptions {
       update: t('up/update'),
       deregister: t('up/deregister'),
       send: t('up/send'),
+      bootstrap: t('up/bootstrap'),
     },
     autoObserve: false,
     updateMsgPublishCondition: 'always',
