@@ -19,6 +19,7 @@ import { COAP_SERVER as SERVER, coapClient } from '../support/libcoap';
 import { freeUdpPort } from '../support/ports';
 
 const model = ObjectModel.withBuiltins();
+const fixture = (name: string) => path.join(__dirname, '../fixtures/dtls', name);
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,14 +40,15 @@ describe('bootstrap server with libcoap (coap-client-openssl, coap-server-openss
     fs.writeFileSync(configFile, 'endpoints: {}\n');
     h = await startHarness(
       [
-        `listeners:\n  bootstrap_udp:\n    enable: true\n    bind: "127.0.0.1:0"\n  bootstrap_dtls:\n    enable: true\n    bind: "127.0.0.1:0"\n    psk_file: "${pskFile}"`,
+        `listeners:\n  bootstrap_udp:\n    enable: true\n    bind: "127.0.0.1:0"\n  bootstrap_dtls:\n    enable: true\n    bind: "127.0.0.1:0"\n    psk_file: "${pskFile}"` +
+          `\n    certfile: "${fixture('server.pem')}"\n    keyfile: "${fixture('server.key.pem')}"\n    cacertfile: "${fixture('ca.pem')}"\n    verify: verify_peer`,
         `bootstrap:\n  config_file: "${configFile}"\n  session_timeout: 4s`,
       ].join('\n'),
     );
     // A CoAP server is no LwM2M client: no Bootstrap-Discover (it would serve its text index at /).
     // A pack needs its Security instance id fixed (there is no Discover before it).
     const entry = (ssid: number) => ({ discover: false, delete: ['/0', '/1'], servers: [{ short_server_id: ssid, uri: `coap://127.0.0.1:${h.gw.udpPort}`, security_mode: 'nosec', lifetime: 600, security_instance_id: 1 }] });
-    fs.writeFileSync(configFile, YAML.stringify({ endpoints: { 'libcoap-udp': entry(11), 'libcoap-dtls-a': entry(12), 'libcoap-dtls-b': entry(13) } }));
+    fs.writeFileSync(configFile, YAML.stringify({ endpoints: { 'libcoap-udp': entry(11), 'libcoap-dtls-a': entry(12), 'libcoap-dtls-b': entry(13), 'dev-cert-1': entry(14) } }));
     h.gw.reloadCredentials();
   });
 
@@ -139,5 +141,18 @@ describe('bootstrap server with libcoap (coap-client-openssl, coap-server-openss
     expect(wrong.output).toMatch(/4\.03/);
     const unknown = await coapClient(['-m', 'post', '-v', '7', `coap://127.0.0.1:${h.gw.bootstrapUdpPort}/bs?ep=libcoap-nobody`]);
     expect(unknown.output).toMatch(/4\.01/);
+  });
+
+  it('over DTLS with an X.509 client certificate: the certificate’s CN bootstraps (pack), another endpoint is 4.03', async () => {
+    const cert = ['-c', fixture('client.pem'), '-j', fixture('client.key.pem'), '-C', fixture('ca.pem')];
+    const file = path.join(dir, 'pack-x509.cbor');
+    const from = h.probe.mark();
+    const res = await coapClient(['-m', 'get', ...cert, '-o', file, `coaps://127.0.0.1:${h.gw.bootstrapDtlsPort}/bspack?ep=dev-cert-1`]);
+    expect(res.status).toBe(0);
+    const entries = decodeEntries(ContentFormat.SENML_CBOR, fs.readFileSync(file), {}, model);
+    expect(entries).toEqual(expect.arrayContaining([expect.objectContaining({ path: '/0/1/10', value: 14 })]));
+    expect(eventOf(await waitEvent('dev-cert-1', 'finished', from))).toMatchObject({ step: 'pack', security: 'x509' });
+    const other = await coapClient(['-m', 'post', ...cert, '-v', '7', `coaps://127.0.0.1:${h.gw.bootstrapDtlsPort}/bs?ep=libcoap-udp`]);
+    expect(other.output).toMatch(/4\.03/);
   });
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { BootstrapTestClient } from '../../support/bootstrap-client';
+import { BootstrapTestClient, type BootstrapClientVersion, type BootstrapStep } from '../../support/bootstrap-client';
 import { brokerKind, startHarness, type Harness } from '../../support/harness';
 import type { ReceivedMessage } from '../../support/mqtt-probe';
 import { TestDevice } from '../../support/test-device';
@@ -20,6 +20,10 @@ describe('bootstrap server over DTLS (PSK)', () => {
   const clients: BootstrapTestClient[] = [];
   const devices: TestDevice[] = [];
   const bootstrapKeys = { 'bs-id-1': 'bootstrap-key-one', 'bs-id-2': 'bootstrap-key-two', 'bs-id-3': 'bootstrap-key-three' };
+  /** More devices, each with its own factory credential `bs-<ep>` / `key-of-<ep>`. */
+  const VERSIONED = ['dtls-v1.0', 'dtls-v1.2'];
+  const FAILING: BootstrapStep[] = ['discover', 'read', 'delete', 'write', 'finish'];
+  const more = [...VERSIONED, ...FAILING.map((step) => `dtls-fail-${step}`)];
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lwm2m-bs-dtls-'));
@@ -30,6 +34,7 @@ describe('bootstrap server over DTLS (PSK)', () => {
         { identity: 'bs-id-1', key: Buffer.from(bootstrapKeys['bs-id-1']).toString('hex'), endpoint: 'dtls-dev-1' },
         { identity: 'bs-id-2', key: Buffer.from(bootstrapKeys['bs-id-2']).toString('hex'), endpoint: 'dtls-dev-2' },
         { identity: 'bs-id-3', key: Buffer.from(bootstrapKeys['bs-id-3']).toString('hex'), endpoint: 'dtls-pack' },
+        ...more.map((ep) => ({ identity: `bs-${ep}`, key: Buffer.from(`key-of-${ep}`).toString('hex'), endpoint: ep })),
       ]),
     );
     const configFile = path.join(dir, 'bootstrap.yaml');
@@ -37,7 +42,7 @@ describe('bootstrap server over DTLS (PSK)', () => {
     h = await startHarness(
       [
         `listeners:\n  bootstrap_dtls:\n    enable: true\n    bind: "127.0.0.1:0"\n    psk_file: "${pskFile}"\n  bootstrap_udp:\n    enable: true\n    bind: "127.0.0.1:0"`,
-        `bootstrap:\n  config_file: "${configFile}"\n  session_timeout: 5s`,
+        `bootstrap:\n  config_file: "${configFile}"\n  session_timeout: 5s\n  request_rate:\n    per_source: 1000\n    burst: 1000`,
         'log:\n  level: debug',
         // Small blocks: a Bootstrap-Pack then takes several Block2 requests.
         'lwm2m:\n  blockwise:\n    max_block_size: 64',
@@ -51,6 +56,7 @@ describe('bootstrap server over DTLS (PSK)', () => {
       configFile,
       YAML.stringify({
         defaults: {
+          read: ['/1'],
           servers: [{ short_server_id: 101, uri: `coaps://127.0.0.1:${h.gw.dtlsPort}`, security_mode: 'psk', psk_identity: '${endpoint}', psk_key: 'generate', lifetime: 300 }],
         },
         endpoints: {
@@ -87,7 +93,8 @@ describe('bootstrap server over DTLS (PSK)', () => {
     expect((await c.requestBootstrap()).code).toBe('2.04');
     expect(await c.finished).toEqual({ code: '2.04' });
     const finished = await h.probe.waitFor((m) => m.topic === 'lwm2m/dtls-dev-1/up/bootstrap' && eventOf(m).status === 'finished', 8000, from);
-    expect(eventOf(finished)).toEqual({ ep: 'dtls-dev-1', status: 'finished', step: 'finish', code: '2.04', lwm2m: '1.1', security: 'psk' });
+    // read: the configuration reads /1 first; this factory device has no Server instance yet.
+    expect(eventOf(finished)).toEqual({ ep: 'dtls-dev-1', status: 'finished', step: 'finish', code: '2.04', lwm2m: '1.1', security: 'psk', read: [] });
 
     const dm = c.dmServer();
     expect(dm).toMatchObject({ uri: `coaps://127.0.0.1:${h.gw.dtlsPort}`, mode: 0, identity: 'dtls-dev-1' });
@@ -155,5 +162,49 @@ describe('bootstrap server over DTLS (PSK)', () => {
     expect((await device.register()).code).toBe('2.01');
     const events = h.probe.messages.slice(from).filter((m) => m.topic === 'lwm2m/dtls-pack/up/bootstrap').map((m) => eventOf(m).status);
     expect(events).toEqual(['started', 'finished']);
+  });
+
+  async function factoryClient(endpoint: string, version: BootstrapClientVersion, fail?: { step: BootstrapStep; code: string }): Promise<BootstrapTestClient> {
+    const c = await BootstrapTestClient.start({ endpoint, version, server: { host: '127.0.0.1', port: h.gw.bootstrapDtlsPort! }, dtls: { identity: `bs-${endpoint}`, key: `key-of-${endpoint}` }, fail });
+    clients.push(c);
+    return c;
+  }
+
+  describe.each<[BootstrapClientVersion, BootstrapStep[]]>([
+    ['1.0', ['discover', 'delete', 'delete', 'write', 'write', 'finish']],
+    ['1.2', ['discover', 'read', 'delete', 'delete', 'write', 'write', 'finish']],
+  ])('a %s client over DTLS', (version, steps) => {
+    it('goes through the whole sequence and registers over DTLS with the key it got', async () => {
+      const ep = `dtls-v${version}`;
+      const from = h.probe.mark();
+      const c = await factoryClient(ep, version);
+      expect((await c.requestBootstrap()).code).toBe('2.04');
+      expect(await c.finished).toEqual({ code: '2.04' });
+      expect(c.steps).toEqual(steps);
+      const finished = await h.probe.waitFor((m) => m.topic === `lwm2m/${ep}/up/bootstrap` && eventOf(m).status === 'finished', 8000, from);
+      expect(eventOf(finished)).toMatchObject({ lwm2m: version, security: 'psk' });
+      const dm = c.dmServer()!;
+      const device = await TestDevice.start({ endpoint: ep, lwm2m: version, dtls: dm.dtls!, gateway: dm.address! });
+      devices.push(device);
+      expect((await device.register()).code).toBe('2.01');
+    });
+  });
+
+  describe.each<[BootstrapStep, string]>([
+    ['discover', '5.00'],
+    ['read', '4.01'],
+    ['delete', '4.00'],
+    ['write', '4.04'],
+    ['finish', '4.06'],
+  ])('a DTLS client that answers %s with %s', (step, code) => {
+    it('fails the bootstrap at that step, on MQTT, and nothing after it is sent', async () => {
+      const ep = `dtls-fail-${step}`;
+      const from = h.probe.mark();
+      const c = await factoryClient(ep, '1.1', { step, code });
+      expect((await c.requestBootstrap()).code).toBe('2.04');
+      const failed = await h.probe.waitFor((m) => m.topic === `lwm2m/${ep}/up/bootstrap` && eventOf(m).status === 'failed', 8000, from);
+      expect(eventOf(failed)).toMatchObject({ ep, step, code, security: 'psk' });
+      expect(c.steps[c.steps.length - 1]).toBe(step);
+    });
   });
 });

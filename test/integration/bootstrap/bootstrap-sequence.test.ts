@@ -40,6 +40,11 @@ describe('bootstrap server over UDP', () => {
       '      - short_server_id: 7',
       `        uri: "coap://127.0.0.1:${h.gw.udpPort}"`,
       '        security_mode: nosec',
+      '    acls:',
+      '      - object_id: 3',
+      '        object_instance_id: 0',
+      '        acl: { "7": 15 }',
+      '        owner: 7',
       '  "bs-pack":',
       '    servers:',
       '      - short_server_id: 101',
@@ -137,13 +142,19 @@ describe('bootstrap server over UDP', () => {
     expect(c.requests.filter((r) => r.step === 'write').map((r) => r.contentFormat)).toEqual([ContentFormat.SENML_CBOR, ContentFormat.SENML_CBOR]);
   });
 
-  it('follows a per-endpoint entry: no discover, delete "/", its own short server id', async () => {
+  it('follows a per-endpoint entry: no discover, delete "/", its own short server id, an ACL', async () => {
     const c = await client('strict-no-read', '1.1');
     expect((await c.requestBootstrap()).code).toBe('2.04');
     expect(await c.finished).toEqual({ code: '2.04' });
-    expect(c.steps).toEqual(['delete', 'write', 'write', 'finish']);
+    expect(c.steps).toEqual(['delete', 'write', 'write', 'write', 'finish']);
     expect(c.requests[0].path).toBe('/');
     expect(c.dmServer()).toMatchObject({ shortServerId: 7, lifetime: 300 });
+    expect(c.objects('/2/0').map((e) => [e.path, e.value])).toEqual([
+      ['/2/0/0', 3],
+      ['/2/0/1', 0],
+      ['/2/0/2/7', 15],
+      ['/2/0/3', 7],
+    ]);
   });
 
   it('goes on without Bootstrap-Discover when a 1.0 client does not know it (4.05)', async () => {

@@ -272,7 +272,7 @@ log:
         on_dm_listeners: true,
         session_timeout: 60,
         max_sessions: 1000,
-        request_rate: { per_source: 1, burst: 10 },
+        request_rate: { per_source: 10, burst: 100 },
         max_provisioned: 1000000,
       },
       auth: {
