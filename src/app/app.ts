@@ -368,7 +368,14 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       };
       return parts;
     };
-    const metrics = config.http.enable ? createGatewayMetrics({ gateway, coap: { udp: coap, dtls: coaps }, dtls: dtls?.transport, mqtt, storeTiming }) : undefined;
+    const metrics = config.http.enable ? createGatewayMetrics({
+          gateway,
+          coap: { udp: coap, dtls: coaps },
+          dtls: dtls?.transport,
+          mqtt,
+          storeTiming,
+          bootstrap: bootstrap && { server: bootstrap.server, provisioned },
+        }) : undefined;
     const http = await startHttpPlane(
       config.http,
       { gateway, model, log, commandTimeoutMs: config.http.command_timeout * 1000, events: { maxConsumers: config.http.events.max_consumers, maxBuffered: config.http.events.max_buffered }, health, metrics },

@@ -4,6 +4,7 @@ import type { Lwm2mMqttGateway } from '../../gateway/gateway';
 import type { BrokerClient } from '../../mqtt/broker-client';
 import type { DtlsTransport } from '../../transport/dtls-transport';
 import { registerAuthMetrics } from './auth-metrics';
+import { type BootstrapMetricsSource, registerBootstrapMetrics } from './bootstrap-metrics';
 import { registerCoapMetrics, type CoapListeners } from './coap-metrics';
 import { registerCommandMetrics } from './command-metrics';
 import { registerDtlsMetrics } from './dtls-metrics';
@@ -21,6 +22,8 @@ export interface MetricsSources {
   readonly mqtt?: BrokerClient;
   /** The timing proxy the store was opened through. */
   readonly storeTiming?: StoreTiming;
+  /** The bootstrap server, when one runs. */
+  readonly bootstrap?: BootstrapMetricsSource;
 }
 
 /** The gateway's Prometheus metrics: one prom-client registry, read at scrape time. */
@@ -50,5 +53,6 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
   if (sources.dtls) registerDtlsMetrics(registry, sources.dtls);
   if (sources.mqtt) registerMqttMetrics(registry, sources.mqtt);
   sources.storeTiming?.register(registry);
+  if (sources.bootstrap) registerBootstrapMetrics(registry, sources.bootstrap);
   return { registry, contentType: registry.contentType, text: () => registry.metrics() };
 }
