@@ -4,7 +4,7 @@
  * the whole page, told to every part that listens.
  */
 
-export const EVENT_KINDS = /** @type {const} */ (['register', 'update', 'deregister', 'notify', 'send', 'response', 'refused']);
+export const EVENT_KINDS = /** @type {const} */ (['register', 'update', 'deregister', 'notify', 'send', 'response', 'refused', 'bootstrap']);
 
 /**
  * @typedef {{ kind: string, id: string, endpoint: string | null, topic?: string, message?: Record<string, unknown>, peer?: string, code?: string, reason?: string }} GatewayEvent
