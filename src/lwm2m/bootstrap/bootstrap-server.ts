@@ -169,20 +169,8 @@ export class BootstrapServer extends EventEmitter {
     if (nameProblem) return unnamed('4.00', nameProblem);
     const northbound = this.nameCheck?.(candidate);
     if (northbound !== undefined) return unnamed('4.00', northbound);
-    if (query.pct !== undefined) {
-      const pct = /^[0-9]{1,5}$/.test(query.pct) ? Number(query.pct) : NaN;
-      if (!WRITABLE_FORMATS.has(pct)) return refuse('4.00', `pct ${query.pct.slice(0, 16)} is not a content format the bootstrap server writes`);
-      candidate.preferredFormat = pct;
-    }
-    const binding = checkIdentityBinding(endpointName, req.peer, this.claims?.isClaimed(endpointName) ?? false);
-    if (!binding.allowed) return refuse('4.03', binding.reason);
-    const running = this.open.get(endpointName);
-    if (running) {
-      if (!sameIdentity(running.peer, req.peer)) return refuse('4.03', 'a bootstrap of this endpoint is running for another credential');
-      const left = (this.policy.sessionTimeoutMs - (Date.now() - running.startedAt)) / 1000;
-      return refuse('5.03', 'a bootstrap of this endpoint is already running', left);
-    }
-    if (this.open.size >= this.policy.maxSessions) return refuse('5.03', `${this.policy.maxSessions} bootstraps are running (bootstrap.max_sessions)`, BUSY_RETRY_SECONDS);
+    const refused = this.admit(candidate, refuse);
+    if (refused !== undefined) return refused;
     // The slot is held while the source answers: a second request meanwhile is refused as concurrent.
     const slot: OpenSession = { peer: req.peer, startedAt: Date.now() };
     this.open.set(endpointName, slot);
@@ -210,6 +198,30 @@ export class BootstrapServer extends EventEmitter {
       if (this.open.get(endpointName) === slot) this.open.delete(endpointName);
       return refuse('5.03', `the bootstrap configuration source failed: ${err instanceof Error ? err.message : String(err)}`, BUSY_RETRY_SECONDS);
     });
+  }
+
+  /**
+   * The checks after the names passed: a `pct` it can write, the credential (a DTLS identity may
+   * bootstrap only the endpoints it names; an endpoint a credential names never bootstraps without
+   * it), one bootstrap per endpoint, and the session bound. The refusal, or undefined.
+   */
+  private admit(candidate: BootstrapCandidate, refuse: (code: string, error: string, retryAfter?: number) => CoapResponse): CoapResponse | undefined {
+    const { query, peer, endpoint: endpointName } = candidate;
+    if (query.pct !== undefined) {
+      const pct = /^[0-9]{1,5}$/.test(query.pct) ? Number(query.pct) : NaN;
+      if (!WRITABLE_FORMATS.has(pct)) return refuse('4.00', `pct ${query.pct.slice(0, 16)} is not a content format the bootstrap server writes`);
+      candidate.preferredFormat = pct;
+    }
+    const binding = checkIdentityBinding(endpointName, peer, this.claims?.isClaimed(endpointName) ?? false);
+    if (!binding.allowed) return refuse('4.03', binding.reason);
+    const running = this.open.get(endpointName);
+    if (running) {
+      if (!sameIdentity(running.peer, peer)) return refuse('4.03', 'a bootstrap of this endpoint is running for another credential');
+      const left = (this.policy.sessionTimeoutMs - (Date.now() - running.startedAt)) / 1000;
+      return refuse('5.03', 'a bootstrap of this endpoint is already running', left);
+    }
+    if (this.open.size >= this.policy.maxSessions) return refuse('5.03', `${this.policy.maxSessions} bootstraps are running (bootstrap.max_sessions)`, BUSY_RETRY_SECONDS);
+    return undefined;
   }
 
   /** Answers 2.04 and runs the sequence once the answer is on its way. */
