@@ -3,6 +3,7 @@ import type {
   AclInstance,
   BootstrapConfig,
   BootstrapVersion,
+  OscoreContext,
   SecurityAccount,
   ServerAccount,
 } from '../lwm2m/bootstrap/bootstrap-config';
@@ -42,6 +43,8 @@ export interface ServerEntry extends SecurityEntry {
   serverInstanceId?: number;
   /** Add the PSK to the gateway's DM DTLS listener. */
   provision: boolean;
+  /** The OSCORE context the device uses with this (nosec) server. */
+  oscore?: OscoreContext;
 }
 
 export interface BootstrapServerEntry extends SecurityEntry {
@@ -76,8 +79,10 @@ const SERVER_KEYS = [
   'notification_storing',
   'security_instance_id',
   'server_instance_id',
+  'oscore',
 ];
 const BOOTSTRAP_SERVER_KEYS = [...SECURITY_KEYS, 'account_timeout', 'instance_id'];
+const OSCORE_KEYS = ['master_secret', 'sender_id', 'recipient_id', 'aead_algorithm', 'hmac_algorithm', 'master_salt', 'id_context', 'instance_id'];
 const ACL_KEYS = ['object_id', 'object_instance_id', 'acl', 'owner', 'instance_id'];
 
 const MAX_SERVERS = 8;
@@ -93,6 +98,15 @@ const GENERATED_PSK_BYTES = 16;
 /** A PEM certificate or key; real ones are a few KiB. */
 const MAX_PEM_CHARS = 64 * 1024;
 const MAX_SECONDS = 2 ** 31 - 1;
+/** OSCORE (RFC 8613 §3.3): Sender/Recipient IDs are at most nonce length - 6 = 7 bytes for AES-CCM-16-64-128. */
+const MAX_OSCORE_ID_BYTES = 7;
+const MAX_OSCORE_SECRET_BYTES = 32;
+/** Master Salt and ID Context have no bound in RFC 8613; 32 bytes is well above what deployments use. */
+const MAX_OSCORE_SALT_BYTES = 32;
+const MAX_OSCORE_ID_CONTEXT_BYTES = 32;
+/** COSE algorithm ids (IANA registry) fit this range. */
+const MIN_COSE_ALGORITHM = -65536;
+const MAX_COSE_ALGORITHM = 65535;
 /** Object and instance ids: 16 bits, 65535 reserved (OMA TS Core §7.1). */
 const MAX_ID = 65534;
 const DEFAULT_DELETE: readonly string[] = ['/0', '/1'];
@@ -140,6 +154,8 @@ export function collectBootstrapEntry(raw: unknown, at: string, problems: Proble
   serverList?.forEach((item, i) => {
     const server = readServer(item, `${r.key('servers')}[${i}]`, problems);
     if (server) servers.push(server);
+    // Object 21 and /0/x/17 came with 1.1: a 1.0 client would refuse the write.
+    if (server?.oscore !== undefined && version === '1.0') problems.add(`${r.key('servers')}[${i}].oscore`, 'needs LwM2M 1.1 or later (version is 1.0)');
   });
   const bootstrapRecord = r.mapping('bootstrap_server');
   const bootstrapServer = bootstrapRecord ? readBootstrapServer(bootstrapRecord, r.key('bootstrap_server'), problems) : undefined;
@@ -235,6 +251,13 @@ function readServer(raw: unknown, at: string, problems: ProblemList): ServerEntr
   const disableTimeout = r.integer('disable_timeout', 0, MAX_SECONDS);
   const securityInstanceId = r.integer('security_instance_id', 0, MAX_ID);
   const serverInstanceId = r.integer('server_instance_id', 0, MAX_ID);
+  const oscoreRecord = r.mapping('oscore');
+  let oscore: OscoreContext | undefined;
+  if (oscoreRecord !== undefined) {
+    oscore = readOscore(oscoreRecord, r.key('oscore'), problems);
+    // OSCORE protects the messages instead of DTLS: a server reached over DTLS gets none.
+    if (security !== undefined && security.credentials.mode !== 'nosec') r.problem('oscore', 'only used with security_mode nosec (OSCORE replaces DTLS)');
+  }
   const server: ServerEntry = {
     uri: security?.uri ?? '',
     credentials: security?.credentials ?? { mode: 'nosec' },
@@ -249,8 +272,49 @@ function readServer(raw: unknown, at: string, problems: ProblemList): ServerEntr
     ...(securityInstanceId !== undefined && { securityInstanceId }),
     ...(serverInstanceId !== undefined && { serverInstanceId }),
     provision,
+    ...(oscore !== undefined && { oscore }),
   };
   return server;
+}
+
+function readOscore(raw: Readonly<Record<string, unknown>>, at: string, problems: ProblemList): OscoreContext | undefined {
+  const r = new MappingReader(raw, at, problems, OSCORE_KEYS);
+  const masterSecret = readHex(r, 'master_secret', 1, MAX_OSCORE_SECRET_BYTES, true);
+  const senderId = readHex(r, 'sender_id', 0, MAX_OSCORE_ID_BYTES, true);
+  const recipientId = readHex(r, 'recipient_id', 0, MAX_OSCORE_ID_BYTES, true);
+  // RFC 8613 §3.3: the IDs must differ, else both sides derive the same key and nonce.
+  if (senderId !== undefined && recipientId !== undefined && senderId.equals(recipientId)) r.problem('recipient_id', 'must differ from sender_id');
+  const aeadAlgorithm = r.integer('aead_algorithm', MIN_COSE_ALGORITHM, MAX_COSE_ALGORITHM);
+  const hmacAlgorithm = r.integer('hmac_algorithm', MIN_COSE_ALGORITHM, MAX_COSE_ALGORITHM);
+  const masterSalt = readHex(r, 'master_salt', 0, MAX_OSCORE_SALT_BYTES, false);
+  const idContext = readHex(r, 'id_context', 0, MAX_OSCORE_ID_CONTEXT_BYTES, false);
+  const instanceId = r.integer('instance_id', 0, MAX_ID);
+  if (masterSecret === undefined || senderId === undefined || recipientId === undefined) return undefined;
+  return {
+    masterSecret,
+    senderId,
+    recipientId,
+    ...(aeadAlgorithm !== undefined && { aeadAlgorithm }),
+    ...(hmacAlgorithm !== undefined && { hmacAlgorithm }),
+    ...(masterSalt !== undefined && { masterSalt }),
+    ...(idContext !== undefined && { idContext }),
+    ...(instanceId !== undefined && { instanceId }),
+  };
+}
+
+/** Bytes written in hex ("" for none); messages never quote the value (master_secret is a secret). */
+function readHex(r: MappingReader, name: string, minBytes: number, maxBytes: number, required: boolean): Buffer | undefined {
+  const value = r.value(name);
+  const range = minBytes === 0 ? `up to ${maxBytes} bytes in hex ("" for none)` : `${minBytes}..${maxBytes} bytes in hex`;
+  if (value === undefined) {
+    if (required) r.problem(name, `missing: ${range}`);
+    return undefined;
+  }
+  if (typeof value === 'number') r.problem(name, 'must be a quoted string: YAML reads unquoted digits as a number, losing leading zeros');
+  else if (typeof value !== 'string' || !/^(?:[0-9a-fA-F]{2})*$/.test(value)) r.problem(name, `must be ${range} (an even number of hex digits)`);
+  else if (value.length / 2 < minBytes || value.length / 2 > maxBytes) r.problem(name, `must be ${range}, got ${value.length / 2} bytes`);
+  else return Buffer.from(value, 'hex');
+  return undefined;
 }
 
 function readBootstrapServer(raw: Readonly<Record<string, unknown>>, at: string, problems: ProblemList): BootstrapServerEntry | undefined {
@@ -449,6 +513,7 @@ function checkUniqueIds(r: MappingReader, servers: readonly ServerEntry[], boots
   firstIndex(servers, (s) => s.shortServerId, (i) => r.problems.add(`${serversKey}[${i}].short_server_id`, 'duplicate short server id'));
   firstIndex(servers, (s) => s.serverInstanceId, (i) => r.problems.add(`${serversKey}[${i}].server_instance_id`, 'duplicate server instance id'));
   firstIndex(servers, (s) => s.securityInstanceId, (i) => r.problems.add(`${serversKey}[${i}].security_instance_id`, 'duplicate security instance id'));
+  firstIndex(servers, (s) => s.oscore?.instanceId, (i) => r.problems.add(`${serversKey}[${i}].oscore.instance_id`, 'duplicate OSCORE instance id'));
   if (bootstrap?.instanceId !== undefined && servers.some((s) => s.securityInstanceId === bootstrap.instanceId)) {
     r.problems.add(`${r.key('bootstrap_server')}.instance_id`, 'also the security_instance_id of a server');
   }
@@ -479,6 +544,7 @@ export function resolveBootstrapEntry(entry: BootstrapEntry, endpoint: string): 
       binding: server.binding,
       ...(server.serverInstanceId !== undefined && { serverInstanceId: server.serverInstanceId }),
       ...(server.provision && psk !== undefined && { provision: { identity: psk.identity, key: Buffer.from(psk.key), endpoint } }),
+      ...(server.oscore !== undefined && { oscore: copyOscore(server.oscore) }),
     };
   });
   let bootstrapAccount: SecurityAccount | undefined;
@@ -502,6 +568,17 @@ export function resolveBootstrapEntry(entry: BootstrapEntry, endpoint: string): 
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function copyOscore(context: OscoreContext): OscoreContext {
+  return {
+    ...context,
+    masterSecret: Buffer.from(context.masterSecret),
+    senderId: Buffer.from(context.senderId),
+    recipientId: Buffer.from(context.recipientId),
+    ...(context.masterSalt !== undefined && { masterSalt: Buffer.from(context.masterSalt) }),
+    ...(context.idContext !== undefined && { idContext: Buffer.from(context.idContext) }),
+  };
+}
 
 function resolveSecurity(
   security: SecurityEntry,

@@ -49,6 +49,29 @@ export interface PskProvisioner {
   add(psk: ProvisionedPsk): Promise<void>;
 }
 
+/**
+ * An OSCORE context (RFC 8613; LwM2M 1.1+ object 21 "LWM2M OSCORE"): a server reached over OSCORE
+ * has its Security instance's /0/x/17 "OSCORE Security Mode" link to the /21 instance carrying this.
+ */
+export interface OscoreContext {
+  /** /21/x/0 OSCORE Master Secret. A secret. */
+  masterSecret: Buffer;
+  /** /21/x/1 OSCORE Sender ID (the client's), 0..7 bytes. */
+  senderId: Buffer;
+  /** /21/x/2 OSCORE Recipient ID (the server's), 0..7 bytes. */
+  recipientId: Buffer;
+  /** /21/x/3 AEAD Algorithm (COSE id); 10 (AES-CCM-16-64-128) when absent. */
+  aeadAlgorithm?: number;
+  /** /21/x/4 HMAC Algorithm (COSE id); -10 (HKDF SHA-256) when absent. */
+  hmacAlgorithm?: number;
+  /** /21/x/5 OSCORE Master Salt; empty when absent. */
+  masterSalt?: Buffer;
+  /** /21/x/6 OSCORE ID Context; not written when absent. */
+  idContext?: Buffer;
+  /** Instance id of the OSCORE (/21) instance; chosen by the session when absent. */
+  instanceId?: number;
+}
+
 /** A LwM2M (DM) server account: a Security instance and a Server instance (/1) with one short server id. */
 export interface ServerAccount {
   security: SecurityAccount;
@@ -69,6 +92,8 @@ export interface ServerAccount {
   serverInstanceId?: number;
   /** Set when this account's PSK is to be added to the gateway's DM listener credentials. */
   provision?: ProvisionedPsk;
+  /** Set when the device reaches this server over OSCORE: written to /21 and linked from /0/x/17. */
+  oscore?: OscoreContext;
 }
 
 /** One Access Control object instance (/2). */

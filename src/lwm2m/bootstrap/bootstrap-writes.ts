@@ -7,6 +7,7 @@ import {
   type AclInstance,
   type BootstrapConfig,
   type BootstrapVersion,
+  type OscoreContext,
   type SecurityAccount,
   type ServerAccount,
 } from './bootstrap-config';
@@ -57,7 +58,10 @@ export function bootstrapFormat(version: BootstrapVersion, preferred: number | u
   return version === '1.2' ? ContentFormat.SENML_CBOR : ContentFormat.TLV;
 }
 
-/** The encoded writes, in order: bootstrap account, then per server its Security and Server instance, then ACLs. */
+/**
+ * The encoded writes, in order: bootstrap account, then per server its OSCORE instance (if any;
+ * before the Security instance that links to it), Security and Server instance, then ACLs.
+ */
 export function planBootstrapWrites(
   config: BootstrapConfig,
   layout: DiscoverLayout | undefined,
@@ -73,14 +77,33 @@ export function planBootstrapWrites(
 const SECURITY = 0;
 const SERVER = 1;
 const ACL = 2;
+const OSCORE = 21;
+/** /0/x/17 OSCORE Security Mode: the object link to the server's /21 instance (TS Core 1.1+). */
+const OSCORE_SECURITY_MODE = 17;
+/** COSE algorithm ids the OSCORE object defaults to (RFC 8613 §3.2): AES-CCM-16-64-128, HKDF SHA-256. */
+const DEFAULT_AEAD_ALGORITHM = 10;
+const DEFAULT_HMAC_ALGORITHM = -10;
 /** 65535 is MAX_ID, reserved by TS Core (never an instance id), so the highest is 65534. */
 const MAX_INSTANCE_ID = 65534;
 
-/** Resource types as OMA defines objects 0, 1 and 2; the passed model's types win where it has them. */
+/** Resource types as OMA defines objects 0, 1, 2 and 21; the passed model's types win where it has them. */
 const SPEC_TYPES: Readonly<Record<number, Readonly<Record<number, ResourceType>>>> = {
-  [SECURITY]: { 0: 'string', 1: 'boolean', 2: 'integer', 3: 'opaque', 4: 'opaque', 5: 'opaque', 10: 'integer', 11: 'integer', 12: 'integer' },
+  [SECURITY]: {
+    0: 'string',
+    1: 'boolean',
+    2: 'integer',
+    3: 'opaque',
+    4: 'opaque',
+    5: 'opaque',
+    10: 'integer',
+    11: 'integer',
+    12: 'integer',
+    [OSCORE_SECURITY_MODE]: 'objlnk',
+  },
   [SERVER]: { 0: 'integer', 1: 'integer', 2: 'integer', 3: 'integer', 5: 'integer', 6: 'boolean', 7: 'string' },
   [ACL]: { 0: 'integer', 1: 'integer', 2: 'integer', 3: 'integer' },
+  // Object 21 "LWM2M OSCORE" version 2.0, as the built-in model has it (keys and ids opaque).
+  [OSCORE]: { 0: 'opaque', 1: 'opaque', 2: 'opaque', 3: 'integer', 4: 'integer', 5: 'opaque', 6: 'opaque' },
 };
 
 interface PendingInstance {
@@ -115,12 +138,25 @@ export function bootstrapInstances(config: BootstrapConfig, layout: DiscoverLayo
     });
   }
   config.servers.forEach((server, index) => {
+    let oscoreLink: PendingInstance | undefined;
+    if (server.oscore !== undefined) {
+      const context = server.oscore;
+      oscoreLink = {
+        objectId: OSCORE,
+        origin: `servers[${index}] oscore`,
+        bootstrapAccount: false,
+        instanceId: context.instanceId,
+        resources: () => oscoreResources(context),
+      };
+      pending.push(oscoreLink);
+    }
     pending.push({
       objectId: SECURITY,
       origin: `servers[${index}] security`,
       bootstrapAccount: false,
       instanceId: server.security.instanceId,
-      resources: () => securityResources(server.security, server.shortServerId),
+      // The OSCORE instance precedes this one in `pending`, so its id is settled when this runs.
+      resources: () => securityResources(server.security, server.shortServerId, oscoreLink?.instanceId),
     });
     pending.push({
       objectId: SERVER,
@@ -162,6 +198,7 @@ export function bootstrapInstances(config: BootstrapConfig, layout: DiscoverLayo
     if (instanceId === undefined) {
       instanceId = lowestFree(owners, item.objectId, item.objectId === SECURITY ? reservedSecurity : undefined, item.origin);
       claim(owners, item.objectId, instanceId, item.origin);
+      item.instanceId = instanceId;
     }
     const node: ObjectInstanceNode = { kind: 'instance', id: instanceId, resources: new Map() };
     for (const resource of item.resources()) {
@@ -192,8 +229,8 @@ function lowestFree(owners: Map<string, string>, objectId: number, reserved: Rea
   throw new Error(`${origin}: no free instance id left in /${objectId}`);
 }
 
-/** /0/x: a DM account when `shortServerId` is given, else the bootstrap account. */
-function securityResources(account: SecurityAccount, shortServerId: number | undefined): ResourceNode[] {
+/** /0/x: a DM account when `shortServerId` is given, else the bootstrap account; `oscoreInstance` links /21/y. */
+function securityResources(account: SecurityAccount, shortServerId: number | undefined, oscoreInstance?: number): ResourceNode[] {
   const bootstrap = shortServerId === undefined;
   const resources = [
     single(SECURITY, 0, account.uri),
@@ -206,6 +243,23 @@ function securityResources(account: SecurityAccount, shortServerId: number | und
   if (shortServerId !== undefined) resources.push(single(SECURITY, 10, shortServerId));
   if (account.clientHoldOffTime !== undefined) resources.push(single(SECURITY, 11, account.clientHoldOffTime));
   if (bootstrap && account.bootstrapAccountTimeout !== undefined) resources.push(single(SECURITY, 12, account.bootstrapAccountTimeout));
+  if (oscoreInstance !== undefined) {
+    resources.push(single(SECURITY, OSCORE_SECURITY_MODE, { objectId: OSCORE, instanceId: oscoreInstance }));
+  }
+  return resources;
+}
+
+/** /21/x: one OSCORE context, defaults filled in so that the device needs none of its own. */
+function oscoreResources(context: OscoreContext): ResourceNode[] {
+  const resources = [
+    single(OSCORE, 0, context.masterSecret),
+    single(OSCORE, 1, context.senderId),
+    single(OSCORE, 2, context.recipientId),
+    single(OSCORE, 3, context.aeadAlgorithm ?? DEFAULT_AEAD_ALGORITHM),
+    single(OSCORE, 4, context.hmacAlgorithm ?? DEFAULT_HMAC_ALGORITHM),
+    single(OSCORE, 5, context.masterSalt ?? Buffer.alloc(0)),
+  ];
+  if (context.idContext !== undefined) resources.push(single(OSCORE, 6, context.idContext));
   return resources;
 }
 

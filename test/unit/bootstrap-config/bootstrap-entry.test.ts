@@ -414,3 +414,132 @@ describe('resolveBootstrapEntry', () => {
     );
   });
 });
+
+describe('oscore under a server', () => {
+  // RFC 8613 Appendix C.1.1 client context.
+  const MASTER_SECRET = '0102030405060708090a0b0c0d0e0f10';
+  const oscoreServer = (oscore: unknown, over: Record<string, unknown> = {}) => ({
+    short_server_id: 101,
+    uri: 'coap://dm.example.com:5683',
+    security_mode: 'nosec',
+    oscore,
+    ...over,
+  });
+
+  it('reads every key, leaving defaults to the writes', () => {
+    const entry = parseBootstrapEntry(
+      {
+        servers: [
+          oscoreServer({
+            master_secret: MASTER_SECRET,
+            sender_id: '',
+            recipient_id: '01',
+            aead_algorithm: 10,
+            hmac_algorithm: -10,
+            master_salt: '9e7ca92223786340',
+            id_context: '37cbf3210017a2d3',
+            instance_id: 2,
+          }),
+          oscoreServer({ master_secret: MASTER_SECRET, sender_id: '01', recipient_id: '' }, { short_server_id: 102, uri: 'coap+tcp://dm.example.com' }),
+        ],
+      },
+      'test',
+    );
+    expect(entry.servers[0].oscore).toEqual({
+      masterSecret: Buffer.from(MASTER_SECRET, 'hex'),
+      senderId: Buffer.alloc(0),
+      recipientId: Buffer.from('01', 'hex'),
+      aeadAlgorithm: 10,
+      hmacAlgorithm: -10,
+      masterSalt: Buffer.from('9e7ca92223786340', 'hex'),
+      idContext: Buffer.from('37cbf3210017a2d3', 'hex'),
+      instanceId: 2,
+    });
+    expect(entry.servers[1].oscore).toEqual({ masterSecret: Buffer.from(MASTER_SECRET, 'hex'), senderId: Buffer.from('01', 'hex'), recipientId: Buffer.alloc(0) });
+  });
+
+  it('names every problem under servers[i].oscore', () => {
+    expect(problemsOf({ servers: [oscoreServer({})] })).toEqual([
+      'servers[0].oscore.master_secret: missing: 1..32 bytes in hex',
+      'servers[0].oscore.sender_id: missing: up to 7 bytes in hex ("" for none)',
+      'servers[0].oscore.recipient_id: missing: up to 7 bytes in hex ("" for none)',
+    ]);
+    expect(
+      problemsOf({
+        servers: [
+          oscoreServer({
+            master_secret: '',
+            sender_id: 'abc',
+            recipient_id: '0102030405060708',
+            aead_algorithm: 'ccm',
+            hmac_algorithm: 70000,
+            master_salt: 'ab'.repeat(33),
+            id_context: 12,
+            instance_id: 65535,
+            salt: 'x',
+          }),
+        ],
+      }),
+    ).toEqual([
+      'servers[0].oscore.salt: unknown key',
+      'servers[0].oscore.master_secret: must be 1..32 bytes in hex, got 0 bytes',
+      'servers[0].oscore.sender_id: must be up to 7 bytes in hex ("" for none) (an even number of hex digits)',
+      'servers[0].oscore.recipient_id: must be up to 7 bytes in hex ("" for none), got 8 bytes',
+      'servers[0].oscore.aead_algorithm: must be an integer in -65536..65535, got a string',
+      'servers[0].oscore.hmac_algorithm: must be an integer in -65536..65535, got 70000',
+      'servers[0].oscore.master_salt: must be up to 32 bytes in hex ("" for none), got 33 bytes',
+      'servers[0].oscore.id_context: must be a quoted string: YAML reads unquoted digits as a number, losing leading zeros',
+      'servers[0].oscore.instance_id: must be an integer in 0..65534, got 65535',
+    ]);
+    expect(problemsOf({ servers: [oscoreServer({ master_secret: MASTER_SECRET, sender_id: '01', recipient_id: '01' })] })).toEqual([
+      'servers[0].oscore.recipient_id: must differ from sender_id',
+    ]);
+    expect(problemsOf({ servers: [oscoreServer('on')] })).toEqual(['servers[0].oscore: must be a mapping, got a string']);
+  });
+
+  it('only with security_mode nosec (OSCORE replaces DTLS), one instance id per server, not for version 1.0', () => {
+    const context = { master_secret: MASTER_SECRET, sender_id: '', recipient_id: '01' };
+    expect(problemsOf({ servers: [pskServer({ oscore: context })] })).toEqual(['servers[0].oscore: only used with security_mode nosec (OSCORE replaces DTLS)']);
+    expect(problemsOf({ servers: [oscoreServer(context, { uri: 'coaps://dm.example.com' })] })).toEqual([
+      'servers[0].uri: security_mode nosec needs a coap:// or coap+tcp:// uri',
+    ]);
+    expect(
+      problemsOf({ servers: [oscoreServer({ ...context, instance_id: 1 }), oscoreServer({ ...context, instance_id: 1 }, { short_server_id: 102 })] }),
+    ).toEqual(['servers[1].oscore.instance_id: duplicate OSCORE instance id']);
+    expect(problemsOf({ version: '1.0', servers: [oscoreServer(context)] })).toEqual(['servers[0].oscore: needs LwM2M 1.1 or later (version is 1.0)']);
+  });
+
+  it('never quotes the master secret, whatever is wrong with it', () => {
+    const secret = 'deadbeefcafef00d1122';
+    const messages: string[] = [];
+    for (const master_secret of [`${secret}x`, secret.repeat(4), Number.parseInt(secret.slice(0, 12), 16)]) {
+      try {
+        parseBootstrapEntry({ servers: [oscoreServer({ master_secret, sender_id: '', recipient_id: '01' })] }, 'test');
+      } catch (err) {
+        messages.push((err as Error).message);
+      }
+    }
+    expect(messages).toHaveLength(3);
+    const all = messages.join('\n');
+    expect(all).not.toContain(secret.slice(0, 10));
+    expect(all).not.toContain(String(Number.parseInt(secret.slice(0, 12), 16)));
+  });
+
+  it('resolves to the context as copies a consumer may wipe', () => {
+    const entry = parseBootstrapEntry(
+      { servers: [oscoreServer({ master_secret: MASTER_SECRET, sender_id: '', recipient_id: '01', master_salt: '9e7c', instance_id: 4 }), pskServer({ short_server_id: 102 })] },
+      'test',
+    );
+    const config = resolveBootstrapEntry(entry, 'ep');
+    expect(config.servers[0].oscore).toEqual({
+      masterSecret: Buffer.from(MASTER_SECRET, 'hex'),
+      senderId: Buffer.alloc(0),
+      recipientId: Buffer.from('01', 'hex'),
+      masterSalt: Buffer.from('9e7c', 'hex'),
+      instanceId: 4,
+    });
+    expect(config.servers[1].oscore).toBeUndefined();
+    config.servers[0].oscore?.masterSecret.fill(0);
+    expect(resolveBootstrapEntry(entry, 'ep').servers[0].oscore?.masterSecret).toEqual(Buffer.from(MASTER_SECRET, 'hex'));
+  });
+});

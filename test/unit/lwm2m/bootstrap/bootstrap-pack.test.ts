@@ -159,4 +159,32 @@ describe('encodeBootstrapPack', () => {
     const clash = { ...CONFIG, servers: [{ ...server(1, 'a', '01'), serverInstanceId: 0 }, { ...server(2, 'b', '02'), serverInstanceId: 0 }] };
     expect(() => encodeBootstrapPack(clash, model)).toThrow('servers[0] server and servers[1] server both write /1/0');
   });
+  it('carries the OSCORE instance (/21) a server links from /0/x/17, after /2', () => {
+    const withOscore: BootstrapConfig = {
+      ...CONFIG,
+      bootstrapAccount: undefined,
+      servers: [
+        {
+          security: { uri: 'coap://dm.example.com', mode: 'nosec', publicKeyOrIdentity: Buffer.alloc(0), serverPublicKey: Buffer.alloc(0), secretKey: Buffer.alloc(0) },
+          shortServerId: 1,
+          lifetime: 300,
+          notificationStoring: true,
+          binding: 'U',
+          // RFC 8613 Appendix C.1.1 client context.
+          oscore: { masterSecret: hex('0102030405060708090a0b0c0d0e0f10'), senderId: Buffer.alloc(0), recipientId: hex('01'), instanceId: 5 },
+        },
+      ],
+    };
+    const all = entries(encodeBootstrapPack(withOscore, model));
+    expect(all).toContainEqual(['/0/1/17', 'objlnk', { objectId: 21, instanceId: 5 }]);
+    expect(all.filter(([path]) => path.startsWith('/21/'))).toEqual([
+      ['/21/5/0', 'opaque', hex('0102030405060708090a0b0c0d0e0f10')],
+      ['/21/5/1', 'opaque', Buffer.alloc(0)],
+      ['/21/5/2', 'opaque', hex('01')],
+      ['/21/5/3', 'integer', 10],
+      ['/21/5/4', 'integer', -10],
+      ['/21/5/5', 'opaque', Buffer.alloc(0)],
+    ]);
+    expect([...new Set(all.map(([path]) => path.split('/')[1]))]).toEqual(['0', '1', '2', '21']);
+  });
 });

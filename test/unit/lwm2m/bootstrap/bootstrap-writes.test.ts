@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { BootstrapConfig, SecurityAccount, ServerAccount } from '../../../../src/lwm2m/bootstrap/bootstrap-config';
+import type { BootstrapConfig, OscoreContext, SecurityAccount, ServerAccount } from '../../../../src/lwm2m/bootstrap/bootstrap-config';
 import {
   WRITABLE_FORMATS,
   bootstrapFormat,
@@ -354,5 +354,93 @@ describe('planBootstrapWrites', () => {
 
   it('writes nothing for an empty configuration', () => {
     expect(planBootstrapWrites(config({ servers: [] }), undefined, ContentFormat.TLV, model)).toEqual([]);
+  });
+});
+
+describe('planBootstrapWrites with OSCORE', () => {
+  // RFC 8613 Appendix C.1.1 (client side): Master Secret 0x0102..10, Master Salt 0x9e7ca92223786340,
+  // Sender ID empty, Recipient ID 0x01, no ID Context.
+  const RFC_CONTEXT: OscoreContext = {
+    masterSecret: hex('0102030405060708090a0b0c0d0e0f10'),
+    senderId: Buffer.alloc(0),
+    recipientId: hex('01'),
+    masterSalt: hex('9e7ca92223786340'),
+  };
+  function oscoreServer(shortServerId: number, oscore: OscoreContext, extra: Partial<ServerAccount> = {}): ServerAccount {
+    return pskServer(shortServerId, { oscore, ...extra }, {
+      uri: 'coap://dm.example.com:5683',
+      mode: 'nosec',
+      publicKeyOrIdentity: Buffer.alloc(0),
+      secretKey: Buffer.alloc(0),
+    });
+  }
+
+  it('writes the OSCORE instance before the Security instance linking it with /0/x/17 (TLV bytes)', () => {
+    const writes = planBootstrapWrites(config({ servers: [oscoreServer(101, RFC_CONTEXT)] }), undefined, ContentFormat.TLV, model);
+    expect(targets(writes)).toEqual(['/21/0', '/0/1', '/1/0']);
+    // TS Core §7.4.3 TLV: C8 = 8-bit length field follows (16 and 8 bytes); C0 = empty value;
+    // integers shortest two's complement (Appendix C): 10 = 0A, -10 = F6. Defaults filled in.
+    expect(writes[0].payload).toEqual(hex(`
+      C8 00 10 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0F 10
+      C0 01
+      C1 02 01
+      C1 03 0A
+      C1 04 F6
+      C8 05 08 9E 7C A9 22 23 78 63 40`));
+    // Objlnk in TLV: 16-bit object id then 16-bit instance id (§7.4.3, Appendix C): 21:0.
+    expect(writes[1].payload.subarray(-6)).toEqual(hex('C4 11 00 15 00 00'));
+  });
+
+  it('decodes back, in every writable format, to the context and the link', () => {
+    const context: OscoreContext = { ...RFC_CONTEXT, aeadAlgorithm: 11, hmacAlgorithm: -11, idContext: hex('37cbf3210017a2d3') };
+    for (const format of WRITABLE_FORMATS) {
+      const writes = planBootstrapWrites(config({ servers: [oscoreServer(101, context)] }), undefined, format, model);
+      expect(decoded(writes[0])).toEqual([
+        ['/21/0/0', 'opaque', context.masterSecret],
+        ['/21/0/1', 'opaque', Buffer.alloc(0)],
+        ['/21/0/2', 'opaque', hex('01')],
+        ['/21/0/3', 'integer', 11],
+        ['/21/0/4', 'integer', -11],
+        ['/21/0/5', 'opaque', context.masterSalt],
+        ['/21/0/6', 'opaque', context.idContext],
+      ]);
+      expect(decoded(writes[1])).toContainEqual(['/0/1/17', 'objlnk', { objectId: 21, instanceId: 0 }]);
+      expect(decoded(writes[1])).toContainEqual(['/0/1/2', 'integer', 3]);
+    }
+  });
+
+  it('links each server to its own instance, configured or chosen, and leaves other servers unlinked', () => {
+    const cfg = config({
+      servers: [oscoreServer(101, RFC_CONTEXT), pskServer(102), oscoreServer(103, { ...RFC_CONTEXT, instanceId: 0 })],
+    });
+    const writes = planBootstrapWrites(cfg, undefined, ContentFormat.TLV, model);
+    expect(targets(writes)).toEqual(['/21/1', '/0/1', '/1/0', '/0/2', '/1/1', '/21/0', '/0/3', '/1/2']);
+    const link = (write: BootstrapWrite): unknown => decoded(write).find(([p]) => p.endsWith('/17'))?.[2];
+    expect(link(writes[1])).toEqual({ objectId: 21, instanceId: 1 });
+    expect(link(writes[3])).toBeUndefined();
+    expect(link(writes[6])).toEqual({ objectId: 21, instanceId: 0 });
+  });
+
+  it('refuses two OSCORE instances at one path, naming both, and never quotes a master secret', () => {
+    const cfg = config({ servers: [oscoreServer(101, { ...RFC_CONTEXT, instanceId: 3 }), oscoreServer(102, { ...RFC_CONTEXT, instanceId: 3 })] });
+    expect(() => planBootstrapWrites(cfg, undefined, ContentFormat.TLV, model)).toThrow('servers[0] oscore and servers[1] oscore both write /21/3');
+    const bad = config({ servers: [oscoreServer(101, { ...RFC_CONTEXT, instanceId: 65535 })] });
+    let message = '';
+    try {
+      planBootstrapWrites(bad, undefined, ContentFormat.TLV, model);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toBe('servers[0] oscore: instance id 65535 is not an integer in 0..65534');
+    expect(message).not.toContain('0102030405060708');
+  });
+
+  it('types object 21 and /0/x/17 as OMA defines them when the model lacks them', () => {
+    const emptyModel = { resourceDefinition: () => undefined };
+    const cfg = config({ servers: [oscoreServer(101, { ...RFC_CONTEXT, idContext: hex('aa') })] });
+    for (const format of WRITABLE_FORMATS) {
+      const bare = planBootstrapWrites(cfg, undefined, format, emptyModel).map((write) => write.payload);
+      expect(bare).toEqual(planBootstrapWrites(cfg, undefined, format, model).map((write) => write.payload));
+    }
   });
 });
