@@ -340,6 +340,9 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       gateway.attachBootstrap(bs);
       if (config.bootstrap.on_dm_listeners) server.serveBootstrap(bs);
       bootstrapListeners = await startBootstrapListeners(config, bs, log, endpointFor, closers, deps.loadNativeDtls);
+      // An endpoint any credential names (a bootstrap credential, the DTLS listener's PSK file, a provisioned
+      // key, a registration made with one) never bootstraps without a credential: its keys would go to anyone.
+      bs.setEndpointClaims(combineClaims(bootstrapListeners.claims, server.registrations));
     }
 
     const udp = config.listeners.udp;

@@ -5,6 +5,7 @@ import { createBootstrapHttpHook } from '../bootstrap-config/bootstrap-http-hook
 import { chainSources } from '../bootstrap-config/chained-sources';
 import type { CoapEndpoint } from '../coap';
 import type { BootstrapConfigSource } from '../lwm2m/bootstrap/bootstrap-config';
+import type { EndpointClaims } from '../lwm2m/registration/admission';
 import { BootstrapServer } from '../lwm2m/bootstrap/bootstrap-server';
 import type { ModelLookup } from '../lwm2m/model/types';
 import type { LoadNativeDtlsResult } from '../transport/dtls/native-binding';
@@ -67,6 +68,7 @@ export function createBootstrapService(config: GatewayConfig, model: ModelLookup
     maxSessions: b.max_sessions,
     maxEndpointLength: config.lwm2m.max_endpoint_length,
     requestRate: { perSource: b.request_rate.per_source, burst: b.request_rate.burst },
+    allowKeysOverUdp: b.allow_keys_over_udp,
   });
   // Refusals that publish nothing: one log line per source address and reason class every 10 s.
   const refusals = new LogThrottle();
@@ -89,10 +91,11 @@ export function createBootstrapService(config: GatewayConfig, model: ModelLookup
   };
 }
 
-/** The dedicated bootstrap listeners that run: their ports, and the SIGHUP hook of their PSK file. */
+/** The dedicated bootstrap listeners that run: their ports, the endpoints their PSK file binds, and its SIGHUP hook. */
 export interface BootstrapListeners {
   udpPort?: number;
   dtlsPort?: number;
+  claims?: EndpointClaims;
   reloadCredentials(): void;
 }
 
@@ -115,7 +118,7 @@ export async function startBootstrapListeners(
     if (dtls) {
       closers.push(() => dtls.transport.close());
       bootstrap.attach(serve(dtls.transport, 'coap error (bootstrap dtls)'));
-      bootstrap.setEndpointClaims(dtls.claims);
+      listeners.claims = dtls.claims;
       listeners.dtlsPort = dtls.port;
       listeners.reloadCredentials = () => dtls.reloadCredentials();
     }

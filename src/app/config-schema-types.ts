@@ -316,6 +316,10 @@ export interface ConfigDocument {
       burst: number;
     };
     /**
+     * Write configurations that carry keys (PSK, private key, OSCORE secret) over plain UDP too, where anyone may ask for any endpoint's; false: 4.03, bootstrap over DTLS.
+     */
+    allow_keys_over_udp: boolean;
+    /**
      * PSKs the bootstrap server may add to the DTLS listener (provision); beyond it a bootstrap that would add one fails.
      */
     max_provisioned: number;

@@ -577,6 +577,7 @@ function toGatewayConfig(raw: RawConfig, problems: Problems): GatewayConfig {
       max_sessions: raw.bootstrap.max_sessions,
       request_rate: raw.bootstrap.request_rate,
       max_provisioned: raw.bootstrap.max_provisioned,
+      allow_keys_over_udp: raw.bootstrap.allow_keys_over_udp,
     },
     auth: {
       http: {

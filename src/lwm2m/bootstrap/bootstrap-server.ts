@@ -21,6 +21,17 @@ export interface BootstrapPolicy {
   maxEndpointLength?: number;
   /** Bootstrap-Requests per second and at once from one source address; more get 4.29. */
   requestRate?: { perSource: number; burst: number };
+  /**
+   * Whether a configuration that carries keys (PSK, private key, OSCORE secret) may be written over
+   * plain UDP, where anyone may ask for any endpoint's (`bootstrap.allow_keys_over_udp`). Default false: 4.03.
+   */
+  allowKeysOverUdp?: boolean;
+}
+
+/** Whether writing `config` hands a device key material (anything but NoSec accounts without OSCORE). */
+function carriesKeys(config: BootstrapConfig): boolean {
+  if (config.bootstrapAccount !== undefined && config.bootstrapAccount.mode !== 'nosec') return true;
+  return config.servers.some((server) => server.security.mode !== 'nosec' || server.oscore !== undefined);
 }
 
 /** What the northbound hears of a bootstrap: it started, finished, or failed at a step. */
@@ -179,6 +190,10 @@ export class BootstrapServer extends EventEmitter {
       if (!lookup.found) {
         this.open.delete(endpointName);
         return refuse(lookup.code, lookup.reason, lookup.retryAfter);
+      }
+      if (!candidate.peer.identity && !this.policy.allowKeysOverUdp && carriesKeys(lookup.config)) {
+        this.open.delete(endpointName);
+        return refuse('4.03', 'the configuration carries keys and the request came without a credential (plain UDP): bootstrap over DTLS, or set bootstrap.allow_keys_over_udp');
       }
       const provisionProblem = this.provisionProblem(lookup.config);
       if (provisionProblem !== undefined) {

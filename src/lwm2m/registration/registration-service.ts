@@ -206,7 +206,8 @@ export class RegistrationService extends EventEmitter {
   }
 
   /** Whether a credential names this endpoint, so that it may not register without one. */
-  private isClaimed(endpoint: string): boolean {
+  /** Whether a credential names `endpoint` (EndpointClaims): the credential store, or a registration made with one. */
+  isClaimed(endpoint: string): boolean {
     return this.securedEndpoints.has(endpoint) || this.store.byEndpoint(endpoint)?.peer.identity !== undefined || this.claims?.isClaimed(endpoint) === true;
   }
 

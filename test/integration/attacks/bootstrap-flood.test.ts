@@ -117,7 +117,7 @@ describe('attack: bootstrap flood', () => {
 
   it('bounds the PSKs bootstrap adds to the DTLS listener: beyond max_provisioned, 5.03 before the device is touched', async () => {
     const generated = 'defaults:\n  servers:\n    - short_server_id: 1\n      uri: "coaps://127.0.0.1:5684"\n      security_mode: psk\n      psk_key: generate\n';
-    await start('  max_provisioned: 2\n  request_rate:\n    per_source: 1000\n    burst: 1000\n', generated, 'dtls');
+    await start('  max_provisioned: 2\n  allow_keys_over_udp: true\n  request_rate:\n    per_source: 1000\n    burst: 1000\n', generated, 'dtls');
     for (const ep of ['prov-a', 'prov-b']) {
       const device = await legitimate(ep);
       expect((await device.requestBootstrap()).code).toBe('2.04');
@@ -130,9 +130,9 @@ describe('attack: bootstrap flood', () => {
     const failed = await h.probe.waitOn('lwm2m/prov-c/up/bootstrap', {}, 5000, from);
     expect(failed.json.data).toMatchObject({ status: 'failed', step: 'request', code: '5.03' });
     expect(String((failed.json.data as Record<string, unknown>).error)).toMatch(/2 endpoints/);
-    // An endpoint that holds a key already may bootstrap again: its key is replaced, the table does not grow.
+    // An endpoint that holds a key is bound to it: over plain UDP nobody may bootstrap it again (4.03).
     const again = await legitimate('prov-a');
-    expect((await again.requestBootstrap()).code).toBe('2.04');
-    expect(await again.finished).toEqual({ code: '2.04' });
+    expect((await again.requestBootstrap()).code).toBe('4.03');
+    expect(again.steps).toEqual([]);
   });
 });

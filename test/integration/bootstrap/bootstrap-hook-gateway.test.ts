@@ -44,7 +44,8 @@ describe('bootstrap hook through the gateway', () => {
     h = await startHarness(
       [
         'listeners:\n  bootstrap_udp:\n    enable: true\n    bind: "127.0.0.1:0"',
-        `bootstrap:\n  config_file: "${configFile}"\n  http:\n    url: "http://127.0.0.1:${hookPort}/bootstrap"\n    body:\n      ep: "\${endpoint_name}"\n      peer: "\${peerhost}"\n      scheme: "\${scheme}"`,
+        // The platform's keys go over plain UDP here: allowed explicitly (the default refuses, 4.03).
+        `bootstrap:\n  config_file: "${configFile}"\n  allow_keys_over_udp: true\n  http:\n    url: "http://127.0.0.1:${hookPort}/bootstrap"\n    body:\n      ep: "\${endpoint_name}"\n      peer: "\${peerhost}"\n      scheme: "\${scheme}"`,
       ].join('\n'),
       brokerKind(),
       'dtls',

@@ -26,7 +26,7 @@ describe('bootstrap server: OSCORE context for a DM server', () => {
     h = await startHarness(
       [
         'listeners:\n  bootstrap_udp:\n    enable: true\n    bind: "127.0.0.1:0"',
-        `bootstrap:\n  config_file: "${configFile}"\n  session_timeout: 4s`,
+        `bootstrap:\n  config_file: "${configFile}"\n  session_timeout: 4s\n  allow_keys_over_udp: true`,
       ].join('\n'),
     );
     fs.writeFileSync(

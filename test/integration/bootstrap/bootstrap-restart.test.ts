@@ -48,7 +48,7 @@ describe('provisioned PSKs across a restart (embedded store)', () => {
           dtls: { enable: true, bind: `127.0.0.1:${dtlsPort}`, psk_file: pskFile },
           bootstrap_udp: { enable: true, bind: '127.0.0.1:0' },
         },
-        bootstrap: { config_file: bootstrapFile },
+        bootstrap: { config_file: bootstrapFile, allow_keys_over_udp: true },
       }),
     );
     return startGateway(config, pino({ level: 'silent' }));

@@ -52,6 +52,12 @@ describe('bootstrap server over UDP', () => {
       '        security_mode: nosec',
       '        lifetime: 120',
       '        security_instance_id: 1',
+      '  "bs-keys":',
+      '    servers:',
+      '      - short_server_id: 5',
+      '        uri: "coaps://127.0.0.1:5684"',
+      '        security_mode: psk',
+      '        psk_key: "5ec2e7ba5ec2e7ba"',
       endpoints,
     ].join('\n');
     fs.writeFileSync(configFile, text);
@@ -228,6 +234,18 @@ describe('bootstrap server over UDP', () => {
     } finally {
       writeConfig();
     }
+  });
+
+  it('writes no keys over plain UDP unless bootstrap.allow_keys_over_udp (4.03): anyone may ask for any endpoint there', async () => {
+    const from = h.probe.mark();
+    const c = await client('bs-keys', '1.1');
+    expect((await c.requestBootstrap()).code).toBe('4.03');
+    expect(c.steps).toEqual([]);
+    const failed = eventOf(await waitStatus('bs-keys', 'failed', from));
+    expect(failed).toMatchObject({ step: 'request', code: '4.03' });
+    expect(String(failed.error)).toMatch(/allow_keys_over_udp/);
+    expect((await c.requestPack()).code).toBe('4.03');
+    for (const m of h.probe.messages) expect(m.payload.toString()).not.toMatch(/5ec2e7ba/i);
   });
 
   it('refuses a request without ep, or with a pct it cannot write (4.00)', async () => {

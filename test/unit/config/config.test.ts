@@ -274,6 +274,7 @@ log:
         max_sessions: 1000,
         request_rate: { per_source: 10, burst: 100 },
         max_provisioned: 1000000,
+        allow_keys_over_udp: false,
       },
       auth: {
         http: {
