@@ -342,7 +342,10 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       bootstrapListeners = await startBootstrapListeners(config, bs, log, endpointFor, closers, deps.loadNativeDtls);
       // An endpoint any credential names (a bootstrap credential, the DTLS listener's PSK file, a provisioned
       // key, a registration made with one) never bootstraps without a credential: its keys would go to anyone.
-      bs.setEndpointClaims(combineClaims(bootstrapListeners.claims, server.registrations));
+      // With allow_keys_over_udp the operator has accepted that: then only bootstrap credentials bind, else a
+      // device given a key over UDP could never bootstrap over UDP again (after a factory reset, say).
+      const claims = config.bootstrap.allow_keys_over_udp ? bootstrapListeners.claims : combineClaims(bootstrapListeners.claims, server.registrations);
+      bs.setEndpointClaims(claims);
     }
 
     const udp = config.listeners.udp;

@@ -70,6 +70,7 @@ export class ServerTransactions {
     }
 
     const req = inboundRequestFromMessage(message, method, peer);
+    if (tx.block2 !== undefined && tx.block2.num > 0) req.block2Num = tx.block2.num;
     if (block1) {
       const answer = this.blockwise.receiveBlock1(message, req, block1, tx, now);
       if (answer) return this.reply(tx, answer);

@@ -27,6 +27,12 @@ export interface CoapRequest {
 
 export interface InboundRequest extends CoapRequest {
   peer: Peer;
+  /**
+   * The block of the answer the peer asks for (RFC 7959 Block2), when it asks for one past the first:
+   * the answer is cut from the handler's whole response, so a handler whose answer must not change
+   * between blocks (it is built fresh each time) serves these from what it answered before.
+   */
+  block2Num?: number;
   /** Reassembled when it came block-wise (Block1). */
   payload: Buffer;
   confirmable: boolean;

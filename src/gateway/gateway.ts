@@ -212,6 +212,8 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     const message = bootstrapMessage(event);
     const fields = { ep: event.endpoint, peer: `${event.peer.address}:${event.peer.port}`, step: event.step, code: event.code, error: event.error, version: event.version };
     if (event.status !== 'failed') this.log.info(fields, event.status === 'started' ? 'bootstrap started' : 'bootstrap finished');
+    // A pack refused 4.04 is the usual start of a 1.2 device's fallback to the Bootstrap-Request sequence.
+    else if (event.step === 'pack' && event.code === '4.04') this.log.info(fields, 'bootstrap pack refused');
     else if (event.step !== 'request') this.log.warn(fields, 'bootstrap failed');
     else {
       // Refused requests come as fast as a source sends them: one line per address every 10 s.

@@ -162,10 +162,16 @@ export class BootstrapServer extends EventEmitter {
     const query = parseQuery(req.uriQuery);
     const endpointName = query.ep;
     if (endpointName === undefined || endpointName === '') return unnamed('4.00', 'no endpoint name (ep)');
-    // The next block of a pack this peer is fetching: from the same pack, not another lookup (and not rate-limited).
+    // The next block of a pack this peer is fetching: from the same pack, not another lookup (and not
+    // rate-limited). A request for the first block is a new Bootstrap-Pack-Request.
     const packKey = pack ? `${endpointName}|${req.peer.address}:${req.peer.port}|${req.peer.identity?.name ?? ''}` : '';
-    const served = pack ? this.packs.get(packKey) : undefined;
-    if (served !== undefined && served.expires > Date.now()) return { code: '2.05', contentFormat: ContentFormat.SENML_CBOR, payload: served.payload };
+    if (pack && req.block2Num !== undefined) {
+      const served = this.packs.get(packKey);
+      if (served !== undefined && served.expires > Date.now()) return { code: '2.05', contentFormat: ContentFormat.SENML_CBOR, payload: served.payload };
+      // No pack to cut it from: another pack would carry other keys. 4.08 (RFC 7959 §2.9.2): start again.
+      return unnamed('4.08', 'a block of a Bootstrap-Pack that is no longer (or never was) served');
+    }
+    if (pack) this.packs.delete(packKey);
     if (this.rate && !this.rate.take(req.peer.address)) {
       return unnamed('4.29', `more than ${this.policy.requestRate?.perSource}/s Bootstrap-Requests from ${req.peer.address} (bootstrap.request_rate)`, this.rate.retryAfter(req.peer.address));
     }
@@ -227,7 +233,7 @@ export class BootstrapServer extends EventEmitter {
       if (!WRITABLE_FORMATS.has(pct)) return refuse('4.00', `pct ${query.pct.slice(0, 16)} is not a content format the bootstrap server writes`);
       candidate.preferredFormat = pct;
     }
-    const binding = checkIdentityBinding(endpointName, peer, this.claims?.isClaimed(endpointName) ?? false);
+    const binding = checkIdentityBinding(endpointName, peer, this.claims?.isClaimed(endpointName) ?? false, 'bootstrap');
     if (!binding.allowed) return refuse('4.03', binding.reason);
     const running = this.open.get(endpointName);
     if (running) {

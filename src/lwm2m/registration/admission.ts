@@ -47,17 +47,17 @@ export interface EndpointClaims {
  * credential names; without a credential (plain UDP) only an endpoint that no credential names
  * (`claimed`: by the credential store, or by a registration or an earlier one that used a credential).
  */
-export function checkIdentityBinding(endpoint: string, peer: Peer, claimed: boolean): Admission {
+export function checkIdentityBinding(endpoint: string, peer: Peer, claimed: boolean, action: 'register' | 'bootstrap' = 'register'): Admission {
   const identity = peer.identity;
   if (!identity) {
     if (!claimed) return ADMITTED;
-    return { allowed: false, code: '4.03', reason: `endpoint "${endpoint}" is bound to a DTLS credential and may not register without it` };
+    return { allowed: false, code: '4.03', reason: `endpoint "${endpoint}" is bound to a DTLS credential and may not ${action} without it` };
   }
   if (identity.endpoints.includes(endpoint)) return ADMITTED;
   return {
     allowed: false,
     code: '4.03',
-    reason: `${identity.kind} identity "${identity.name}" may not register endpoint "${endpoint}"`,
+    reason: `${identity.kind} identity "${identity.name}" may not ${action} endpoint "${endpoint}"`,
   };
 }
 

@@ -142,6 +142,16 @@ describe('bootstrap server over DTLS (PSK)', () => {
     expect(c.steps).toEqual([]);
   });
 
+  it('refuses over plain UDP an endpoint that the DTLS listener’s PSK file names (4.03): its keys would go to anyone', async () => {
+    await h.device({ endpoint: 'dm-only' }); // a psk_file entry of listeners.dtls names it
+    const from = h.probe.mark();
+    const c = await BootstrapTestClient.start({ endpoint: 'dm-only', version: '1.1', server: { host: '127.0.0.1', port: h.gw.bootstrapUdpPort! } });
+    clients.push(c);
+    expect((await c.requestBootstrap()).code).toBe('4.03');
+    const failed = await h.probe.waitFor((m) => m.topic === 'lwm2m/dm-only/up/bootstrap', 5000, from);
+    expect(eventOf(failed)).toMatchObject({ status: 'failed', step: 'request', code: '4.03', error: 'endpoint "dm-only" is bound to a DTLS credential and may not bootstrap without it' });
+  });
+
   it('refuses over plain UDP an endpoint that a bootstrap credential names (4.03)', async () => {
     const c = await BootstrapTestClient.start({ endpoint: 'dtls-dev-1', version: '1.1', server: { host: '127.0.0.1', port: h.gw.bootstrapUdpPort! } });
     clients.push(c);
@@ -160,8 +170,16 @@ describe('bootstrap server over DTLS (PSK)', () => {
     const device = await TestDevice.start({ endpoint: 'dtls-pack', dtls: dm.dtls!, gateway: dm.address! });
     devices.push(device);
     expect((await device.register()).code).toBe('2.01');
-    const events = h.probe.messages.slice(from).filter((m) => m.topic === 'lwm2m/dtls-pack/up/bootstrap').map((m) => eventOf(m).status);
-    expect(events).toEqual(['started', 'finished']);
+    const events = () => h.probe.messages.slice(from).filter((m) => m.topic === 'lwm2m/dtls-pack/up/bootstrap').map((m) => eventOf(m).status);
+    expect(events()).toEqual(['started', 'finished']);
+    // A new Bootstrap-Pack-Request (no Block2, or block 0) is a new bootstrap: looked up, minted, told.
+    await c.close();
+    clients.splice(clients.indexOf(c), 1);
+    const again = await dtlsClient('dtls-pack', 'bs-id-3');
+    expect((await again.requestPack()).code).toBe('2.05');
+    expect(again.dmServer()!.key!.equals(dm.key!)).toBe(false);
+    await h.probe.waitFor(() => events().length === 4, 5000, from);
+    expect(events()).toEqual(['started', 'finished', 'started', 'finished']);
   });
 
   async function factoryClient(endpoint: string, version: BootstrapClientVersion, fail?: { step: BootstrapStep; code: string }): Promise<BootstrapTestClient> {

@@ -5,6 +5,7 @@ import { ContentFormat } from '../../../src/lwm2m/codec/content-format';
 import { BootstrapTestClient, type BootstrapClientVersion, type BootstrapStep } from '../../support/bootstrap-client';
 import { startHarness, type Harness } from '../../support/harness';
 import type { ReceivedMessage } from '../../support/mqtt-probe';
+import { RawDevice } from '../../support/raw-device';
 import { TestDevice } from '../../support/test-device';
 
 /**
@@ -277,6 +278,16 @@ describe('bootstrap server over UDP', () => {
     expect(res.contentFormat).toBe(ContentFormat.SENML_CBOR);
     expect(c.dmServer()).toMatchObject({ uri: `coap://127.0.0.1:${h.gw.udpPort}`, shortServerId: 101, lifetime: 120 });
     expect(eventOf(await waitStatus('bs-pack', 'finished', from))).toMatchObject({ step: 'pack', code: '2.05' });
+  });
+
+  it('answers a Bootstrap-Pack block it has no pack for with 4.08, never with a newly built pack', async () => {
+    const raw = await RawDevice.start(h.gw.bootstrapUdpPort!);
+    try {
+      const res = await raw.request('GET', ['bspack'], ['ep=bs-pack'], { options: [{ name: 'Block2', value: Buffer.from([0x16]) }] });
+      expect(res.code).toBe('4.08');
+    } finally {
+      await raw.close();
+    }
   });
 
   it('serves POST /bs on the LwM2M listener too (bootstrap.on_dm_listeners)', async () => {
