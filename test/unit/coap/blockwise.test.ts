@@ -161,8 +161,10 @@ describe('block-wise transfers (RFC 7959)', () => {
     const client = await endpoint({ blockwise: { maxBlockSize: 1024 } });
     const payload = body(3000);
     let calls = 0;
-    server.endpoint.setRequestHandler(() => {
+    const asked: (number | undefined)[] = [];
+    server.endpoint.setRequestHandler((req) => {
       calls++;
+      asked.push(req.block2Num);
       return { code: '2.05', contentFormat: 11542, payload };
     });
     const sent = captureSent(client);
@@ -175,6 +177,7 @@ describe('block-wise transfers (RFC 7959)', () => {
     expect(listener.responses[0].options).toBeUndefined(); // no Block2/Size2 left over
     expect(sent.map((m) => blockOf(m, OptionNumber.Block2)?.num)).toEqual([undefined, 1, 2, 3, 4, 5]);
     expect(calls).toBe(6); // later blocks are cut from a fresh answer of the handler
+    expect(asked).toEqual([undefined, 1, 2, 3, 4, 5]); // which it is told (block2Num), past the first
     expect(client.endpoint.stats().exchanges).toBe(0);
   });
 
