@@ -26,7 +26,12 @@ export interface TestDeviceOptions {
   coap?: CoapConfigInput;
   /** Register over DTLS with this PSK (node-dtls-client) instead of plain UDP. */
   dtls?: { identity: string; key: string };
+  /** Asked in order before the device's own answer, e.g. a simulated object (FirmwareObject). */
+  handlers?: readonly DeviceRequestHandler[];
 }
+
+/** Answers a request the device received, or returns undefined when it is not its business. */
+export type DeviceRequestHandler = (req: InboundRequest, device: TestDevice) => CoapResponse | Promise<CoapResponse> | undefined;
 
 /** How the device answers the next requests (tests flip these). */
 export interface DeviceBehaviour {
@@ -243,6 +248,10 @@ export class TestDevice {
     const b = this.behaviour;
     if (b.separateAfterMs !== undefined) await new Promise((r) => setTimeout(r, b.separateAfterMs));
     if (b.code) return { code: b.code, payload: Buffer.alloc(0) };
+    for (const handler of this.options.handlers ?? []) {
+      const res = await handler(req, this);
+      if (res) return res;
+    }
     return this.answer(req);
   }
 
