@@ -7,6 +7,7 @@ import { DtlsTransport, type SessionEndReason } from '../transport/dtls-transpor
 import { LogThrottle } from '../limits/log-throttle';
 import type { Peer } from '../transport/transport';
 import type { EndpointClaims } from '../lwm2m/registration/admission';
+import { combinePskLookups } from '../lwm2m/bootstrap/provisioned-credentials';
 import { type BootstrapDtlsListenerConfig, ConfigError, type DtlsListenerConfig } from './config';
 import { PskFile } from './psk-file';
 
@@ -64,8 +65,8 @@ export async function startDtlsListener(
     log.error({ reason: native.reason, listener: label }, 'DTLS is off: the DTLS addon is not available (run `npm run build:native` to see why); serving UDP only');
     return undefined;
   }
-  const extra = role.extraPsk;
-  const lookup: PskLookup | undefined = extra === undefined ? psk : { lookupPsk: (identity) => psk?.lookupPsk(identity) ?? extra.lookupPsk(identity) };
+  // The PSK file wins over keys learnt at run time.
+  const lookup: PskLookup | undefined = role.extraPsk === undefined ? psk : combinePskLookups(psk, role.extraPsk);
   // Suites that cannot work are left out rather than offered: PSK suites without keys, certificate
   // suites without a certificate.
   const ciphers = (dtls.ciphers ?? DEFAULT_CIPHERS)

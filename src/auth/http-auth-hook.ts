@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { readBoundedBody } from '../limits/bounded-body';
 import { InFlightLimit } from '../limits/in-flight-limit';
 import type { Admission, RegistrationAdmission, RegistrationCandidate } from '../lwm2m/registration/admission';
 
@@ -159,23 +160,9 @@ function failureReason(err: unknown, timeoutSeconds: number): string {
 /** An answer is `{"result":..., "client_attrs":{...}}`: anything larger is not read into memory. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 
-/** The body as text, or undefined (and the rest cancelled) once it passes `limit` bytes. */
+/** The body as text, or undefined once it passes `limit` bytes. */
 export async function readBounded(res: Response, limit: number): Promise<string | undefined> {
-  if (!res.body) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, size).toString('utf8');
+  return (await readBoundedBody(res, limit))?.toString('utf8');
 }
 
 /**

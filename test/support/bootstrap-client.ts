@@ -7,9 +7,8 @@ import { ContentFormat } from '../../src/lwm2m/codec/content-format';
 import { ObjectModel } from '../../src/lwm2m/model/object-model';
 import type { Entry } from '../../src/lwm2m/node';
 import { formatPath, parsePath, pathIds, type LwM2mPath } from '../../src/lwm2m/path';
-import type { Peer, Transport } from '../../src/transport/transport';
-import { UdpTransport } from '../../src/transport/udp-transport';
-import { DtlsClientTransport } from './dtls-client-transport';
+import type { Peer } from '../../src/transport/transport';
+import { type DeviceTransport, interceptDatagrams, openDeviceSocket } from './device-socket';
 import { DEVICE_ENTRIES } from './test-device';
 
 /** The operations a bootstrap server sends to the device (OMA LwM2M TS Core §6.1.7). */
@@ -112,7 +111,6 @@ export function defaultFormats(version: BootstrapClientVersion): Set<number> {
   return new Set(formats);
 }
 
-type ClientTransport = Transport & { address(): { address: string; port: number } };
 
 /**
  * A device-side LwM2M client for bootstrap tests: sends Bootstrap-Request (and 1.2
@@ -142,7 +140,7 @@ export class BootstrapTestClient {
 
   private constructor(
     readonly options: BootstrapClientOptions,
-    readonly transport: ClientTransport,
+    readonly transport: DeviceTransport,
     readonly coap: CoapEndpoint,
   ) {
     this.serverPeer = { address: options.server.host, port: options.server.port };
@@ -162,10 +160,7 @@ export class BootstrapTestClient {
   }
 
   static async start(options: BootstrapClientOptions): Promise<BootstrapTestClient> {
-    const transport: ClientTransport = options.dtls
-      ? await DtlsClientTransport.connect({ gateway: options.server, ...options.dtls })
-      : await UdpTransport.bind({ host: '127.0.0.1', port: 0 });
-    const coap = new CoapEndpoint(transport, { ackTimeout: 0.2, maxRetransmit: 2, ...options.coap });
+    const { transport, coap } = await openDeviceSocket(options.server, options.dtls, options.coap);
     const client = new BootstrapTestClient(options, transport, coap);
     client.dropSilentRequests();
     return client;
@@ -342,20 +337,14 @@ export class BootstrapTestClient {
 
   /** `silentAt` acts below the CoAP endpoint (which always answers), as TestDevice's `silent` does. */
   private dropSilentRequests(): void {
-    const transport = this.transport;
-    const emit = transport.emit.bind(transport);
-    transport.emit = (event: string | symbol, ...args: unknown[]): boolean => {
-      const bytes = args[0];
+    interceptDatagrams(this.transport, (bytes) => {
       const silentAt = this.behaviour.silentAt;
-      if (event === 'datagram' && silentAt !== undefined && Buffer.isBuffer(bytes)) {
-        const record = requestRecordOf(bytes);
-        if (record !== undefined && record.step === silentAt) {
-          pushBounded(this.dropped, record);
-          return true;
-        }
-      }
-      return emit(event, ...args);
-    };
+      if (silentAt === undefined) return false;
+      const record = requestRecordOf(bytes);
+      if (record === undefined || record.step !== silentAt) return false;
+      pushBounded(this.dropped, record);
+      return true;
+    });
   }
 
   private handle(req: InboundRequest): CoapResponse {

@@ -6,6 +6,7 @@ import type { Entry } from '../../src/lwm2m/node';
 import { formatPath, parsePath } from '../../src/lwm2m/path';
 import { UdpTransport } from '../../src/transport/udp-transport';
 import type { DeviceRequestHandler, TestDevice } from './test-device';
+import { readBoundedBody } from '../../src/limits/bounded-body';
 
 /** Firmware Update (object 5) State /5/0/3. */
 export const FirmwareState = { IDLE: 0, DOWNLOADING: 1, DOWNLOADED: 2, UPDATING: 3 } as const;
@@ -320,18 +321,7 @@ async function fetchImage(uri: string): Promise<Buffer> {
 async function httpImage(url: URL): Promise<Buffer> {
   const res = await fetch(url);
   if (!res.ok || !res.body) throw new Error(`GET ${url.href}: ${res.status}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > MAX_FIRMWARE_BYTES) {
-      await reader.cancel();
-      throw new ImageTooLarge('image larger than the flash');
-    }
-    chunks.push(Buffer.from(value));
-  }
-  return Buffer.concat(chunks);
+  const image = await readBoundedBody(res, MAX_FIRMWARE_BYTES);
+  if (image === undefined) throw new ImageTooLarge('image larger than the flash');
+  return image;
 }

@@ -4,12 +4,9 @@ import { ContentFormat } from '../../src/lwm2m/codec/content-format';
 import { ObjectModel } from '../../src/lwm2m/model/object-model';
 import type { Entry } from '../../src/lwm2m/node';
 import { formatPath, parsePath, pathIds, pathLevel } from '../../src/lwm2m/path';
-import type { Peer, Transport } from '../../src/transport/transport';
-import { UdpTransport } from '../../src/transport/udp-transport';
-import { DtlsClientTransport } from './dtls-client-transport';
+import type { Peer } from '../../src/transport/transport';
+import { type DeviceTransport, interceptDatagrams, openDeviceSocket } from './device-socket';
 
-/** A device-side transport: UDP, or a DTLS client session. */
-type DeviceTransport = Transport & { address(): { address: string; port: number } };
 
 export interface TestDeviceOptions {
   endpoint: string;
@@ -108,10 +105,7 @@ export class TestDevice {
   }
 
   static async start(options: TestDeviceOptions): Promise<TestDevice> {
-    const transport: DeviceTransport = options.dtls
-      ? await DtlsClientTransport.connect({ gateway: options.gateway, ...options.dtls })
-      : await UdpTransport.bind({ host: '127.0.0.1', port: 0 });
-    const coap = new CoapEndpoint(transport, { ackTimeout: 0.2, maxRetransmit: 2, ...options.coap });
+    const { transport, coap } = await openDeviceSocket(options.gateway, options.dtls, options.coap);
     const device = new TestDevice(options, transport, coap);
     device.interceptRequests();
     return device;
@@ -123,17 +117,12 @@ export class TestDevice {
    * (register, update) still come through.
    */
   private interceptRequests(): void {
-    const transport = this.transport;
-    const emit = transport.emit.bind(transport);
-    transport.emit = (event: string | symbol, ...args: unknown[]): boolean => {
-      const bytes = args[0];
+    interceptDatagrams(this.transport, (bytes, peer) => {
       const b = this.behaviour;
-      if (event === 'datagram' && (b.silent || b.reset) && Buffer.isBuffer(bytes) && isRequestDatagram(bytes)) {
-        if (b.reset) transport.send(args[1] as Peer, Buffer.from([0x70, 0x00, bytes[2], bytes[3]])); // RST, same message id
-        return true;
-      }
-      return emit(event, ...args);
-    };
+      if (!(b.silent || b.reset) || !isRequestDatagram(bytes)) return false;
+      if (b.reset) this.transport.send(peer, Buffer.from([0x70, 0x00, bytes[2], bytes[3]])); // RST, same message id
+      return true;
+    });
   }
 
   get port(): number {
