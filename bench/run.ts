@@ -13,7 +13,8 @@
  *   --read-rounds N         alternating read rounds per target and rate (BENCH_READ_ROUNDS, default 4)
  *   --memory N1,N2          memory run device counts (BENCH_MEMORY, default 10000,50000)
  *   --rounds N              alternating rounds per target for registrations and notifications (BENCH_ROUNDS, default 2)
- *   --only LIST             subset of reg,notify,read,mem,dtls,scale,metrics (BENCH_ONLY; default all but scale and metrics)
+ *   --only LIST             subset of reg,notify,read,mem,dtls,scale,metrics,firmware (BENCH_ONLY; default all but scale,
+ *                           metrics and firmware)
  *   --store LIST            stores the reg, notify and mem parts run the gateway with, each on fresh gateways:
  *                           memory,embedded,redis (BENCH_STORE, default all three; memory is always run: the reference)
  *   --scale-devices N       the scale part (opt-in: --only scale): devices registered and observed in one gateway with
@@ -22,6 +23,10 @@
  *                           scraped every second, one with the management plane on but not scraped, one with
  *                           http.enable false, from --observed devices each (BENCH_METRICS_NOTIFICATIONS, default 240000),
  *                           in rounds rotating the three (a multiple of 3, at least 6)
+ *   --firmware-devices N    the firmware part (opt-in: --only firmware): devices one image is pushed to at once, by the
+ *                           gateway's firmware jobs (MQTT firmware-update commands) and by a bare CoAP Block1 client
+ *                           (the baseline); a warm-up push each, then --rounds rounds (BENCH_FIRMWARE_DEVICES, default 100)
+ *   --firmware-kb N         the firmware part's image size, KiB (BENCH_FIRMWARE_KB, default 256)
  *   --dtls-handshakes N     PSK handshakes timed, ECDHE-ECDSA ones: half as many (BENCH_DTLS_HANDSHAKES, default 2000)
  *   --dtls-notifications N  notifications per link (UDP, DTLS) from 200 devices (BENCH_DTLS_NOTIFICATIONS, default 40000)
  *   --dtls-sessions N       established DTLS sessions of the memory run (BENCH_DTLS_SESSIONS, default 10000)
@@ -38,6 +43,7 @@ import { FORWARDER_UP_FILTER } from './baseline-forwarder';
 import { type ChildHandle, startChild } from './child';
 import { type BenchContext, type TargetKind, cpuPerOp } from './context';
 import { type DtlsOptions, type DtlsResults, dtlsReport, runDtlsPart } from './dtls-bench';
+import { type FirmwareResults, firmwareReport, runFirmwarePart } from './firmware-push';
 import { type MetricsResults, metricsReport, runMetricsPart } from './metrics-bench';
 import { parseFlags, positiveNumber } from './flags';
 import { DevicePool, type SimDevice, openFileLimit } from './load-generator';
@@ -53,9 +59,9 @@ import { stealShare } from './machine-steal';
 import { type ScaleResult, runScalePart, scaleReport } from './scale';
 import { type BenchStore, type StoreKind, disposeAllStores, killStoresNow, openBenchStore, parseStores, storeAvailable } from './stores';
 
-type Part = 'reg' | 'notify' | 'read' | 'mem' | 'dtls' | 'scale' | 'metrics';
-const PARTS: readonly Part[] = ['reg', 'notify', 'read', 'mem', 'dtls', 'scale', 'metrics'];
-/** The parts run without --only: the scale part takes long and the metrics part is a check of its own, they run only when asked for. */
+type Part = 'reg' | 'notify' | 'read' | 'mem' | 'dtls' | 'scale' | 'metrics' | 'firmware';
+const PARTS: readonly Part[] = ['reg', 'notify', 'read', 'mem', 'dtls', 'scale', 'metrics', 'firmware'];
+/** The parts run without --only: the scale part takes long, the metrics and firmware parts are checks of their own: they run only when asked for. */
 const DEFAULT_PARTS: readonly Part[] = ['reg', 'notify', 'read', 'mem', 'dtls'];
 /** Per store, the least ratio of its registrations/s and notifications/s to the memory store's (issue 11). */
 const STORE_TARGETS: Record<StoreKind, number> = { memory: 1, embedded: 0.8, redis: 0.5 };
@@ -79,6 +85,9 @@ interface Options {
   scaleDevices: number;
   /** Notifications per gateway of the metrics part. */
   metricsNotifications: number;
+  /** Devices and image size (KiB) of the firmware part. */
+  firmwareDevices: number;
+  firmwareKb: number;
   dtls: DtlsOptions;
   profile: boolean;
   /** Pin targets and load to separate CPUs with taskset (default when possible). */
@@ -87,7 +96,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const known = ['pin', 'quick', 'devices', 'observed', 'notifications', 'rates', 'read-seconds', 'read-rounds', 'memory', 'only', 'profile', 'max-seconds', 'rounds', 'dtls-handshakes', 'dtls-notifications', 'dtls-sessions', 'store', 'scale-devices', 'metrics-notifications'];
+  const known = ['pin', 'quick', 'devices', 'observed', 'notifications', 'rates', 'read-seconds', 'read-rounds', 'memory', 'only', 'profile', 'max-seconds', 'rounds', 'dtls-handshakes', 'dtls-notifications', 'dtls-sessions', 'store', 'scale-devices', 'metrics-notifications', 'firmware-devices', 'firmware-kb'];
   const flags = parseFlags(argv, known, ['quick', 'profile', 'pin']);
   const env = (flag: string) => process.env[`BENCH_${flag.toUpperCase().replace(/-/g, '_')}`];
   const get = (flag: string) => flags.get(flag) ?? env(flag);
@@ -124,6 +133,8 @@ function parseOptions(argv: string[]): Options {
     stores,
     scaleDevices: Math.floor(num('scale-devices', 100_000, 20_000)),
     metricsNotifications: Math.floor(num('metrics-notifications', 240_000, 30_000)),
+    firmwareDevices: Math.floor(num('firmware-devices', 100, 20)),
+    firmwareKb: Math.floor(num('firmware-kb', 256, 64)),
     dtls: {
       pskHandshakes: dtlsHandshakes,
       ecdheHandshakes: Math.max(1, Math.ceil(dtlsHandshakes / 2)),
@@ -208,6 +219,7 @@ interface Results {
   scale?: ScaleResult;
   dtls?: DtlsResults;
   metrics?: MetricsResults;
+  firmware?: FirmwareResults;
   notes: string[];
 }
 
@@ -559,6 +571,11 @@ function printResults(opts: Options, results: Results): void {
     rows.push(...metrics.rows);
     details.push(...metrics.details);
   }
+  const firmware = results.firmware ? firmwareReport(results.firmware) : undefined;
+  if (firmware) {
+    rows.push(...firmware.rows);
+    details.push(...firmware.details);
+  }
   const out: string[] = [];
   out.push('');
   out.push(formatTable(['benchmark', 'gateway', 'baseline', 'ratio', 'target', 'met'], rows));
@@ -568,13 +585,14 @@ function printResults(opts: Options, results: Results): void {
   out.push('memory = V8 heap used + external after a forced GC in the gateway process, (after - before) / devices; nothing comparable in the baseline.');
   if (dtls) out.push(...dtls.legend);
   if (metrics) out.push('"metrics scraped vs http off" row: gateway column = a gateway whose /metrics is scraped every second, baseline column = one with http.enable false; "scraped vs not scraped": baseline column = management plane on, never scraped (same device count each, rounds rotating).');
+  if (firmware) out.push('firmware rows: gateway column = firmware-update jobs over MQTT (read, observe, Block1 push, execute, read), baseline column = a bare CoAP client PUTting the image (Block1) to the same devices; both 1 KiB blocks, one in flight per device. CPU = the pushing process only.');
   if (details.length > 0) {
     out.push('');
     out.push('details (CPU per operation: target = gateway or forwarder process, broker = mosquitto, load generator = this process):');
     for (const d of details) out.push(`  ${d}`);
   }
   for (const note of results.notes) out.push(`  note: ${note}`);
-  out.push(`  machine: ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}, node ${process.version}; options: devices ${opts.devices}, observed ${opts.observed}, notifications ${opts.notifications}, rates ${opts.rates.join(',')}/s x ${opts.readSeconds} s in ${opts.readRounds} rounds, memory ${opts.memory.join(',')}; stores ${opts.stores.join(',')}; dtls handshakes ${opts.dtls.pskHandshakes} PSK + ${opts.dtls.ecdheHandshakes} ECDHE, notifications ${opts.dtls.notifications} per link, sessions ${opts.dtls.sessions}`);
+  out.push(`  machine: ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}, node ${process.version}; options: devices ${opts.devices}, observed ${opts.observed}, notifications ${opts.notifications}, rates ${opts.rates.join(',')}/s x ${opts.readSeconds} s in ${opts.readRounds} rounds, memory ${opts.memory.join(',')}; stores ${opts.stores.join(',')}; dtls handshakes ${opts.dtls.pskHandshakes} PSK + ${opts.dtls.ecdheHandshakes} ECDHE, notifications ${opts.dtls.notifications} per link, sessions ${opts.dtls.sessions}${opts.parts.has('firmware') ? `; firmware ${opts.firmwareDevices} devices x ${opts.firmwareKb} KiB, ${opts.rounds} rounds` : ''}`);
   process.stdout.write(out.join('\n') + '\n');
 }
 
@@ -643,6 +661,21 @@ async function main(): Promise<void> {
           brokerPid: broker.pid,
           gatewayYaml: (o) => gatewayYaml(broker.url, o),
           startGateway: (yaml, name) => startTarget('gateway-process', { BENCH_GATEWAY_CONFIG: yaml }, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []),
+          stopGateway: stopTarget,
+          log,
+        },
+      );
+    }
+    if (opts.parts.has('firmware')) {
+      await sleep(200);
+      if (profileDir) log(`CPU profiles of the firmware part (firmware-gateway, firmware-baseline .cpuprofile) in ${profileDir}`);
+      results.firmware = await runFirmwarePart(
+        { devices: opts.firmwareDevices, imageKb: opts.firmwareKb, rounds: opts.rounds, profileDir },
+        {
+          brokerUrl: broker.url,
+          brokerPid: broker.pid,
+          gatewayYaml: (o) => gatewayYaml(broker.url, o),
+          startGateway: (yaml, execArgv) => startTarget('gateway-process', { BENCH_GATEWAY_CONFIG: yaml }, execArgv),
           stopGateway: stopTarget,
           log,
         },

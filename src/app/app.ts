@@ -24,6 +24,7 @@ import { type BootstrapListeners, type BootstrapService, bootstrapEnabled, creat
 import type { BootstrapServer } from '../lwm2m/bootstrap/bootstrap-server';
 import { ProvisionedCredentials, combineClaims } from '../lwm2m/bootstrap/provisioned-credentials';
 import type { GatewayConfig } from './config';
+import { startFirmwarePlane, type FirmwarePlane } from './firmware-plane';
 import { packageVersion } from '../package-root';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -48,6 +49,8 @@ export interface RunningGateway {
   brokerPort?: number;
   /** Port of the management plane (HTTP API, events, metrics, health, console), when it runs. */
   httpPort?: number;
+  /** Firmware jobs and their image store; the HTTP(S) download server's port when firmware.http is on. */
+  firmware: FirmwarePlane;
   mqttUrl: string;
   gateway: Lwm2mMqttGateway;
   server: Lwm2mServer;
@@ -374,6 +377,15 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       };
       return parts;
     };
+    const firmware = await startFirmwarePlane(
+      config,
+      engine,
+      store,
+      { coap: { bind: udp.bind, port: () => (coap ? udpPort : undefined) }, coaps: { bind: config.listeners.dtls.bind, port: () => dtls?.port } },
+      log,
+    );
+    closers.push(() => firmware.close());
+    gateway.attachFirmware(firmware.jobs);
     const metrics = config.http.enable ? createGatewayMetrics({
           gateway,
           coap: { udp: coap, dtls: coaps },
@@ -384,7 +396,16 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
         }) : undefined;
     const http = await startHttpPlane(
       config.http,
-      { gateway, model, log, commandTimeoutMs: config.http.command_timeout * 1000, events: { maxConsumers: config.http.events.max_consumers, maxBuffered: config.http.events.max_buffered }, health, metrics },
+      {
+        gateway,
+        model,
+        log,
+        commandTimeoutMs: config.http.command_timeout * 1000,
+        events: { maxConsumers: config.http.events.max_consumers, maxBuffered: config.http.events.max_buffered },
+        health,
+        metrics,
+        images: firmware.images && { store: firmware.images, maxImageBytes: config.firmware.max_image_size },
+      },
       log,
     );
     if (http) closers.push(() => http.close());
@@ -392,7 +413,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
     try {
       const started = Date.now();
       summary = await engine.restore();
-      if (store) log.info({ ...summary, ms: Date.now() - started }, 'state restored from the store');
+      const jobs = await firmware.jobs.restore();
+      if (store) log.info({ ...summary, firmwareJobs: jobs, ms: Date.now() - started }, 'state restored from the store');
     } finally {
       restored();
       restoring = false;
@@ -410,6 +432,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       coap: { udp: coap, dtls: coaps },
       brokerPort,
       httpPort: http?.port,
+      firmware,
       mqttUrl,
       gateway,
       server,

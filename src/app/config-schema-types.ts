@@ -80,6 +80,10 @@ export interface ConfigDocument {
         topic: string;
         qos: 0 | 1 | 2;
       };
+      firmware: {
+        topic: string;
+        qos: 0 | 1 | 2;
+      };
       notify: {
         topic: string;
         qos: 0 | 1 | 2;
@@ -323,6 +327,66 @@ export interface ConfigDocument {
      * PSKs the bootstrap server may add to the DTLS listener (provision); beyond it a bootstrap that would add one fails.
      */
     max_provisioned: number;
+  };
+  firmware: {
+    /**
+     * Directory of firmware images (data.image names a file in it); empty: jobs by data.uri only.
+     */
+    dir: string;
+    /**
+     * Largest image stored, pushed or served.
+     */
+    max_image_size: number | string;
+    /**
+     * Most images in firmware.dir.
+     */
+    max_images: number;
+    /**
+     * A firmware job that has not ended after this long fails.
+     */
+    job_timeout: number | string;
+    /**
+     * How often a job reads /5/0 while the device cannot be observed.
+     */
+    poll_interval: number | string;
+    /**
+     * Firmware jobs under way at once, all devices together; more get 5.03.
+     */
+    max_jobs: number;
+    /**
+     * Host name or address devices reach the gateway at, in the URIs of images it serves (pull); empty: the listener's bind address unless that is a wildcard.
+     */
+    public_host: string;
+    http: {
+      /**
+       * Also serve images to devices over HTTP(S) ("protocol": "http" or "https").
+       */
+      enable: boolean;
+      /**
+       * "host:port", "[ipv6]:port", ":port" (all interfaces) or a bare port.
+       */
+      bind: number | string;
+      /**
+       * Base URL devices reach this server at, e.g. https://fw.example.com:8090; empty: built from public_host and the port.
+       */
+      public_url: string;
+      /**
+       * PEM certificate chain: HTTPS instead of HTTP.
+       */
+      certfile: string;
+      /**
+       * PEM private key of certfile.
+       */
+      keyfile: string;
+      /**
+       * Open connections, all devices together; more get 503.
+       */
+      max_connections: number;
+      /**
+       * Open connections from one source address; more get 503.
+       */
+      max_connections_per_source: number;
+    };
   };
   auth: {
     http: {

@@ -163,6 +163,19 @@ export type StoreConfig = Converted<
   }
 >;
 
+export type FirmwareConfigSection = Converted<
+  ConfigDocument['firmware'],
+  {
+    /** Bytes. */
+    max_image_size: number;
+    /** Seconds. */
+    job_timeout: number;
+    /** Seconds. */
+    poll_interval: number;
+    http: Converted<ConfigDocument['firmware']['http'], { bind: Bind; certfile: string | undefined; keyfile: string | undefined }>;
+  }
+>;
+
 export type GatewayConfig = Converted<
   ConfigDocument,
   {
@@ -171,6 +184,7 @@ export type GatewayConfig = Converted<
     lwm2m: Lwm2mConfig;
     listeners: { udp: UdpListenerConfig; dtls: DtlsListenerConfig; bootstrap_udp: BootstrapUdpListenerConfig; bootstrap_dtls: BootstrapDtlsListenerConfig };
     bootstrap: BootstrapConfigSection;
+    firmware: FirmwareConfigSection;
     auth: { http: HttpAuthConfig };
     http: HttpConfig;
     store: StoreConfig;
@@ -579,6 +593,24 @@ function toGatewayConfig(raw: RawConfig, problems: Problems): GatewayConfig {
       max_provisioned: raw.bootstrap.max_provisioned,
       allow_keys_over_udp: raw.bootstrap.allow_keys_over_udp,
     },
+    firmware: {
+      dir: raw.firmware.dir,
+      max_image_size: bytes(problems, raw.firmware.max_image_size, 'firmware.max_image_size', 1),
+      max_images: raw.firmware.max_images,
+      job_timeout: seconds(problems, raw.firmware.job_timeout, 'firmware.job_timeout', { above: 0 }),
+      poll_interval: seconds(problems, raw.firmware.poll_interval, 'firmware.poll_interval', { above: 0 }),
+      max_jobs: raw.firmware.max_jobs,
+      public_host: raw.firmware.public_host,
+      http: {
+        enable: raw.firmware.http.enable,
+        bind: bind(raw.firmware.http.bind, 'firmware.http.bind'),
+        public_url: raw.firmware.http.public_url,
+        certfile: optional(raw.firmware.http.certfile),
+        keyfile: optional(raw.firmware.http.keyfile),
+        max_connections: raw.firmware.http.max_connections,
+        max_connections_per_source: raw.firmware.http.max_connections_per_source,
+      },
+    },
     auth: {
       http: {
         url: auth.http.url,
@@ -650,6 +682,13 @@ function checkRelations(config: GatewayConfig, problems: Problems): void {
   const http = config.http;
   if (sound('http.certfile', 'http.keyfile') && (http.certfile === undefined) !== (http.keyfile === undefined)) {
     refuse(http.certfile === undefined ? 'http.certfile' : 'http.keyfile', 'http.certfile and http.keyfile go together');
+  }
+  const firmwareHttp = config.firmware.http;
+  if (sound('firmware.http.certfile', 'firmware.http.keyfile') && (firmwareHttp.certfile === undefined) !== (firmwareHttp.keyfile === undefined)) {
+    refuse(firmwareHttp.certfile === undefined ? 'firmware.http.certfile' : 'firmware.http.keyfile', 'firmware.http.certfile and firmware.http.keyfile go together');
+  }
+  if (sound('firmware.http.public_url') && firmwareHttp.public_url !== '' && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(firmwareHttp.public_url)) {
+    refuse('firmware.http.public_url', 'must be an http:// or https:// URL without query or fragment, e.g. https://fw.example.com:8090');
   }
   if (sound('http.api_keys')) {
     const seen = new Set<string>();

@@ -190,7 +190,9 @@ export class ClientExchange implements OutgoingExchange {
       if (block?.more) return this.fetchRest(message, block);
     }
     if (this.state !== 'observing') this.finish();
-    this.deliver(responseFromMessage(message, blockwise));
+    // A request that carries its own Block1 (the caller sends a body block by block, e.g. a firmware
+    // push that reports progress and resumes after a loss) hears the peer's Block1 answer.
+    this.deliver(responseFromMessage(message, blockwise && !this.request.options?.some((o) => o.number === OptionNumber.Block1)));
   }
 
   private handleNotification(message: CoapMessage, now: number): void {

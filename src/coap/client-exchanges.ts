@@ -59,7 +59,7 @@ export class ClientExchanges implements ExchangeHost {
   }
 
   sendRequest(ex: ClientExchange, options: CoapOption[], payload: Buffer): void {
-    const messageId = this.messages.nextMessageId();
+    const messageId = this.messages.nextMessageId(ex.peer);
     const confirmable = ex.confirmable;
     const bytes = encodeMessage({
       type: confirmable ? 'CON' : 'NON',

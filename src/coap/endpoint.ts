@@ -158,6 +158,7 @@ export class CoapEndpoint extends EventEmitter {
   sweep(): void {
     const now = Date.now();
     this.messages.dedup.sweep(now);
+    this.messages.messageIds.sweep(now);
     this.blockwise.sweep(now);
     this.observe.sweep(now);
   }

@@ -5,6 +5,7 @@ import { EMPTY_CODE, codeClass } from './codes';
 import type { CoapConfig } from './config';
 import type { CoapCounters } from './coap-counters';
 import { DedupCache } from './dedup-cache';
+import { MessageIds } from './message-ids';
 import type { EndpointEvents } from './endpoint-events';
 import { type CoapMessage, decodeMessage, encodeEmpty, findOption, isConfirmableHeader } from './message';
 import { SentNotification, type ObserveServer } from './observe-server';
@@ -30,11 +31,11 @@ export interface MessageLayerUpper {
  */
 export class MessageLayer {
   readonly dedup: DedupCache;
+  readonly messageIds: MessageIds;
   private readonly retransmitter: Retransmitter<TransmissionContext>;
   private clients!: ClientExchanges;
   private server!: ServerTransactions;
   private observe!: ObserveServer;
-  private messageId = Math.floor(Math.random() * 0x10000);
   private closed = false;
 
   constructor(
@@ -46,6 +47,7 @@ export class MessageLayer {
     counters: CoapCounters,
   ) {
     this.dedup = new DedupCache(lifetimeMs, capacity);
+    this.messageIds = new MessageIds(lifetimeMs, capacity);
     this.retransmitter = new Retransmitter<TransmissionContext>(
       { ackTimeoutMs: config.ackTimeout * 1000, ackRandomFactor: config.ackRandomFactor, maxRetransmit: config.maxRetransmit },
       (peer, bytes) => this.transport.send(peer, bytes),
@@ -70,9 +72,9 @@ export class MessageLayer {
     return this.retransmitter.size;
   }
 
-  nextMessageId(): number {
-    this.messageId = (this.messageId + 1) & 0xffff;
-    return this.messageId;
+  /** The message id of the next message to this peer (one counter per peer, see MessageIds). */
+  nextMessageId(peer: Peer): number {
+    return this.messageIds.next(peer, Date.now());
   }
 
   /** Sends a CON now and retransmits it until ACKed, RST or given up. */
@@ -94,6 +96,7 @@ export class MessageLayer {
   clear(): void {
     this.retransmitter.clear();
     this.dedup.clear();
+    this.messageIds.clear();
   }
 
   private readonly onDatagram = (bytes: Buffer, peer: Peer): void => {

@@ -36,7 +36,7 @@ export class ObserveServer {
 
   /** See CoapEndpoint.notify. */
   notify(peer: Peer, token: Buffer, res: CoapResponse, confirmable: boolean): void {
-    const messageId = this.messages.nextMessageId();
+    const messageId = this.messages.nextMessageId(peer);
     const { options, payload } = this.blockwise.responseContent(res, undefined, undefined);
     const bytes = encodeMessage({ type: confirmable ? 'CON' : 'NON', code: res.code, messageId, token, options: options ?? [], payload });
     const key = DedupCache.key(peer, messageId);

@@ -127,7 +127,7 @@ export class ServerTransactions {
   private reply(tx: ServerTransaction, res: CoapResponse): void {
     let bytes: Buffer;
     const separate = tx.separate;
-    const messageId = separate || !tx.confirmable ? this.messages.nextMessageId() : tx.messageId;
+    const messageId = separate || !tx.confirmable ? this.messages.nextMessageId(tx.peer) : tx.messageId;
     const type = separate ? 'CON' : tx.confirmable ? 'ACK' : 'NON';
     try {
       const { options, payload } = this.blockwise.responseContent(res, tx.block1Echo, tx.block2);

@@ -3,6 +3,8 @@ import { LogThrottle } from '../limits/log-throttle';
 import type { BootstrapEvent, BootstrapServer } from '../lwm2m/bootstrap/bootstrap-server';
 import type { Device } from '../lwm2m/device/device';
 import type { DeviceManager } from '../lwm2m/device/device-manager';
+import type { FirmwareEventData, FirmwareJobs } from '../lwm2m/firmware/firmware-jobs';
+import type { JsonValue as StoredJson } from '../lwm2m/store';
 import type { DeviceRequest, RequestHandler, RequestOutcome } from '../lwm2m/device/device-request';
 import type { ModelLookup } from '../lwm2m/model/types';
 import type { Entry } from '../lwm2m/node';
@@ -19,7 +21,7 @@ import { OperatorLog } from './operator-log';
 import { PeerInstances } from './peer-instances';
 import { answerOutcome } from './outcome-answer';
 import { responseJson } from './response-json';
-import { bootstrapMessage, deregisterMessage, registerMessage, responseData } from './uplink-messages';
+import { bootstrapMessage, deregisterMessage, registerMessage, responseData, type ResponseData } from './uplink-messages';
 import { entriesToJson } from './value-json';
 
 export type { MqttLink, Qos, Translator, TranslatorName, UplinkEvent } from './answer-publisher';
@@ -63,7 +65,18 @@ export interface GatewayOptions {
 
 type MqttDevice = Device<DownlinkCommand>;
 
-const ALL_KINDS: readonly TranslatorName[] = ['command', 'response', 'notify', 'register', 'update', 'deregister', 'send', 'bootstrap'];
+const ALL_KINDS: readonly TranslatorName[] = ['command', 'response', 'notify', 'register', 'update', 'deregister', 'send', 'bootstrap', 'firmware'];
+
+/** Commands that start or end a job of the engine rather than one request. */
+const JOB_COMMANDS: ReadonlySet<string> = new Set(['firmware-update', 'firmware-cancel']);
+
+/**
+ * The context of the engine's own job requests (firmware updates): they never reach this gateway's
+ * handler, and are listed (observe-read-all) with the job's msgType.
+ */
+export function jobRequestContext(): DownlinkCommand {
+  return { fields: { msgType: 'firmware' }, msgType: 'firmware', reqPath: '/5/0', op: { type: 'read', path: { objectId: 5, instanceId: 0 }, query: [] }, ttl: Number.POSITIVE_INFINITY };
+}
 
 /**
  * The translation between MQTT and the device-management engine (mqtt-contract.md parts A–C):
@@ -86,6 +99,8 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   private readonly bootstrapRefusals = new LogThrottle();
   /** The endpoint of a message being published for a device that has no registration (bootstrap events). */
   private unregisteredEndpoint: string | undefined = undefined;
+  /** Firmware jobs, when the app runs them (attachFirmware). */
+  private firmware: FirmwareJobs<DownlinkCommand> | undefined = undefined;
   /** See observeCommands; unset, it costs one check. */
   private commandAnswered: ((answered: CommandAnswered) => void) | undefined = undefined;
 
@@ -229,6 +244,43 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     }
   }
 
+  /** Takes firmware-update / firmware-cancel commands to the jobs, and publishes their events (translator `firmware`). */
+  attachFirmware(jobs: FirmwareJobs<DownlinkCommand>): void {
+    this.firmware = jobs;
+    jobs.on('event', (endpoint: string, data: FirmwareEventData) => {
+      const device = this.engine.device(endpoint);
+      const prefix = device ? this.prefixOf(device) : renderMountpoint(this.options.mountpoint, mountpointVars(endpoint, {}, ''));
+      const level = data.state === 'failed' ? 'warn' : 'info';
+      if (data.state !== 'downloading' || data.progress === undefined || data.progress === 0) this.log[level]({ ep: endpoint, jobId: data.jobId, state: data.state, code: data.code, error: data.error, updateResult: data.updateResult }, 'firmware job');
+      if (!device) this.unregisteredEndpoint = endpoint;
+      try {
+        this.answers.publish(prefix, 'firmware', { msgType: 'firmware', data: data as unknown as JsonObject });
+      } finally {
+        this.unregisteredEndpoint = undefined;
+      }
+    });
+  }
+
+  /** A firmware-update or firmware-cancel command: answered once the job started (or was refused) or was cancelled. */
+  private onJobCommand(device: MqttDevice, prefix: string, fields: JsonObject, reply: CommandReply | undefined): void {
+    const msgType = fields.msgType as string;
+    const answer = (code: string, extra: { jobId?: string; error?: string }) => {
+      const data = responseData('/5/0', code, { ...(extra.jobId !== undefined ? { jobId: extra.jobId } : {}), ...(extra.error !== undefined ? { error: extra.error } : {}) } as Partial<ResponseData>);
+      const text = this.answers.answer(prefix, 'response', fields, msgType, data);
+      this.countEnded(fields, code);
+      reply?.answer(text);
+    };
+    const jobs = this.firmware;
+    if (!jobs) return answer('5.01', { error: 'firmware jobs are not available in this gateway' });
+    const data = fields.data as JsonObject;
+    const reqID = fields.reqID as StoredJson | undefined;
+    const started = msgType === 'firmware-update' ? jobs.start(device.endpoint, { uri: data.uri, image: data.image, method: data.method, protocol: data.protocol, reqID }) : jobs.cancel(device.endpoint);
+    started.then(
+      (a) => answer(a.code, a),
+      (err: unknown) => answer('5.00', { error: `${msgType} failed: ${messageOf(err)}` }),
+    );
+  }
+
   /** The command subscription: every device's command topic. */
   commandFilter(): string {
     return mountpointWildcard(this.options.mountpoint) + this.options.translators.command.topic;
@@ -308,6 +360,10 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
         };
         if (this.peers && !reply) this.peers.unknown(topic, prefix, command, answer);
         else answer();
+        return;
+      }
+      if (typeof fields.msgType === 'string' && JOB_COMMANDS.has(fields.msgType) && typeof fields.data === 'object' && fields.data !== null && !Array.isArray(fields.data)) {
+        this.onJobCommand(device, prefix, fields, reply);
         return;
       }
       if (typeof fields.msgType === 'string' && LOCAL_COMMANDS.has(fields.msgType) && typeof fields.data === 'object' && fields.data !== null) {

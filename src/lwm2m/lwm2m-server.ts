@@ -28,6 +28,7 @@ export class Lwm2mServer extends EventEmitter {
   private readonly byScheme = new Map<string, CoapEndpoint>();
   /** The bootstrap server, when it also answers `POST /bs` on these endpoints (bootstrap.on_dm_listeners). */
   private bootstrap: BootstrapServer | undefined;
+  private resources: ((endpoint: CoapEndpoint, req: InboundRequest) => CoapResponse | undefined) | undefined;
   /** While state is restored, requests wait for it (an Update must find its registration). */
   private restoring: Promise<void> | undefined;
 
@@ -60,6 +61,14 @@ export class Lwm2mServer extends EventEmitter {
     this.bootstrap = server;
   }
 
+  /**
+   * Serves resources of the gateway's own next to the Registration interface (firmware images that
+   * devices download, under `/fw/...`): asked first for every request; undefined passes it on.
+   */
+  serveResources(handler: ((endpoint: CoapEndpoint, req: InboundRequest) => CoapResponse | undefined) | undefined): void {
+    this.resources = handler;
+  }
+
   /** Requests wait until `restored` settles (the registrations it brings back are then known). */
   holdUntil(restored: Promise<unknown>): void {
     const done = restored.then(
@@ -78,6 +87,10 @@ export class Lwm2mServer extends EventEmitter {
   }
 
   private handleRequest(endpoint: CoapEndpoint, req: InboundRequest): CoapResponse | Promise<CoapResponse> {
+    if (this.resources !== undefined) {
+      const served = this.resources(endpoint, req);
+      if (served !== undefined) return served;
+    }
     if (this.bootstrap !== undefined) {
       const bootstrap = this.bootstrap.handle(endpoint, req);
       if (bootstrap !== undefined) return bootstrap;

@@ -10,6 +10,12 @@ export type Lwm2mOperation =
   | { type: 'execute'; path: LwM2mPath; query: string[]; args: string }
   | { type: 'create'; path: LwM2mPath; query: string[]; node: Node; format: number }
   | { type: 'delete'; path: LwM2mPath; query: string[] }
+  /**
+   * One block of a resource write the caller sends block by block (RFC 7959 Block1, §2.5): `payload`
+   * is block `num` of a body of `size` bytes in `format`; the device answers 2.31 (echoing the block,
+   * perhaps with a smaller size) or, after the last, the write's own code.
+   */
+  | { type: 'write-block'; path: LwM2mPath; query: string[]; format: number; payload: Buffer; num: number; szx: number; more: boolean; size: number }
   | { type: 'observe'; path: LwM2mPath; query: string[]; accept?: number }
   | { type: 'cancel-observe'; path: LwM2mPath; query: string[]; accept?: number; /** The observation's token (RFC 7641 §3.6). */ token?: Buffer }
   // Composite operations (TS Core 1.1 §6.3.8–§6.3.10) address the root: `path` is always `{}`.

@@ -1,4 +1,4 @@
-import type { CoapRequest } from '../coap';
+import { OptionNumber, encodeBlock, encodeUint, type CoapOption, type CoapRequest } from '../coap';
 import { encodeNode } from './codec';
 import { encodeSenmlJsonEntries, encodeSenmlPathList } from './composite';
 import { ContentFormat } from './codec/content-format';
@@ -50,6 +50,11 @@ export function buildCoapRequest(op: Lwm2mOperation, alternatePath: string, mode
       };
     case 'delete':
       return { method: 'DELETE', uriPath, uriQuery };
+    case 'write-block': {
+      const options: CoapOption[] = [{ number: OptionNumber.Block1, value: encodeBlock({ num: op.num, more: op.more, szx: op.szx }) }];
+      if (op.num === 0) options.push({ number: OptionNumber.Size1, value: encodeUint(op.size) });
+      return { method: 'PUT', uriPath, uriQuery, contentFormat: op.format, payload: op.payload, options };
+    }
     case 'observe':
       return { method: 'GET', uriPath, uriQuery, accept: op.accept, observe: 0 };
     case 'cancel-observe':

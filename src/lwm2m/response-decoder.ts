@@ -1,4 +1,4 @@
-import type { CoapResponse } from '../coap';
+import { OptionNumber, decodeBlock, type CoapResponse } from '../coap';
 import { decodeEntries, parseLinkFormat } from './codec';
 import { CodecError } from './codec/codec-error';
 import { ContentFormat, contentFormatName } from './codec/content-format';
@@ -27,6 +27,7 @@ function withObserve(res: CoapResponse, content?: readonly Entry[], links?: read
  * codec's own (a bug) throws.
  */
 export function decodeResponse(op: Lwm2mOperation, res: CoapResponse, model: ModelLookup): Lwm2mResponse {
+  if (op.type === 'write-block') return blockAnswer(res);
   if (!isSuccess(res.code)) return withObserve(res);
   switch (op.type) {
     case 'discover': {
@@ -59,4 +60,11 @@ export function decodeResponse(op: Lwm2mOperation, res: CoapResponse, model: Mod
     default:
       return withObserve(res);
   }
+}
+
+/** A device's answer to one block of a write: its code and the Block1 it echoed, if any (a malformed one counts as none). */
+function blockAnswer(res: CoapResponse): Lwm2mResponse {
+  const raw = res.options?.find((o) => o.number === OptionNumber.Block1);
+  const block = raw && decodeBlock(raw.value);
+  return block ? { code: res.code, block1: { num: block.num, szx: block.szx, more: block.more } } : { code: res.code };
 }

@@ -14,6 +14,8 @@ export interface Lwm2mResponse {
   readonly undecodable?: Undecodable;
   /** The Observe sequence number of an accepted observation or a notification. */
   readonly observe?: number;
+  /** The device's Block1 answer to a `write-block` (the block it took, and the size it wants next). */
+  readonly block1?: { readonly num: number; readonly szx: number; readonly more: boolean };
 }
 
 export interface Undecodable {

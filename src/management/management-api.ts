@@ -4,6 +4,7 @@ import { packageVersion } from '../package-root';
 import { registerClientsApi } from './clients-api';
 import { registerConsole } from './console-route';
 import { registerEventsApi } from './events-api';
+import { FIRMWARE_IMAGE_PATH, FIRMWARE_IMAGE_UPLOAD_BODY, registerFirmwareImagesApi } from './firmware-images-api';
 import { registerHealthApi } from './health-api';
 import type { ManagementContext } from './management-context';
 import { contractComponents } from './openapi-schemas';
@@ -11,7 +12,7 @@ import { contractComponents } from './openapi-schemas';
 /** The parts of the generated OpenAPI document this module completes. */
 interface OpenApiDocument {
   components?: { schemas?: Record<string, unknown> };
-  paths?: Record<string, { post?: { requestBody?: unknown; responses?: Record<string, { content?: unknown }> } }>;
+  paths?: Record<string, { post?: { requestBody?: unknown; responses?: Record<string, { content?: unknown }> }; put?: { requestBody?: unknown } }>;
 }
 
 const COMMAND_PATH = '/api/v5/gateways/lwm2m/clients/{clientid}/{msgType}';
@@ -40,6 +41,9 @@ export async function registerManagementApi(app: FastifyInstance, context: Manag
         const ok = post.responses?.['200'];
         if (ok) ok.content = { 'application/json': { schema: { $ref: '#/components/schemas/UplinkMessage' } } };
       }
+      // The image upload streams its body, so its route has no body schema either.
+      const upload = doc.paths?.[FIRMWARE_IMAGE_PATH]?.put;
+      if (upload) upload.requestBody = FIRMWARE_IMAGE_UPLOAD_BODY;
       return generated;
     },
   });
@@ -47,6 +51,7 @@ export async function registerManagementApi(app: FastifyInstance, context: Manag
   registerMetricsRoute(app, context);
   registerClientsApi(app, context);
   registerEventsApi(app, context);
+  registerFirmwareImagesApi(app, context);
   registerConsole(app, context);
   app.get('/api/v5/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }

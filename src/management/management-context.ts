@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Lwm2mMqttGateway } from '../gateway/gateway';
+import type { FirmwareImageStore } from '../lwm2m/firmware/image-store';
 import type { ModelLookup, ObjectDefinition } from '../lwm2m/model/types';
 
 /** One part of the gateway's readiness: a listener, the broker, the store. */
@@ -23,4 +24,13 @@ export interface ManagementContext {
   readonly health: () => Promise<Record<string, HealthPart>>;
   /** The Prometheus exposition, when metrics are served. */
   readonly metrics?: { readonly contentType: string; text(): Promise<string> };
+  /** The firmware images operators upload (firmware.dir); absent when firmware.dir is empty. */
+  readonly images?: FirmwareImagesContext;
+}
+
+/** The image store the firmware images API serves, with the largest upload it takes (firmware.max_image_size). */
+export interface FirmwareImagesContext {
+  readonly store: FirmwareImageStore;
+  /** The store's own limit too: a body past it is refused (413) before or while it is read. */
+  readonly maxImageBytes: number;
 }

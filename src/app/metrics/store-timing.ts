@@ -1,5 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { CommandQueueStore, CredentialStore, GatewayStore, ObservationStore, RegistrationRecordStore, SharedClaims } from '../../lwm2m/store';
+import type { CommandQueueStore, CredentialStore, GatewayStore, JobStore, ObservationStore, RegistrationRecordStore, SharedClaims } from '../../lwm2m/store';
 
 const DURATION_BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
@@ -59,6 +59,12 @@ export class StoreTiming {
       remove: this.timed('credentials_remove', k.remove.bind(k)),
       all: () => k.all(),
     };
+    const j = store.jobs;
+    const jobs: JobStore = {
+      put: this.timed('jobs_put', j.put.bind(j)),
+      remove: this.timed('jobs_remove', j.remove.bind(j)),
+      all: () => j.all(),
+    };
     const s = store.shared;
     const shared: SharedClaims | undefined = s && {
       hold: this.timed('claims_hold', s.hold.bind(s)),
@@ -66,7 +72,7 @@ export class StoreTiming {
       holder: this.timed('claims_holder', s.holder.bind(s)),
       once: this.timed('claims_once', s.once.bind(s)),
     };
-    return { registrations, observations, commands, credentials, shared, problem: () => store.problem(), close: () => store.close() };
+    return { registrations, observations, commands, credentials, jobs, shared, problem: () => store.problem(), close: () => store.close() };
   }
 
   /** `call`, timed under `operation`; a synchronous throw stays one (and counts as an error). */

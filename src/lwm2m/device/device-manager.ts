@@ -55,6 +55,7 @@ export interface RestoreSummary {
 const RESTORE_YIELD_EVERY = 1000;
 
 const EXPIRED: RequestOutcome = Object.freeze({ kind: 'expired' });
+const REPLACED: RequestOutcome = Object.freeze({ kind: 'deregistered', reason: 'replaced' });
 
 /** The key of the observation an observe-type operation makes or ends; undefined for other operations. */
 export function observationKey(op: Lwm2mOperation): string | undefined {
@@ -245,8 +246,11 @@ export class DeviceManager<C> extends EventEmitter implements RequestExchangeHos
     this.handover = undefined;
     if (old) {
       // The device rebooted: its waiting requests go on to the new registration (auto requests are
-      // the northbound's to make anew).
-      for (let q = old.queue.shift(); q !== undefined; q = old.queue.shift()) if (!q.request.auto) device.queue.push(q);
+      // the northbound's to make anew; a job's are answered, and the job starts over).
+      for (let q = old.queue.shift(); q !== undefined; q = old.queue.shift()) {
+        if (q.request.transient) this.answer(old, q.request, REPLACED);
+        else if (!q.request.auto) device.queue.push(q);
+      }
     }
     this.devices.set(reg.endpoint, device);
     this.persistence?.registered(reg);

@@ -74,6 +74,7 @@ export class DevicePersistence<C> {
   }
 
   observed(reg: Registration, o: ActiveObservation<C>): void {
+    if (o.request.transient) return;
     const op = o.request.op;
     const record: ObservationRecord = {
       token: o.exchange.token.toString('hex'),
@@ -94,7 +95,7 @@ export class DevicePersistence<C> {
 
   /** A request that stays in the queue (its device sleeps, or another is in flight) is written down. */
   waiting(endpoint: string, q: QueuedRequest<C>): void {
-    if (q.storeId !== undefined) return;
+    if (q.storeId !== undefined || q.request.transient) return;
     q.storeId = `${this.idPrefix}-${(this.idCounter++).toString(36)}`;
     this.run(
       'command append',

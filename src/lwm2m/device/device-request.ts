@@ -16,6 +16,12 @@ export interface DeviceRequest<C> {
   readonly ttl: number;
   /** Made by the engine's user on the device's behalf (auto-observe): not carried over to a new registration, dropped silently. */
   readonly auto?: boolean;
+  /**
+   * Made by a job of the engine (a firmware update), which re-issues it from its own stored state:
+   * never written to the store, and answered `deregistered` rather than carried over when the
+   * device registers anew.
+   */
+  readonly transient?: boolean;
   readonly context: C;
   readonly handler: RequestHandler<C>;
 }

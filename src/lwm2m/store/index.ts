@@ -1,7 +1,9 @@
 export type { CommandQueueStore, QueuedCommandRecord } from './command-queue';
 export type { CredentialStore, ProvisionedPskRecord } from './credentials';
 export type { GatewayStore } from './gateway-store';
-export type { JsonPrimitive, JsonValue } from './json';
+export type { JobRecord, JobStore } from './jobs';
+export { MAX_JOB_DATA_BYTES } from './jobs';
+export type { JsonObject, JsonPrimitive, JsonValue } from './json';
 export { openLevelStore, type LevelStoreOptions } from './level-store';
 export { createMemoryStore } from './memory-store';
 export { openRedisStore, redactRedisUrl, type RedisStoreOptions } from './redis-store';

@@ -1,6 +1,7 @@
 /** Plain JSON data: what a store keeps and gives back, so every store (memory or disk) behaves alike. */
 export type JsonPrimitive = string | number | boolean | null;
-export type JsonValue = JsonPrimitive | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+export type JsonValue = JsonPrimitive | readonly JsonValue[] | JsonObject;
+export type JsonObject = { readonly [key: string]: JsonValue };
 
 /**
  * A deep, frozen copy of a record as JSON would keep it (undefined fields dropped): the memory store

@@ -34,6 +34,7 @@
  *   o/<token> → ObservationRecord        x/<registrationId>/<token> → ''
  *   q/<endpoint>/<seq> → QueuedCommand   c/<commandId> → its q/ key     m/seq → last seq
  *   p/<identity> → ProvisionedPskRecord
+ *   j/<kind>/<endpoint> → JobRecord (a firmware or software update under way)
  * One directory per gateway: LevelDB locks it, so a second process fails to open it.
  *
  * Bulk reads (`all()` of each collection, the restart's) walk one prefix range with one iterator,
@@ -44,6 +45,7 @@ import { ClassicLevel } from 'classic-level';
 import type { CommandQueueStore, QueuedCommandRecord } from './command-queue';
 import { checkCredentialRecord, credentialRecordJson, parseCredentialRecord, type CredentialStore, type ProvisionedPskRecord } from './credentials';
 import type { GatewayStore } from './gateway-store';
+import { checkJobKey, checkJobRecord, jobRecordJson, parseJobRecord, type JobRecord, type JobStore } from './jobs';
 import { deepFreeze } from './json';
 import { sortByCreation } from './memory-store';
 import { checkToken, type ObservationRecord, type ObservationStore } from './observations';
@@ -84,6 +86,7 @@ class LevelStore implements GatewayStore {
   readonly observations: ObservationStore;
   readonly commands: CommandQueueStore;
   readonly credentials: CredentialStore;
+  readonly jobs: JobStore;
   /** Mutations run one after another: each reads, then writes one atomic batch. */
   private chain: Promise<unknown> = Promise.resolve();
   private dirty = false;
@@ -98,6 +101,7 @@ class LevelStore implements GatewayStore {
     this.observations = new LevelObservations(this);
     this.commands = new LevelCommands(this);
     this.credentials = new LevelCredentials(this, options.onError);
+    this.jobs = new LevelJobs(this, options.onError);
     const interval = options.syncIntervalMs ?? 1000;
     if (interval > 0) {
       this.timer = setInterval(() => void this.flush().catch((e: Error) => this.options.onError?.(e)), interval);
@@ -348,6 +352,38 @@ class LevelCredentials implements CredentialStore {
       const record = parseCredentialRecord(value);
       // Only that it happened: the value may hold a key.
       if (!record) this.onError?.(new Error('a damaged provisioned credential record in the embedded store was skipped'));
+      return record;
+    });
+  }
+}
+
+/** The key of an endpoint's job of a kind (URI-encoding keeps '/' a separator only). */
+export function levelJobKey(endpoint: string, kind: string): string {
+  return `j/${enc(kind)}/${enc(endpoint)}`;
+}
+
+class LevelJobs implements JobStore {
+  constructor(
+    private readonly s: LevelStore,
+    private readonly onError: ((err: Error) => void) | undefined,
+  ) {}
+
+  async put(record: JobRecord): Promise<void> {
+    checkJobRecord(record);
+    const value = jobRecordJson(record);
+    return this.s.mutate(async () => [[{ type: 'put', key: levelJobKey(record.endpoint, record.kind), value }], undefined]);
+  }
+
+  async remove(endpoint: string, kind: string): Promise<void> {
+    checkJobKey(endpoint, kind);
+    return this.s.mutate(async () => [[{ type: 'del', key: levelJobKey(endpoint, kind) }], undefined]);
+  }
+
+  all(): AsyncIterableIterator<JobRecord> {
+    return this.s.scan<JobRecord>('j/', (value) => {
+      const record = parseJobRecord(value);
+      // Only that it happened: the value may hold a package URI with credentials.
+      if (!record) this.onError?.(new Error('a damaged job record in the embedded store was skipped'));
       return record;
     });
   }

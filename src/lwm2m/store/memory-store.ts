@@ -1,6 +1,7 @@
 import type { CommandQueueStore, QueuedCommandRecord } from './command-queue';
 import { checkCredentialRecord, credentialRecordJson, type CredentialStore, type ProvisionedPskRecord } from './credentials';
 import type { GatewayStore } from './gateway-store';
+import { checkJobKey, checkJobRecord, jobKeyName, jobRecordJson, parseJobRecord, type JobRecord, type JobStore } from './jobs';
 import { frozenCopy } from './json';
 import { checkToken, type ObservationRecord, type ObservationStore } from './observations';
 import type { RegistrationRecord, RegistrationRecordStore } from './registrations';
@@ -15,6 +16,7 @@ export function createMemoryStore(): GatewayStore {
     observations: new MemoryObservationStore(),
     commands: new MemoryCommandQueueStore(),
     credentials: new MemoryCredentialStore(),
+    jobs: new MemoryJobStore(),
     problem: async () => undefined,
     close: async () => undefined,
   };
@@ -177,6 +179,27 @@ export class MemoryCredentialStore implements CredentialStore {
   async *all(): AsyncIterableIterator<ProvisionedPskRecord> {
     // A snapshot: the caller may remove while iterating.
     for (const record of [...this.byIdentity.values()]) yield record;
+  }
+}
+
+export class MemoryJobStore implements JobStore {
+  /** By `jobKeyName(endpoint, kind)`. */
+  private readonly byKey = new Map<string, JobRecord>();
+
+  async put(record: JobRecord): Promise<void> {
+    checkJobRecord(record);
+    // Through JSON as the disk stores: only the record's own fields are kept, deep-frozen.
+    this.byKey.set(jobKeyName(record.endpoint, record.kind), parseJobRecord(jobRecordJson(record)) as JobRecord);
+  }
+
+  async remove(endpoint: string, kind: string): Promise<void> {
+    checkJobKey(endpoint, kind);
+    this.byKey.delete(jobKeyName(endpoint, kind));
+  }
+
+  async *all(): AsyncIterableIterator<JobRecord> {
+    // A snapshot: the caller may remove while iterating.
+    for (const record of [...this.byKey.values()]) yield record;
   }
 }
 

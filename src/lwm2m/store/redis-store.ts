@@ -13,6 +13,7 @@
  *   P cmd:seq        string last command sequence number (INCR)
  *   P cmd:ep:<ep>    zset   member command id, score its sequence number: the endpoint's queue in order
  *   P psk            hash   identity → ProvisionedPskRecord (a PSK the bootstrap server provisioned)
+ *   P job            hash   JSON ["<kind>","<endpoint>"] → JobRecord (a firmware or software update under way)
  * A lookup is one hash or sorted-set access (O(1) or O(log n)); nothing by key uses SCAN. The `all()`
  * of registrations and observations pages through `P reg` / `P obs` with HSCAN; that of commands
  * pages through `P cmd`, then reads each endpoint's order from its `cmd:ep:` set. Every change is one Lua script, so it is atomic against other clients: two
@@ -28,6 +29,7 @@ import type { SharedClaims } from './shared-claims';
 import type { CommandQueueStore, QueuedCommandRecord } from './command-queue';
 import { checkCredentialRecord, credentialRecordJson, parseCredentialRecord, type CredentialStore, type ProvisionedPskRecord } from './credentials';
 import type { GatewayStore } from './gateway-store';
+import { checkJobKey, checkJobRecord, jobKeyName, jobRecordJson, parseJobRecord, type JobRecord, type JobStore } from './jobs';
 import { deepFreeze } from './json';
 import { checkToken, type ObservationRecord, type ObservationStore } from './observations';
 import type { RegistrationRecord, RegistrationRecordStore } from './registrations';
@@ -267,6 +269,7 @@ class RedisStore implements GatewayStore {
   readonly observations: ObservationStore;
   readonly commands: CommandQueueStore;
   readonly credentials: CredentialStore;
+  readonly jobs: JobStore;
   readonly shared: SharedClaims;
   readonly scripts: Scripts;
 
@@ -280,6 +283,7 @@ class RedisStore implements GatewayStore {
     this.observations = new RedisObservations(this);
     this.commands = new RedisCommands(this);
     this.credentials = new RedisCredentials(this, onError);
+    this.jobs = new RedisJobs(this, onError);
     this.shared = new RedisClaims(this);
   }
 
@@ -498,6 +502,39 @@ class RedisCredentials implements CredentialStore {
       if (record && record.identity === identity) yield record;
       // The identity only: the value may hold a key.
       else this.onError?.(new Error(`a damaged provisioned credential record in Redis (${this.hash} field ${JSON.stringify(identity)}) was skipped`));
+    }
+  }
+}
+
+/** Device-management jobs: one hash, `jobKeyName(endpoint, kind)` → record. */
+class RedisJobs implements JobStore {
+  private readonly hash: string;
+
+  constructor(
+    private readonly s: RedisStore,
+    private readonly onError: ((err: Error) => void) | undefined,
+  ) {
+    this.hash = `${s.prefix}job`;
+  }
+
+  async put(record: JobRecord): Promise<void> {
+    // Also refuses lone surrogates, which Redis would store as U+FFFD (one field for several endpoints).
+    checkJobRecord(record);
+    await this.s.client.hset(this.hash, jobKeyName(record.endpoint, record.kind), jobRecordJson(record));
+  }
+
+  async remove(endpoint: string, kind: string): Promise<void> {
+    checkJobKey(endpoint, kind);
+    await this.s.client.hdel(this.hash, jobKeyName(endpoint, kind));
+  }
+
+  async *all(): AsyncIterableIterator<JobRecord> {
+    for await (const [field, value] of this.s.hscan(this.hash)) {
+      const record = parseJobRecord(value);
+      // A record filed under another field is as damaged as one that does not parse.
+      if (record && jobKeyName(record.endpoint, record.kind) === field) yield record;
+      // The field only (capped: it may be anything): the value may hold a package URI with credentials.
+      else this.onError?.(new Error(`a damaged job record in Redis (${this.hash} field ${JSON.stringify(field.length > 200 ? `${field.slice(0, 200)}...` : field)}) was skipped`));
     }
   }
 }

@@ -51,11 +51,19 @@ describe('the OpenAPI document', () => {
       ['/health/live', 'get'],
       ['/health/ready', 'get'],
       ['/metrics', 'get'],
+      ['/api/v5/firmware/images', 'get'],
+      ['/api/v5/firmware/images/{name}', 'get'],
+      ['/api/v5/firmware/images/{name}', 'put'],
+      ['/api/v5/firmware/images/{name}', 'delete'],
     ];
     for (const [path, method] of expected) expect({ path, method, listed: doc.paths[path]?.[method] !== undefined }).toEqual({ path, method, listed: true });
     const post = doc.paths[`${api}/clients/{clientid}/{msgType}`].post as { requestBody: Json; responses: Record<string, { content: Json }> };
     expect(post.requestBody).toEqual({ required: false, content: { 'application/json': { schema: { $ref: '#/components/schemas/Command' } } } });
     expect(post.responses['200'].content).toEqual({ 'application/json': { schema: { $ref: '#/components/schemas/UplinkMessage' } } });
+    // The image upload streams its body: documented as bytes, with its digest header.
+    const upload = doc.paths['/api/v5/firmware/images/{name}'].put as { requestBody: Json; parameters: { in: string; name: string }[] };
+    expect(upload.requestBody).toEqual({ required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } });
+    expect(upload.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ in: 'header', name: 'x-checksum-sha256' }), expect.objectContaining({ in: 'path', name: 'name' })]));
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Command', 'Command.path', 'UplinkMessage', 'UplinkMessage.answer']));
     const refs = refsOf(doc);
     expect(refs.length).toBeGreaterThan(10);

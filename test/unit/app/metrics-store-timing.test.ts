@@ -40,6 +40,8 @@ describe('StoreTiming', () => {
     expect(await store.commands.list('ep1')).toHaveLength(1);
     await store.credentials.put({ identity: 'id1', key: 'aa', endpoint: 'ep1', provisionedAt: 1 });
     await store.credentials.remove('id1');
+    await store.jobs.put({ id: 'j1', endpoint: 'ep1', kind: 'firmware', createdAt: 1, updatedAt: 1, data: {} });
+    await store.jobs.remove('ep1', 'firmware');
     const all: string[] = [];
     for await (const r of store.registrations.all()) all.push(r.id);
     expect(all).toEqual(['r1']);
@@ -53,6 +55,8 @@ describe('StoreTiming', () => {
     expect(await count('commands_list')).toBe(1);
     expect(await count('credentials_put')).toBe(1);
     expect(await count('credentials_remove')).toBe(1);
+    expect(await count('jobs_put')).toBe(1);
+    expect(await count('jobs_remove')).toBe(1);
     expect(await count('observations_put')).toBe(0);
     expect(await value(registry, 'lwm2m_store_operation_errors_total', { operation: 'commands_append' })).toBe(0);
     await store.close();

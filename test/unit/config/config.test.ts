@@ -48,6 +48,7 @@ describe('defaults', () => {
         deregister: { topic: 'up/deregister', qos: 0 },
         send: { topic: 'up/send', qos: 0 },
         bootstrap: { topic: 'up/bootstrap', qos: 0 },
+        firmware: { topic: 'up/firmware', qos: 0 },
       },
       coap: { ack_timeout: 2, ack_random_factor: 1.5, max_retransmit: 4 },
       blockwise: {
@@ -213,6 +214,7 @@ log:
           update: { topic: 'upd', qos: 1 },
           deregister: { topic: 'dereg', qos: 1 },
           send: { topic: 's', qos: 2 },
+          firmware: { topic: 'up/firmware', qos: 0 },
           bootstrap: { topic: 'up/bootstrap', qos: 0 },
         },
         coap: { ack_timeout: 1.5, ack_random_factor: 1, max_retransmit: 2 },
@@ -275,6 +277,16 @@ log:
         request_rate: { per_source: 10, burst: 100 },
         max_provisioned: 1000000,
         allow_keys_over_udp: false,
+      },
+      firmware: {
+        dir: '',
+        max_image_size: 64 * 1024 * 1024,
+        max_images: 1000,
+        job_timeout: 3600,
+        poll_interval: 10,
+        max_jobs: 10000,
+        public_host: '',
+        http: { enable: false, bind: { host: '0.0.0.0', port: 8090 }, public_url: '', certfile: undefined, keyfile: undefined, max_connections: 1000, max_connections_per_source: 8 },
       },
       auth: {
         http: {
@@ -814,5 +826,12 @@ describe('http (the management plane)', () => {
     expect(() => parseConfig('http:\n  api_keys:\n    - { key: admin, secret: short }\n')).toThrow(/http\.api_keys\[0\]\.secret/);
     expect(() => parseConfig('http:\n  api_keys:\n    - { key: "ad:min", secret: "s3cret-pass" }\n')).toThrow(/http\.api_keys\[0\]\.key/);
     expect(() => parseConfig('http:\n  command_timeout: 0\n')).toThrow(/http\.command_timeout/);
+  });
+
+  it('refuses firmware settings that cannot work, naming each key', () => {
+    expect(() => parseConfig('firmware:\n  http:\n    keyfile: k.pem\n')).toThrow(/firmware\.http\.certfile: firmware\.http\.certfile and firmware\.http\.keyfile go together/);
+    expect(() => parseConfig('firmware:\n  http:\n    public_url: "ftp://fw.example.com"\n')).toThrow(/firmware\.http\.public_url: must be an http/);
+    expect(() => parseConfig('firmware:\n  job_timeout: 0\n  max_jobs: 0\n')).toThrow(/firmware\.job_timeout[\s\S]*firmware\.max_jobs|firmware\.max_jobs[\s\S]*firmware\.job_timeout/);
+    expect(parseConfig('firmware:\n  http:\n    public_url: "https://cdn.example.com/lwm2m/"\n').firmware.http.public_url).toBe('https://cdn.example.com/lwm2m/');
   });
 });

@@ -66,6 +66,7 @@ function options(overrides: Partial<GatewayOptions> = {}): GatewayOptions {
       deregister: t('up/deregister'),
       send: t('up/send'),
       bootstrap: t('up/bootstrap'),
+      firmware: t('up/firmware'),
     },
     autoObserve: false,
     updateMsgPublishCondition: 'always',

@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ClassicLevel } from 'classic-level';
 import { openLevelStore, type GatewayStore } from '../../../../src/lwm2m/store';
+import { levelJobKey } from '../../../../src/lwm2m/store/level-store';
 import { storeSuite } from '../../../suites/store.suite';
 
 const root = resolve(__dirname, '../../../..');
@@ -18,6 +20,14 @@ storeSuite('level (classic-level on disk)', {
     return openLevelStore(dir);
   },
   cleanup: () => rm(dir, { recursive: true, force: true }),
+  // The directory is locked while the store is open: close, write through classic-level itself, reopen.
+  writeRawJob: async (store, endpoint, kind, value, onError) => {
+    await store.close();
+    const raw = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    await raw.put(levelJobKey(endpoint, kind), value);
+    await raw.close();
+    return openLevelStore(dir, { onError });
+  },
 });
 
 /**

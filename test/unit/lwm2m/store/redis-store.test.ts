@@ -1,7 +1,9 @@
+import { Redis } from 'ioredis';
 import { freeTcpPort } from '../../../../bench/mosquitto';
 import { openRedisStore, type GatewayStore, type RegistrationRecord } from '../../../../src/lwm2m/store';
+import { jobKeyName } from '../../../../src/lwm2m/store/jobs';
 import { REDIS_SERVER_MISSING, redisServerAvailable, startRedisServer, type RedisServer } from '../../../support/redis-server';
-import { cmd, obs, reg, storeSuite } from '../../../suites/store.suite';
+import { cmd, job, obs, reg, storeSuite } from '../../../suites/store.suite';
 
 /*
  * Against a real redis-server started for this file. Without one (redis-server is a Debian package,
@@ -28,6 +30,17 @@ if (!redisServerAvailable()) {
     reopen: async (store) => {
       await store.close();
       return openRedisStore(server.url, { keyPrefix: prefix });
+    },
+    // Written by another client, as a damaged or foreign writer would; reopened to report to onError.
+    writeRawJob: async (store, endpoint, kind, value, onError) => {
+      await store.close();
+      const raw = new Redis(server.url);
+      try {
+        await raw.hset(`${prefix}job`, jobKeyName(endpoint, kind), value);
+      } finally {
+        await raw.quit();
+      }
+      return openRedisStore(server.url, { keyPrefix: prefix, onError });
     },
   });
 
@@ -164,6 +177,27 @@ if (!redisServerAvailable()) {
         expect((await redis.keys(`${keyPrefix}*`)).sort()).toEqual([`${keyPrefix}cmd:seq`, `${keyPrefix}obs:seq`]);
       } finally {
         await redis.quit();
+      }
+    });
+  });
+
+  describe('redis store: jobs', () => {
+    it('all() skips a valid record filed under another field, naming the field', async () => {
+      const keyPrefix = `jobs${++n}:`;
+      const errors: Error[] = [];
+      const store = await openRedisStore(server.url, { keyPrefix, onError: (err) => errors.push(err) });
+      const raw = new Redis(server.url);
+      try {
+        await store.jobs.put(job('ep1', 'firmware'));
+        await raw.hset(`${keyPrefix}job`, jobKeyName('ep2', 'firmware'), JSON.stringify(job('ep1', 'firmware', { id: 'moved' })));
+        expect(await collect(store.jobs.all())).toEqual([job('ep1', 'firmware')]);
+        expect(errors.map((e) => e.message)).toEqual([`a damaged job record in Redis (${keyPrefix}job field ${JSON.stringify(jobKeyName('ep2', 'firmware'))}) was skipped`]);
+        await store.jobs.remove('ep1', 'firmware');
+        await raw.hdel(`${keyPrefix}job`, jobKeyName('ep2', 'firmware'));
+        expect(await raw.keys(`${keyPrefix}*`)).toEqual([]);
+      } finally {
+        await raw.quit();
+        await store.close();
       }
     });
   });

@@ -1,0 +1,300 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { CoapEndpoint, CoapResponse, InboundRequest } from '../../coap';
+import { OptionNumber } from '../../coap';
+import { ContentFormat } from '../codec/content-format';
+import type { Device } from '../device/device';
+import type { DeviceManager } from '../device/device-manager';
+import type { Registration } from '../registration/registration';
+import type { JobRecord, JobStore } from '../store/jobs';
+import type { JsonValue } from '../store/json';
+import { FirmwareJob, type FirmwareEventData, type FirmwareJobHost } from './firmware-job';
+import { jobStateJson, parseJobState, type DeliveryMethodName, type FirmwareJobState, type ServedScheme } from './firmware-job-state';
+import { PROTOCOL_OF_SCHEME } from './firmware-resources';
+
+export type { FirmwareEventData } from './firmware-job';
+
+/** Where images come from (the gateway's image store). */
+export interface ImageSource {
+  get(name: string): Promise<{ readonly name: string; readonly size: number; readonly sha256: string; readonly bytes: Buffer }>;
+}
+
+export interface FirmwareJobsOptions<C> {
+  /** The context of the engine requests jobs make. */
+  readonly context: C;
+  readonly images?: ImageSource;
+  /** Where jobs are written so that they survive a restart (none: memory only). */
+  readonly store?: JobStore;
+  readonly jobTimeoutMs: number;
+  readonly pollIntervalMs: number;
+  /** Largest push block, as an SZX (0..6: 16..1024 bytes). */
+  readonly maxSzx: number;
+  /** Jobs under way at once, all devices together. */
+  readonly maxJobs: number;
+  /** The scheme://host:port devices reach the gateway at for a scheme, or why there is none. */
+  downloadBase(scheme: ServedScheme, reg: Registration): { base: string } | { problem: string };
+  log(level: 'info' | 'warn', fields: Record<string, unknown>, message: string): void;
+  onStoreError?(what: string, err: unknown): void;
+}
+
+/** A firmware-update command, as the northbound gives it (validated here). */
+export interface FirmwareUpdateSpec {
+  readonly uri?: unknown;
+  readonly image?: unknown;
+  readonly method?: unknown;
+  /** Pull of an image: the scheme the gateway serves it over (default: the device's own, coap or coaps). */
+  readonly protocol?: unknown;
+  readonly reqID?: JsonValue;
+}
+
+/** What a northbound answers a command with: a CoAP-style code, and the job or an error. */
+export interface JobAnswer {
+  readonly code: string;
+  readonly jobId?: string;
+  readonly error?: string;
+}
+
+/** Package URI /5/0/1 is a string of 0..255 bytes. */
+const MAX_URI_BYTES = 255;
+const KIND = 'firmware';
+const TOKEN_BYTES = 16;
+const SERVED_SCHEMES: ReadonlySet<string> = new Set(['coap', 'coaps', 'http', 'https']);
+
+/**
+ * Firmware update jobs (OMA object 5), one per device at a time, on the device-management engine:
+ * started and cancelled by any northbound, reported as `event` (endpoint, FirmwareEventData), kept
+ * in the store and resumed after a restart. Images the gateway serves for pull are downloaded over
+ * CoAP(S) on the device's own listener (`/fw/<token>`, Block2) or over HTTP(S) (`download`).
+ */
+export class FirmwareJobs<C> extends EventEmitter implements FirmwareJobHost<C> {
+  private readonly jobs = new Map<string, FirmwareJob<C>>();
+  private readonly byToken = new Map<string, FirmwareJob<C>>();
+  readonly context: C;
+  readonly pollIntervalMs: number;
+
+  constructor(
+    readonly engine: DeviceManager<C>,
+    private readonly options: FirmwareJobsOptions<C>,
+  ) {
+    super();
+    this.context = options.context;
+    this.pollIntervalMs = options.pollIntervalMs;
+    engine.on('registered', (device: Device<C>) => this.jobs.get(device.endpoint)?.resume(true));
+    engine.on('restored', (device: Device<C>) => this.jobs.get(device.endpoint)?.resume(false));
+    engine.server.serveResources((endpoint, req) => this.serve(endpoint, req));
+  }
+
+  get size(): number {
+    return this.jobs.size;
+  }
+
+  /** The job under way on an endpoint. */
+  job(endpoint: string): FirmwareJob<C> | undefined {
+    return this.jobs.get(endpoint);
+  }
+
+  /** Starts a job on a registered device; the answer says why not (4.00 bad command, 4.04, 4.09 one under way, 5.03 too many). */
+  async start(endpoint: string, spec: FirmwareUpdateSpec): Promise<JobAnswer> {
+    const device = this.engine.device(endpoint);
+    if (!device) return { code: '4.04', error: `endpoint ${endpoint} is not registered` };
+    if (!device.reg.objectList.some((p) => p === '/5' || p.startsWith('/5/'))) return { code: '4.04', error: 'the device has no Firmware Update object (/5 is not in its object list)' };
+    const parsed = this.parseSpec(spec, device.reg);
+    if ('error' in parsed) return { code: '4.00', error: parsed.error };
+    const busy = this.jobs.get(endpoint);
+    if (busy) return { code: '4.09', jobId: busy.id, error: `a firmware job is under way on this endpoint (jobId ${busy.id}): cancel it with firmware-cancel first` };
+    if (this.jobs.size >= this.options.maxJobs) return { code: '5.03', error: `too many firmware jobs under way (firmware.max_jobs: ${this.options.maxJobs})` };
+    let image: { name: string; size: number; sha256: string; bytes: Buffer } | undefined;
+    if (parsed.image !== undefined) {
+      if (!this.options.images) return { code: '4.04', error: 'no image store: set firmware.dir' };
+      try {
+        image = await this.options.images.get(parsed.image);
+      } catch (err) {
+        return { code: '4.04', error: err instanceof Error ? err.message : String(err) };
+      }
+      if (image.size === 0) return { code: '4.00', error: `image ${image.name} is empty` };
+      // The awaited read let another start in.
+      const raced = this.jobs.get(endpoint);
+      if (raced) return { code: '4.09', jobId: raced.id, error: `a firmware job is under way on this endpoint (jobId ${raced.id})` };
+    }
+    const now = Date.now();
+    const state: FirmwareJobState = {
+      id: randomBytes(8).toString('hex'),
+      endpoint,
+      method: parsed.method,
+      uri: parsed.uri,
+      image: image && { name: image.name, size: image.size, sha256: image.sha256 },
+      scheme: parsed.scheme,
+      token: parsed.method === 'pull' && image ? randomBytes(TOKEN_BYTES).toString('hex') : undefined,
+      step: 'check',
+      offset: 0,
+      szx: this.options.maxSzx,
+      restarts: 0,
+      createdAt: now,
+      deadline: now + this.options.jobTimeoutMs,
+      reqID: spec.reqID,
+    };
+    const job = this.add(state, image?.bytes);
+    this.persist(job);
+    this.options.log('info', { ep: endpoint, jobId: state.id, method: state.method, image: image?.name, uri: state.uri }, 'firmware job started');
+    job.resume(false);
+    return { code: '2.01', jobId: state.id };
+  }
+
+  /** Cancels the endpoint's job (resets the device's Firmware Update object). */
+  async cancel(endpoint: string): Promise<JobAnswer> {
+    const job = this.jobs.get(endpoint);
+    if (!job) return { code: '4.04', error: 'no firmware job is under way on this endpoint' };
+    const { code, error } = await job.cancel();
+    return { code, jobId: job.id, error };
+  }
+
+  /** Takes back the jobs a previous process stored (call after the engine's restore). */
+  async restore(): Promise<number> {
+    const store = this.options.store;
+    if (!store) return 0;
+    const records: JobRecord[] = [];
+    for await (const record of store.all()) if (record.kind === KIND) records.push(record);
+    let restored = 0;
+    for (const record of records) {
+      const state = parseJobState(record.data, record.endpoint);
+      if (!state) {
+        this.options.log('warn', { ep: record.endpoint, jobId: record.id }, 'a stored firmware job could not be read back; dropped');
+        this.unstore(record.endpoint);
+        continue;
+      }
+      let bytes: Buffer | undefined;
+      if (state.image) {
+        try {
+          const image = await this.options.images?.get(state.image.name);
+          if (!image || image.sha256 !== state.image.sha256) throw new Error(`image ${state.image.name} changed or is gone since the job started`);
+          bytes = image.bytes;
+        } catch (err) {
+          this.options.log('warn', { ep: record.endpoint, jobId: state.id, err: err instanceof Error ? err.message : String(err) }, 'a stored firmware job cannot go on');
+          this.emit('event', state.endpoint, { jobId: state.id, state: 'failed', method: state.method, image: state.image.name, error: `after a restart: ${err instanceof Error ? err.message : String(err)}`, ...(state.reqID !== undefined ? { reqID: state.reqID } : {}) });
+          this.unstore(record.endpoint);
+          continue;
+        }
+      }
+      const job = this.add(state, bytes);
+      restored++;
+      if (this.engine.device(state.endpoint)) job.resume(false);
+    }
+    return restored;
+  }
+
+  /** Stops every job's timers; what the store holds stays for the next start (written once more, with the latest offsets). */
+  async close(): Promise<void> {
+    const jobs = [...this.jobs.values()];
+    await Promise.all(jobs.map((job) => job.stop()));
+    const store = this.options.store;
+    if (store) await Promise.all(jobs.map((job) => store.put(this.record(job)).catch((err: unknown) => this.options.onStoreError?.('job put', err))));
+    this.jobs.clear();
+    this.byToken.clear();
+  }
+
+  /** An image a job serves over HTTP(S): the bytes for a download token, when the job is at the download. */
+  download(token: string): { bytes: Buffer; sha256: string } | undefined {
+    const job = this.byToken.get(token);
+    if (!job || !job.serving || !job.bytes || !job.state.image) return undefined;
+    if (job.state.scheme !== 'http' && job.state.scheme !== 'https') return undefined;
+    return { bytes: job.bytes, sha256: job.state.image.sha256 };
+  }
+
+  // ---- FirmwareJobHost -----------------------------------------------------------------------
+
+  /** @internal */
+  publish(job: FirmwareJob<C>, event: FirmwareEventData): void {
+    this.emit('event', job.endpoint, event);
+  }
+
+  /** @internal */
+  persist(job: FirmwareJob<C>): void {
+    const store = this.options.store;
+    if (!store || job.ended) return;
+    store.put(this.record(job)).catch((err: unknown) => this.options.onStoreError?.('job put', err));
+  }
+
+  /** @internal */
+  ended(job: FirmwareJob<C>): void {
+    if (this.jobs.get(job.endpoint) === job) this.jobs.delete(job.endpoint);
+    if (job.state.token !== undefined) this.byToken.delete(job.state.token);
+    this.unstore(job.endpoint);
+  }
+
+  /** @internal */
+  downloadUri(job: FirmwareJob<C>, device: Device<C>): { uri: string } | { problem: string } {
+    const scheme = job.state.scheme;
+    if (scheme === undefined || job.state.token === undefined) return { problem: 'the job has no download path' };
+    const base = this.options.downloadBase(scheme, device.reg);
+    if ('problem' in base) return base;
+    const uri = `${base.base}/fw/${job.state.token}`;
+    if (Buffer.byteLength(uri) > MAX_URI_BYTES) return { problem: `the download URI would be longer than ${MAX_URI_BYTES} bytes (Package URI /5/0/1)` };
+    return { uri };
+  }
+
+  /** @internal */
+  log(level: 'info' | 'warn', fields: Record<string, unknown>, message: string): void {
+    this.options.log(level, fields, message);
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  private add(state: FirmwareJobState, bytes: Buffer | undefined): FirmwareJob<C> {
+    const job = new FirmwareJob(this, state, bytes);
+    this.jobs.set(state.endpoint, job);
+    if (state.token !== undefined) this.byToken.set(state.token, job);
+    return job;
+  }
+
+  private record(job: FirmwareJob<C>): JobRecord {
+    return { id: job.id, endpoint: job.endpoint, kind: KIND, createdAt: job.state.createdAt, updatedAt: Date.now(), data: jobStateJson(job.state) };
+  }
+
+  private unstore(endpoint: string): void {
+    this.options.store?.remove(endpoint, KIND).catch((err: unknown) => this.options.onStoreError?.('job remove', err));
+  }
+
+  private parseSpec(spec: FirmwareUpdateSpec, reg: Registration): { method: DeliveryMethodName; uri?: string; image?: string; scheme?: ServedScheme } | { error: string } {
+    const { uri, image, method, protocol } = spec;
+    if (method !== undefined && method !== 'push' && method !== 'pull') return { error: 'data.method must be "push" or "pull"' };
+    if ((uri === undefined) === (image === undefined)) return { error: 'give exactly one of data.uri (a package URI the device downloads) and data.image (an image of firmware.dir)' };
+    if (uri !== undefined) {
+      if (typeof uri !== 'string' || uri === '') return { error: 'data.uri must be a non-empty string' };
+      if (Buffer.byteLength(uri) > MAX_URI_BYTES) return { error: `data.uri is longer than ${MAX_URI_BYTES} bytes (Package URI /5/0/1)` };
+      // eslint-disable-next-line no-control-regex
+      if (/[\u0000-\u001f\u007f\s]/.test(uri)) return { error: 'data.uri must not contain spaces or control characters' };
+      const scheme = uri.slice(0, Math.max(0, uri.indexOf(':'))).toLowerCase();
+      if (PROTOCOL_OF_SCHEME[scheme] === undefined || !uri.slice(scheme.length).startsWith('://')) return { error: 'data.uri must be a coap, coaps, http, https, coap+tcp or coaps+tcp URI' };
+      if (method === 'push') return { error: 'data.uri is downloaded by the device ("method":"pull"); push takes data.image' };
+      if (protocol !== undefined) return { error: 'data.protocol applies to data.image only' };
+      return { method: 'pull', uri };
+    }
+    if (typeof image !== 'string' || image === '') return { error: 'data.image must be the name of an image of firmware.dir' };
+    if (method !== 'pull') {
+      if (protocol !== undefined) return { error: 'data.protocol applies to "method":"pull" only' };
+      return { method: 'push', image };
+    }
+    const scheme = protocol === undefined ? (reg.peer.identity ? 'coaps' : 'coap') : protocol;
+    if (typeof scheme !== 'string' || !SERVED_SCHEMES.has(scheme)) return { error: 'data.protocol must be "coap", "coaps", "http" or "https"' };
+    return { method: 'pull', image, scheme: scheme as ServedScheme };
+  }
+
+  /**
+   * `GET /fw/<token>` on a device listener: the image of a pull job at its download, cut into
+   * Block2 blocks by the CoAP layer. Over DTLS only the job's own device (its credential) gets it;
+   * anything else is a 4.04, like a token that does not exist.
+   */
+  private serve(endpoint: CoapEndpoint, req: InboundRequest): CoapResponse | undefined {
+    if (req.uriPath[0] !== 'fw' || req.uriPath.length > 2) return undefined;
+    const job = req.uriPath.length === 2 ? this.byToken.get(req.uriPath[1]) : undefined;
+    if (!job || !job.serving || !job.bytes || !job.state.image) return NOT_FOUND;
+    const scheme = endpoint.transport.scheme;
+    if (scheme !== job.state.scheme) return NOT_FOUND;
+    if (scheme === 'coaps' && req.peer.identity?.name !== this.engine.device(job.endpoint)?.reg.peer.identity?.name) return NOT_FOUND;
+    if (req.method !== 'GET') return METHOD_NOT_ALLOWED;
+    return { code: '2.05', contentFormat: ContentFormat.OPAQUE, payload: job.bytes, options: [{ number: OptionNumber.ETag, value: Buffer.from(job.state.image.sha256.slice(0, 16), 'hex') }] };
+  }
+}
+
+const NOT_FOUND: CoapResponse = { code: '4.04', payload: Buffer.alloc(0) };
+const METHOD_NOT_ALLOWED: CoapResponse = { code: '4.05', payload: Buffer.alloc(0) };
