@@ -31,6 +31,7 @@ export default tseslint.config(
   layer('management', ['app', 'transport', 'coap', 'mqtt', 'auth', 'bootstrap-config'], 'the HTTP translator: it reaches devices through lwm2m and the gateway\'s commands'),
   layer('auth', ['transport', 'coap', 'gateway', 'mqtt', 'app', 'package-root', 'bootstrap-config'], 'an admission plugin: lwm2m and limits only'),
   layer('bootstrap-config', ['transport', 'coap', 'gateway', 'mqtt', 'app', 'package-root', 'http', 'management'], 'where bootstrap configurations come from: lwm2m, limits and the auth hook\'s helpers only'),
+  layer('config-text', ['transport', 'coap', 'lwm2m', 'gateway', 'mqtt', 'app', 'auth', 'package-root', 'http', 'management', 'bootstrap-config'], 'reading configuration text (YAML, keys in problem reports): limits only'),
   {
     // The web console: browser ES modules served as they are (console/).
     files: ['console/**/*.js'],

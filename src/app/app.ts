@@ -25,6 +25,8 @@ import type { BootstrapServer } from '../lwm2m/bootstrap/bootstrap-server';
 import { ProvisionedCredentials, combineClaims } from '../lwm2m/bootstrap/provisioned-credentials';
 import type { GatewayConfig } from './config';
 import { startFirmwarePlane, type FirmwarePlane } from './firmware-plane';
+import { startProfiles } from './profiles-plane';
+import type { DeviceProfiles } from '../gateway/profiles/device-profiles';
 import { packageVersion } from '../package-root';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -54,7 +56,7 @@ export interface RunningGateway {
   mqttUrl: string;
   gateway: Lwm2mMqttGateway;
   server: Lwm2mServer;
-  /** Re-reads the PSK files and the bootstrap configuration file (SIGHUP); established sessions stay. */
+  /** Re-reads the PSK files, the bootstrap configuration file and the device profiles (SIGHUP); established sessions stay. */
   reloadCredentials(): void;
   close(): Promise<void>;
 }
@@ -163,7 +165,7 @@ function startupSummary(
   };
 }
 
-function gatewayOptions(config: GatewayConfig): GatewayOptions {
+function gatewayOptions(config: GatewayConfig, profiles: DeviceProfiles): GatewayOptions {
   const l = config.lwm2m;
   return {
     mountpoint: l.mountpoint,
@@ -176,6 +178,7 @@ function gatewayOptions(config: GatewayConfig): GatewayOptions {
     secretQueryKeys: l.secret_query_keys,
     maxEndpointLength: l.max_endpoint_length,
     maxRetransmit: l.coap.max_retransmit,
+    profiles,
   };
 }
 
@@ -276,7 +279,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
       onStoreError: storeFailed,
       instance: config.store.instance ?? os.hostname(),
     });
-    const gateway = new Lwm2mMqttGateway(engine, mqtt, gatewayOptions(config), model, log);
+    const profiles = startProfiles(config, log);
+    const gateway = new Lwm2mMqttGateway(engine, mqtt, gatewayOptions(config, profiles.profiles), model, log);
     closers.push(() => gateway.close());
     await gateway.start();
 
@@ -440,6 +444,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
         dtls?.reloadCredentials();
         bootstrapListeners?.reloadCredentials();
         bootstrap?.reload();
+        profiles.reload(gateway);
       },
       close: closeAll,
     };

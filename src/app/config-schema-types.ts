@@ -84,6 +84,27 @@ export interface ConfigDocument {
         topic: string;
         qos: 0 | 1 | 2;
       };
+      /**
+       * Devices with a profile: one telemetry point per notification, read or Send of mapped paths. A whole topic (not under the mountpoint); placeholders ${tenant}, ${device_id}, ${endpoint_name}.
+       */
+      telemetry: {
+        topic: string;
+        qos: 0 | 1 | 2;
+      };
+      /**
+       * Devices with a profile: the attributes read on register. A whole topic; placeholders as telemetry.
+       */
+      attributes: {
+        topic: string;
+        qos: 0 | 1 | 2;
+      };
+      /**
+       * Devices with a profile: online / offline. A whole topic; placeholders as telemetry.
+       */
+      status: {
+        topic: string;
+        qos: 0 | 1 | 2;
+      };
       notify: {
         topic: string;
         qos: 0 | 1 | 2;
@@ -497,6 +518,20 @@ export interface ConfigDocument {
      */
     instance?: string;
   };
+  /**
+   * Device profiles (README "Device profiles"): device id, telemetry, attributes, RPC and observations per kind of device; checked in full at start and on SIGHUP.
+   *
+   * @maxItems 1000
+   */
+  profiles:
+    | {
+        [k: string]: unknown;
+      }[]
+    | null;
+  /**
+   * YAML file whose top level is profiles: (instead of profiles here); re-read on SIGHUP.
+   */
+  profiles_file: string;
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   };

@@ -8,6 +8,10 @@ import { parseByteSize, type ByteSizeInput } from './byte-size';
 import type { ConfigDocument } from './config-schema-types';
 import { parseDuration, type DurationInput } from './duration';
 import { mountpointTemplateProblem } from '../gateway/mountpoint';
+import type { DeviceProfile } from '../gateway/profiles/device-profile';
+import { ProfileConfigError } from '../gateway/profiles/profile-config-error';
+import { parseProfiles } from '../gateway/profiles/profile-config';
+import { profileTopicProblem } from '../gateway/profiles/profile-topic';
 import { DEFAULT_CIPHERS, isCertificateSuite, opensslCipherName } from '../transport/dtls/cipher-suites';
 
 // ---------------------------------------------------------------------------------------------
@@ -185,6 +189,9 @@ export type GatewayConfig = Converted<
     listeners: { udp: UdpListenerConfig; dtls: DtlsListenerConfig; bootstrap_udp: BootstrapUdpListenerConfig; bootstrap_dtls: BootstrapDtlsListenerConfig };
     bootstrap: BootstrapConfigSection;
     firmware: FirmwareConfigSection;
+    /** The profiles written in the configuration itself (profiles_file is read at start, see app). */
+    profiles: readonly DeviceProfile[];
+    profiles_file: string | undefined;
     auth: { http: HttpAuthConfig };
     http: HttpConfig;
     store: StoreConfig;
@@ -264,7 +271,17 @@ export function loadConfigFile(file: string): GatewayConfig {
     const reason = code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? (err as Error).message})`;
     throw new ConfigError(reason, { source: file });
   }
-  return parseConfig(text, file);
+  const config = parseConfig(text, file);
+  sources.set(config, file);
+  return config;
+}
+
+/** The files configurations were read from (loadConfigFile). */
+const sources = new WeakMap<GatewayConfig, string>();
+
+/** The file a configuration was read from, if it was (SIGHUP re-reads its profiles). */
+export function configFileOf(config: GatewayConfig): string | undefined {
+  return sources.get(config);
 }
 
 /** Parses and validates YAML text; `source` names it in error messages. Every problem is reported at once. */
@@ -646,6 +663,8 @@ function toGatewayConfig(raw: RawConfig, problems: Problems): GatewayConfig {
       key_prefix: raw.store.key_prefix,
       instance: optional(raw.store.instance),
     },
+    profiles: inlineProfiles(raw.profiles, problems),
+    profiles_file: optional(raw.profiles_file),
     log: { level: raw.log.level },
   };
   const mountpointProblem = mountpointTemplateProblem(lwm2m.mountpoint);
@@ -656,6 +675,18 @@ function toGatewayConfig(raw: RawConfig, problems: Problems): GatewayConfig {
 
 const MQTT_URL_PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:', 'ws:', 'wss:']);
 const REDIS_URL_PROTOCOLS = new Set(['redis:', 'rediss:']);
+
+/** The profiles of the configuration, each problem under its key (`profiles[0].telemetry`); none when any is bad. */
+function inlineProfiles(raw: unknown, problems: Problems): readonly DeviceProfile[] {
+  try {
+    // device_id_map files: from the working directory, like every other path of the configuration.
+    return parseProfiles(raw, { source: 'profiles', baseDir: process.cwd() });
+  } catch (err) {
+    if (!(err instanceof ProfileConfigError)) throw err;
+    for (const p of err.problems) problems.add(new ConfigError(p.message, { key: p.key === '' ? 'profiles' : p.key }));
+    return [];
+  }
+}
 
 /** Seconds: store.sync_interval is refused above it, and warned about above DURABLE_STORE_SYNC_INTERVAL. */
 const MAX_STORE_SYNC_INTERVAL = 10;
@@ -682,6 +713,12 @@ function checkRelations(config: GatewayConfig, problems: Problems): void {
   const http = config.http;
   if (sound('http.certfile', 'http.keyfile') && (http.certfile === undefined) !== (http.keyfile === undefined)) {
     refuse(http.certfile === undefined ? 'http.certfile' : 'http.keyfile', 'http.certfile and http.keyfile go together');
+  }
+  if (config.profiles.length > 0 && config.profiles_file !== undefined) refuse('profiles_file', 'give the profiles here or in profiles_file, not both');
+  for (const name of ['telemetry', 'attributes', 'status'] as const) {
+    const key = `lwm2m.translators.${name}.topic`;
+    const problem = sound(key) ? profileTopicProblem(config.lwm2m.translators[name].topic) : undefined;
+    if (problem !== undefined) refuse(key, problem);
   }
   const firmwareHttp = config.firmware.http;
   if (sound('firmware.http.certfile', 'firmware.http.keyfile') && (firmwareHttp.certfile === undefined) !== (firmwareHttp.keyfile === undefined)) {

@@ -3,8 +3,8 @@ import { hasControlCharacter } from '../limits/control-characters';
 import type { BootstrapCandidate, BootstrapConfigSource, BootstrapLookup } from '../lwm2m/bootstrap/bootstrap-config';
 import { BootstrapConfigError, ProblemList } from './bootstrap-config-error';
 import { collectBootstrapEntry, MAX_PSK_IDENTITY_BYTES, renderIdentity, resolveBootstrapEntry, type BootstrapEntry } from './bootstrap-entry';
-import { describeValue, isMapping, joinKey, printable } from './config-keys';
-import { parseYamlDocument } from './yaml-mapping';
+import { describeValue, isMapping, joinKey, printable } from '../config-text/config-keys';
+import { parseYamlDocument } from '../config-text/yaml-values';
 
 /**
  * `bootstrap.config_file`: bootstrap configurations by exact endpoint name, and optional defaults

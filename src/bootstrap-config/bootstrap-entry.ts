@@ -10,7 +10,7 @@ import type {
 import { hasControlCharacter } from '../limits/control-characters';
 import { ContentFormat, parseContentFormat } from '../lwm2m/codec';
 import { ProblemList } from './bootstrap-config-error';
-import { describeValue, isMapping, printable } from './config-keys';
+import { describeValue, isMapping, printable } from '../config-text/config-keys';
 import { MappingReader } from './mapping-reader';
 
 /**

@@ -5,7 +5,7 @@ import { LogThrottle } from '../limits/log-throttle';
 import type { BootstrapCandidate, BootstrapConfigSource, BootstrapLookup } from '../lwm2m/bootstrap/bootstrap-config';
 import { BootstrapConfigError, type BootstrapConfigProblem } from './bootstrap-config-error';
 import { parseBootstrapEntry, resolveBootstrapEntry } from './bootstrap-entry';
-import { isMapping } from './config-keys';
+import { isMapping } from '../config-text/config-keys';
 
 /**
  * Bootstrap configurations from an HTTP service, asked for each Bootstrap-Request as the auth hook

@@ -1,5 +1,5 @@
 import type { ProblemList } from './bootstrap-config-error';
-import { describeValue, isMapping, joinKey, printable } from './config-keys';
+import { describeValue, isMapping, joinKey, printable } from '../config-text/config-keys';
 
 /** Validated reads of one mapping: every problem goes to `problems`, with the key's dotted path. */
 export class MappingReader {

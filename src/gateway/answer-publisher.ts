@@ -46,6 +46,11 @@ export class AnswerPublisher {
   /** Told of the messages published of the kinds in `tapKinds` (the management plane); unset, it costs one check. */
   tap: ((event: UplinkEvent) => void) | undefined = undefined;
   tapKinds: ReadonlySet<TranslatorName> = new Set();
+  /**
+   * Device ids by topic prefix (devices with a profile): every message under such a prefix carries
+   * `"device_id"` as its last top-level field. Empty without profiles: one size check per publish.
+   */
+  readonly deviceIds = new Map<string, string>();
 
   constructor(
     private readonly mqtt: MqttLink,
@@ -56,7 +61,8 @@ export class AnswerPublisher {
   /** Publishes a message and returns its text. */
   publish(prefix: string, name: TranslatorName, message: JsonObject | string, msgType?: unknown, reqPath?: string | null): string {
     const t = this.translators[name];
-    const payload = typeof message === 'string' ? message : JSON.stringify(message);
+    let payload = typeof message === 'string' ? message : JSON.stringify(message);
+    if (this.deviceIds.size > 0) payload = withDeviceId(payload, this.deviceIds.get(prefix));
     const topic = prefix + t.topic;
     this.mqtt.publish(topic, payload, t.qos);
     if (this.tap !== undefined && this.tapKinds.has(name)) this.tap({ prefix, kind: name, topic, payload, msgType: msgType ?? name, reqPath });
@@ -118,4 +124,11 @@ export class AnswerPublisher {
     const admitted = this.refusalLog.admit(`${code} ${source}`);
     if (admitted) this.log.warn({ source, code, suppressed: admitted.suppressed }, `command refused: ${error}`);
   }
+}
+
+/** The message with `"device_id"` added as its last top-level field (a JSON object's text ends with `}`). */
+function withDeviceId(payload: string, deviceId: string | undefined): string {
+  if (deviceId === undefined || payload.length < 2 || payload.charCodeAt(payload.length - 1) !== 0x7d) return payload;
+  const empty = payload.length === 2;
+  return `${payload.slice(0, -1)}${empty ? '' : ','}"device_id":${JSON.stringify(deviceId)}}`;
 }

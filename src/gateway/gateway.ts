@@ -5,7 +5,7 @@ import type { Device } from '../lwm2m/device/device';
 import type { DeviceManager } from '../lwm2m/device/device-manager';
 import type { FirmwareEventData, FirmwareJobs } from '../lwm2m/firmware/firmware-jobs';
 import type { JsonValue as StoredJson } from '../lwm2m/store';
-import type { DeviceRequest, RequestHandler, RequestOutcome } from '../lwm2m/device/device-request';
+import type { DeviceRequest, RequestHandler, RequestOutcome, RequestRefusal } from '../lwm2m/device/device-request';
 import type { ModelLookup } from '../lwm2m/model/types';
 import type { Entry } from '../lwm2m/node';
 import type { Registration } from '../lwm2m/registration/registration';
@@ -19,6 +19,11 @@ import { LOCAL_COMMANDS, answerLocalCommand } from './local-commands';
 import { createMountpointSplitter, createTopicMatcher, mountpointProblem, mountpointVars, mountpointWildcard, renderMountpoint } from './mountpoint';
 import { OperatorLog } from './operator-log';
 import { PeerInstances } from './peer-instances';
+import { ProfileTranslator } from './profile-translator';
+import type { DeviceProfile } from './profiles/device-profile';
+import type { DeviceProfiles } from './profiles/device-profiles';
+import { rpcCommand } from './profiles/rpc-call';
+import { rpcStatus } from './profiles/rpc-status';
 import { answerOutcome } from './outcome-answer';
 import { responseJson } from './response-json';
 import { bootstrapMessage, deregisterMessage, registerMessage, responseData, type ResponseData } from './uplink-messages';
@@ -61,6 +66,8 @@ export interface GatewayOptions {
   maxEndpointLength?: number;
   /** CoAP retransmissions before a coap_timeout (lwm2m.coap.max_retransmit), for its log line. */
   maxRetransmit?: number;
+  /** Device profiles (README "Device profiles"); none: no device_id, telemetry, attributes, status or rpc. */
+  profiles?: DeviceProfiles;
 }
 
 type MqttDevice = Device<DownlinkCommand>;
@@ -101,6 +108,10 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   private unregisteredEndpoint: string | undefined = undefined;
   /** Firmware jobs, when the app runs them (attachFirmware). */
   private firmware: FirmwareJobs<DownlinkCommand> | undefined = undefined;
+  /** Device profiles on MQTT, when configured. */
+  private readonly profiled: ProfileTranslator | undefined;
+  /** RPC calls under way: the command they became, and the method. */
+  private readonly rpcs = new WeakMap<DownlinkCommand, string>();
   /** See observeCommands; unset, it costs one check. */
   private commandAnswered: ((answered: CommandAnswered) => void) | undefined = undefined;
 
@@ -115,6 +126,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     this.answers = new AnswerPublisher(mqtt, options.translators, log);
     this.intake = new CommandIntake(options.maxCommandSize, options.maxQueuedCommands, this.answers, log, (t, p, c, f, r) => this.onCommand(t, p, c, f, r));
     this.opLog = new OperatorLog(log, options.maxRetransmit);
+    this.profiled = options.profiles && new ProfileTranslator(options.profiles, mqtt, this.answers, log);
     this.peers = engine.sharing && new PeerInstances(engine.sharing, log);
     this.splitMountpoint = createMountpointSplitter(options.mountpoint);
     this.isCommandTopic = createTopicMatcher(options.translators.command.topic);
@@ -123,7 +135,10 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     engine.on('registered', (d: MqttDevice) => this.onRegistered(d));
     engine.on('updated', (d: MqttDevice, carriedLinks: boolean) => this.onUpdated(d, carriedLinks));
     engine.on('deregistered', (reg: Registration, reason: string, d?: MqttDevice) => this.onDeregistered(reg, reason, d));
-    engine.on('send', (d: MqttDevice, entries: Entry[]) => this.publish(d, 'send', JSON.stringify({ msgType: 'send', data: { content: entriesToJson(entries) } })));
+    engine.on('send', (d: MqttDevice, entries: Entry[]) => {
+      this.publish(d, 'send', JSON.stringify({ msgType: 'send', data: { content: entriesToJson(entries) } }));
+      this.profiled?.send(d, entries);
+    });
     // Refusals never reach MQTT: a device that failed authentication has no topic of its own. Endpoint
     // names and the other placeholder values become topic levels: checked before admission.
     engine.server.on('refused', this.opLog.refused);
@@ -281,6 +296,16 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     );
   }
 
+  /**
+   * New profiles (SIGHUP): every registered device is bound anew, so its device id, names and RPC
+   * methods follow at once; observations made under the old profile stay until the device registers again.
+   */
+  replaceProfiles(profiles: readonly DeviceProfile[]): void {
+    if (!this.profiled) return;
+    this.profiled.profiles.replace(profiles);
+    for (const [prefix, device] of this.byPrefix) this.profiled.bind(device, prefix);
+  }
+
   /** The command subscription: every device's command topic. */
   commandFilter(): string {
     return mountpointWildcard(this.options.mountpoint) + this.options.translators.command.topic;
@@ -319,6 +344,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     device.label = prefix;
     this.byPrefix.set(prefix, device);
     this.peers?.hold(prefix);
+    this.profiled?.bind(device, prefix);
   }
 
   private onRegistered(device: MqttDevice): void {
@@ -329,6 +355,22 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     const auto = autoObserveCommands(this.options.autoObserve, reg, this.engine.room(device));
     for (const cmd of auto.commands) this.engine.submit(device, this.asRequest(cmd));
     if (auto.dropped > 0) this.log.warn({ ep: reg.endpoint, dropped: auto.dropped, limit: this.options.maxQueuedCommands }, 'auto-observe commands beyond lwm2m.max_queued_commands dropped');
+    if (this.profiled) this.submitProfileCommands(device, this.profiled.registered(device));
+  }
+
+  /** The profile's observations and attribute reads, made like auto_observe's (not carried over to a new registration). */
+  private submitProfileCommands(device: MqttDevice, commands: readonly JsonObject[]): void {
+    for (const json of commands) {
+      let cmd: DownlinkCommand;
+      try {
+        cmd = { ...this.parser.parse(json, device.reg), auto: true };
+      } catch (err) {
+        this.log.warn({ ep: device.endpoint, command: json.msgType, err: messageOf(err) }, 'profile command not sent');
+        continue;
+      }
+      const refusal = this.engine.submit(device, this.asRequest(cmd));
+      if (refusal) this.log.warn({ ep: device.endpoint, command: json.msgType, code: refusal.code }, `profile command not sent: ${refusal.error}`);
+    }
   }
 
   private onUpdated(device: MqttDevice, carriedLinks: boolean): void {
@@ -339,6 +381,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     const prefix = device ? this.prefixOf(device) : this.mountpointFor(reg);
     this.log.info({ ep: reg.endpoint, id: reg.id, reason }, 'deregistered');
     this.answers.publish(prefix, 'deregister', deregisterMessage(reg, reason));
+    this.profiled?.deregistered(device, reg, prefix, reason);
     if (device && this.byPrefix.get(prefix) === device) {
       this.byPrefix.delete(prefix);
       this.peers?.release(prefix);
@@ -366,6 +409,10 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
         this.onJobCommand(device, prefix, fields, reply);
         return;
       }
+      if (fields.msgType === 'rpc') {
+        submitted = this.onRpc(device, prefix, fields, reply);
+        return;
+      }
       if (typeof fields.msgType === 'string' && LOCAL_COMMANDS.has(fields.msgType) && typeof fields.data === 'object' && fields.data !== null) {
         const data = answerLocalCommand(fields.msgType, device, this.engine);
         const text = this.answers.answer(prefix, 'response', fields, fields.msgType, data);
@@ -384,13 +431,8 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
         return;
       }
       submitted = true;
-      if (reply) {
-        this.replies.set(cmd, reply);
-        reply.submitted?.(cmd);
-      }
-      const refusal = this.engine.submit(device, this.asRequest(cmd));
+      const refusal = this.submitCommand(device, cmd, reply);
       if (refusal) {
-        this.replies.delete(cmd);
         const text = this.answers.refuse(prefix, device.endpoint, fields, cmd.reqPath, refusal.code, refusal.error);
         this.countEnded(fields, refusal.code);
         reply?.answer(text);
@@ -404,6 +446,69 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
         reply?.answer(text);
       }
     }
+  }
+
+  /**
+   * An RPC call (`{"msgType":"rpc","data":{"method","params"}}`): the device's profile turns it into
+   * one command, submitted as any other; its outcome is answered as the RPC's status. Whether it was submitted.
+   */
+  private onRpc(device: MqttDevice, prefix: string, fields: JsonObject, reply: CommandReply | undefined): boolean {
+    const refuse = (code: string, error: string, method?: string) => {
+      const data = { ...responseData(null, code, { error }), ...(method !== undefined ? { method } : {}), status: 'failed' };
+      const text = this.answers.answer(prefix, 'response', fields, 'rpc', data as JsonObject);
+      this.countEnded(fields, code);
+      reply?.answer(text);
+      return false;
+    };
+    const data = fields.data;
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) return refuse('4.00', 'data must be an object: {"method": "...", "params": ...}');
+    const method = (data as JsonObject).method;
+    if (typeof method !== 'string' || method === '') return refuse('4.00', 'data.method must be a non-empty string');
+    const binding = this.profiled?.bindingOf(device);
+    if (!binding) return refuse('4.04', 'no device profile applies to this device, so it has no RPC methods', method);
+    const call = rpcCommand(binding.profile, method, (data as JsonObject).params, fields);
+    if ('code' in call) return refuse(call.code, call.error, method);
+    let cmd: DownlinkCommand;
+    try {
+      cmd = this.parser.parse(call.command, device.reg);
+    } catch (err) {
+      if (!(err instanceof CommandError)) throw err;
+      return refuse(err.code, `RPC ${method}: ${err.message}`, method);
+    }
+    this.rpcs.set(cmd, method);
+    const refusal = this.submitCommand(device, cmd, reply);
+    if (refusal) {
+      this.rpcs.delete(cmd);
+      refuse(refusal.code, refusal.error, method);
+    }
+    return true;
+  }
+
+  /** An RPC's outcome as its answer: the device's code as `status` (succeeded, failed, timeout), with what a read returned. */
+  private answerRpc(device: MqttDevice, cmd: DownlinkCommand, method: string, outcome: RequestOutcome, rttMs: number): string {
+    let data: JsonObject;
+    let status: ReturnType<typeof rpcStatus>;
+    if (outcome.kind === 'response') {
+      data = responseJson(cmd.reqPath, outcome.response) as unknown as JsonObject;
+      status = rpcStatus({ msgType: cmd.msgType, data: { code: outcome.response.code } });
+    } else {
+      const [code, error, msgType] = rpcFailure(outcome, cmd.ttl);
+      data = responseData(cmd.reqPath, code, error === undefined ? {} : { error }) as unknown as JsonObject;
+      status = rpcStatus({ msgType, data: { code } });
+    }
+    if (outcome.kind !== 'expired' && outcome.kind !== 'deregistered') this.opLog.answered(device.endpoint, cmd, outcome, rttMs);
+    return this.answers.answer(this.prefixOf(device), 'response', cmd.fields, 'rpc', { ...data, method, status: status?.status ?? 'succeeded', ...(status && status.code !== data.code ? { code: status.code } : {}) });
+  }
+
+  /** Hands a command to the engine; another northbound's reply waits for its answer. The engine's refusal, if any (not yet answered). */
+  private submitCommand(device: MqttDevice, cmd: DownlinkCommand, reply: CommandReply | undefined): RequestRefusal | undefined {
+    if (reply) {
+      this.replies.set(cmd, reply);
+      reply.submitted?.(cmd);
+    }
+    const refusal = this.engine.submit(device, this.asRequest(cmd));
+    if (refusal) this.replies.delete(cmd);
+    return refusal;
   }
 
   /** A command the gateway answered itself (refused, or local), for metrics. */
@@ -424,7 +529,9 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   /** @internal */
   answered(device: MqttDevice, request: DeviceRequest<DownlinkCommand>, outcome: RequestOutcome, rttMs: number): void {
     const cmd = request.context;
-    const text = answerOutcome(this.answers, this.opLog, this.prefixOf(device), device.endpoint, cmd, outcome, rttMs);
+    const rpc = this.rpcs.get(cmd);
+    const text = rpc === undefined ? answerOutcome(this.answers, this.opLog, this.prefixOf(device), device.endpoint, cmd, outcome, rttMs) : this.answerRpc(device, cmd, rpc, outcome, rttMs);
+    if (this.profiled !== undefined && outcome.kind === 'response' && outcome.response.content !== undefined && READ_OPS.has(cmd.op.type)) this.profiled.content(device, outcome.response.content, true);
     if (this.commandAnswered !== undefined) this.commandAnswered({ msgType: cmd.msgType, result: resultOf(outcome), rttMs: outcome.kind === 'expired' || outcome.kind === 'deregistered' ? undefined : rttMs });
     const reply = this.replies.get(cmd);
     if (reply !== undefined) {
@@ -438,6 +545,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     const cmd = request.context;
     this.opLog.undecodable(device.endpoint, cmd, res);
     this.answers.answer(this.prefixOf(device), 'notify', cmd.fields, 'notify', responseJson(cmd.reqPath, res), res.observe);
+    if (this.profiled !== undefined && res.content !== undefined) this.profiled.content(device, res.content, false);
   }
 
   /** @internal */
@@ -452,6 +560,28 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
       this.replies.delete(cmd);
       reply.answer(text);
     }
+  }
+}
+
+/** Operations whose answer carries values: telemetry and attributes are taken from them. */
+const READ_OPS: ReadonlySet<string> = new Set(['read', 'read-composite', 'observe', 'observe-composite']);
+
+/** An RPC outcome other than a response: its code, error and the msgType rpcStatus tells it by. */
+function rpcFailure(outcome: Exclude<RequestOutcome, { kind: 'response' }>, ttl: number): [code: string, error: string | undefined, msgType: string] {
+  switch (outcome.kind) {
+    case 'ack':
+      // A non-confirmable call the device acknowledged: it took it, no response follows.
+      return ['ack', undefined, 'ack'];
+    case 'reset':
+      return ['coap_reset', 'the device answered with RST', 'coap_reset'];
+    case 'timeout':
+      return ['coap_timeout', 'the device did not answer (CoAP timeout)', 'coap_timeout'];
+    case 'failed':
+      return [outcome.code, outcome.error, 'rpc'];
+    case 'expired':
+      return ['5.04', `the call expired in the queue after ${ttl} s (mheaders.ttl)`, 'rpc'];
+    case 'deregistered':
+      return ['4.04', `the device deregistered (${outcome.reason})`, 'rpc'];
   }
 }
 

@@ -49,6 +49,9 @@ describe('defaults', () => {
         send: { topic: 'up/send', qos: 0 },
         bootstrap: { topic: 'up/bootstrap', qos: 0 },
         firmware: { topic: 'up/firmware', qos: 0 },
+        telemetry: { topic: 'telemetry/${tenant}/${device_id}', qos: 0 },
+        attributes: { topic: 'attributes/${tenant}/${device_id}', qos: 0 },
+        status: { topic: 'status/${tenant}/${device_id}', qos: 0 },
       },
       coap: { ack_timeout: 2, ack_random_factor: 1.5, max_retransmit: 4 },
       blockwise: {
@@ -216,6 +219,9 @@ log:
           send: { topic: 's', qos: 2 },
           firmware: { topic: 'up/firmware', qos: 0 },
           bootstrap: { topic: 'up/bootstrap', qos: 0 },
+          telemetry: { topic: 'telemetry/${tenant}/${device_id}', qos: 0 },
+          attributes: { topic: 'attributes/${tenant}/${device_id}', qos: 0 },
+          status: { topic: 'status/${tenant}/${device_id}', qos: 0 },
         },
         coap: { ack_timeout: 1.5, ack_random_factor: 1, max_retransmit: 2 },
         blockwise: {
@@ -312,6 +318,8 @@ log:
         events: { max_consumers: 32, max_buffered: 1048576 },
       },
       store: { type: 'redis', dir: '/var/lib/gw', url: 'rediss://:pw@redis.example:6380/2', sync_interval: 0.5, key_prefix: 'gw1:', instance: 'gw-1.eu' },
+      profiles: [],
+      profiles_file: undefined,
       log: { level: 'debug' },
     };
     expect(parseConfig(text)).toEqual(expected);
@@ -826,6 +834,35 @@ describe('http (the management plane)', () => {
     expect(() => parseConfig('http:\n  api_keys:\n    - { key: admin, secret: short }\n')).toThrow(/http\.api_keys\[0\]\.secret/);
     expect(() => parseConfig('http:\n  api_keys:\n    - { key: "ad:min", secret: "s3cret-pass" }\n')).toThrow(/http\.api_keys\[0\]\.key/);
     expect(() => parseConfig('http:\n  command_timeout: 0\n')).toThrow(/http\.command_timeout/);
+  });
+
+  it('checks profiles with the rest, naming each bad key; profiles and profiles_file not both; profile topics', () => {
+    const text = [
+      'profiles:',
+      '  - name: a',
+      '    telemetry: { /3/0: battery }',
+      '    rpc: { reboot: { execute: /3 } }',
+      'profiles_file: p.yaml',
+      'lwm2m:',
+      '  translators:',
+      '    telemetry: { topic: "t/${nope}" }',
+      '    status: { topic: "s/+/${device_id}" }',
+      '  lifetime_min: -1',
+    ].join('\n');
+    let message = '';
+    try {
+      parseConfig(text);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/profiles\[0\]\.telemetry\.\/3\/0: must be \/O\/I\/R/);
+    expect(message).toMatch(/profiles\[0\]\.rpc\.reboot/);
+    expect(message).toMatch(/lwm2m\.translators\.telemetry\.topic: has an unknown placeholder "\$\{nope\}"/);
+    expect(message).toMatch(/lwm2m\.translators\.status\.topic: must not contain the MQTT wildcards/);
+    expect(message).toMatch(/lwm2m\.lifetime_min/);
+    expect(() => parseConfig('profiles:\n  - name: a\nprofiles_file: p.yaml\n')).toThrow(/profiles_file: give the profiles here or in profiles_file, not both/);
+    const ok = parseConfig('profiles:\n  - name: a\n    telemetry: { /3/0/9: battery }\n');
+    expect(ok.profiles.map((p) => [p.name, [...p.telemetry]])).toEqual([['a', [['/3/0/9', 'battery']]]]);
   });
 
   it('refuses firmware settings that cannot work, naming each key', () => {

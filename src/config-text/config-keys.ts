@@ -1,9 +1,15 @@
 import { hasControlCharacter } from '../limits/control-characters';
 
 /**
- * Naming parts of a bootstrap configuration in problem reports: dotted keys, and what a bad value
- * was without quoting it (a value may be a PSK or a private key).
+ * Naming parts of a configuration (bootstrap configurations, device profiles) in problem reports:
+ * dotted keys, and what a bad value was without quoting it (a value may be a PSK, a private key or
+ * a tenant's secret).
  */
+
+/** Where problems found in configuration text are collected, each under its dotted key. */
+export interface ProblemSink {
+  add(key: string, message: string): void;
+}
 
 const MAX_KEY_PART_CHARS = 64;
 
@@ -29,5 +35,5 @@ export function describeValue(value: unknown): string {
 
 /** A mapping read from YAML or JSON (not a list, not null). */
 export function isMapping(value: unknown): value is Readonly<Record<string, unknown>> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Map);
 }
