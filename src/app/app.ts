@@ -397,6 +397,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, deps: Gat
           mqtt,
           storeTiming,
           bootstrap: bootstrap && { server: bootstrap.server, provisioned },
+          firmware: firmware.jobs,
         }) : undefined;
     const http = await startHttpPlane(
       config.http,

@@ -16,6 +16,18 @@ export function postDatagram(messageId: number, uriPath: readonly string[], opti
   });
 }
 
+/** A CON GET of `uriPath`, token = message ID as in postDatagram. */
+export function getDatagram(messageId: number, uriPath: readonly string[]): Buffer {
+  return encodeMessage({
+    type: 'CON',
+    code: '0.01',
+    messageId,
+    token: Buffer.from([messageId >> 8, messageId & 0xff]),
+    options: uriPath.map((segment) => ({ number: OptionNumber.UriPath, value: Buffer.from(segment) })),
+    payload: Buffer.alloc(0),
+  });
+}
+
 /** POST /rd?ep=`endpoint` with a link-format body. */
 export function registerDatagram(messageId: number, endpoint: string, links = '</3/0>'): Buffer {
   return postDatagram(

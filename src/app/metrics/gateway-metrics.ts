@@ -1,6 +1,8 @@
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { isHttpAuthAdmission } from '../../auth/http-auth-hook';
+import type { DownlinkCommand } from '../../gateway/command-parser';
 import type { Lwm2mMqttGateway } from '../../gateway/gateway';
+import type { FirmwareJobs } from '../../lwm2m/firmware/firmware-jobs';
 import type { BrokerClient } from '../../mqtt/broker-client';
 import type { DtlsTransport } from '../../transport/dtls-transport';
 import { registerAuthMetrics } from './auth-metrics';
@@ -8,6 +10,7 @@ import { type BootstrapMetricsSource, registerBootstrapMetrics } from './bootstr
 import { registerCoapMetrics, type CoapListeners } from './coap-metrics';
 import { registerCommandMetrics } from './command-metrics';
 import { registerDtlsMetrics } from './dtls-metrics';
+import { registerFirmwareMetrics } from './firmware-metrics';
 import { registerMqttMetrics } from './mqtt-metrics';
 import { registerRegistrationMetrics } from './registration-metrics';
 import type { StoreTiming } from './store-timing';
@@ -24,6 +27,8 @@ export interface MetricsSources {
   readonly storeTiming?: StoreTiming;
   /** The bootstrap server, when one runs. */
   readonly bootstrap?: BootstrapMetricsSource;
+  /** The firmware update jobs. */
+  readonly firmware?: FirmwareJobs<DownlinkCommand>;
 }
 
 /** The gateway's Prometheus metrics: one prom-client registry, read at scrape time. */
@@ -54,5 +59,6 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
   if (sources.mqtt) registerMqttMetrics(registry, sources.mqtt);
   sources.storeTiming?.register(registry);
   if (sources.bootstrap) registerBootstrapMetrics(registry, sources.bootstrap);
+  if (sources.firmware) registerFirmwareMetrics(registry, sources.firmware);
   return { registry, contentType: registry.contentType, text: () => registry.metrics() };
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { CoapEndpoint, CoapResponse, InboundRequest } from '../../coap';
 import { OptionNumber } from '../../coap';
+import { LogThrottle } from '../../limits/log-throttle';
 import { ContentFormat } from '../codec/content-format';
 import type { Device } from '../device/device';
 import type { DeviceManager } from '../device/device-manager';
@@ -69,6 +70,8 @@ const SERVED_SCHEMES: ReadonlySet<string> = new Set(['coap', 'coaps', 'http', 'h
 export class FirmwareJobs<C> extends EventEmitter implements FirmwareJobHost<C> {
   private readonly jobs = new Map<string, FirmwareJob<C>>();
   private readonly byToken = new Map<string, FirmwareJob<C>>();
+  /** Refused downloads (guessed tokens, another credential): one log line per source address every 10 s. */
+  private readonly refusals = new LogThrottle();
   readonly context: C;
   readonly pollIntervalMs: number;
 
@@ -287,12 +290,19 @@ export class FirmwareJobs<C> extends EventEmitter implements FirmwareJobHost<C> 
   private serve(endpoint: CoapEndpoint, req: InboundRequest): CoapResponse | undefined {
     if (req.uriPath[0] !== 'fw' || req.uriPath.length > 2) return undefined;
     const job = req.uriPath.length === 2 ? this.byToken.get(req.uriPath[1]) : undefined;
-    if (!job || !job.serving || !job.bytes || !job.state.image) return NOT_FOUND;
+    if (!job || !job.serving || !job.bytes || !job.state.image) return this.refuse(req, 'no download under way at this path');
     const scheme = endpoint.transport.scheme;
-    if (scheme !== job.state.scheme) return NOT_FOUND;
-    if (scheme === 'coaps' && req.peer.identity?.name !== this.engine.device(job.endpoint)?.reg.peer.identity?.name) return NOT_FOUND;
+    if (scheme !== job.state.scheme) return this.refuse(req, `the download is served over ${job.state.scheme ?? 'another scheme'}`);
+    if (scheme === 'coaps' && req.peer.identity?.name !== this.engine.device(job.endpoint)?.reg.peer.identity?.name) return this.refuse(req, 'another DTLS credential than the job device\'s');
     if (req.method !== 'GET') return METHOD_NOT_ALLOWED;
     return { code: '2.05', contentFormat: ContentFormat.OPAQUE, payload: job.bytes, options: [{ number: OptionNumber.ETag, value: Buffer.from(job.state.image.sha256.slice(0, 16), 'hex') }] };
+  }
+
+  /** A 4.04 for a download path, logged (never the token: it is the download's only secret). */
+  private refuse(req: InboundRequest, reason: string): CoapResponse {
+    const admitted = this.refusals.admit(req.peer.address);
+    if (admitted) this.options.log('info', { peer: `${req.peer.address}:${req.peer.port}`, reason, suppressed: admitted.suppressed || undefined }, 'firmware download refused (4.04)');
+    return NOT_FOUND;
   }
 }
 

@@ -25,7 +25,8 @@ function pick<T>(rnd: Random, xs: readonly T[]): T {
 }
 
 const PROTO_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', 'isPrototypeOf'];
-const MSG_TYPES = ['read', 'discover', 'write', 'write-attr', 'execute', 'create', 'delete', 'observe', 'cancel-observe', 'read-composite', 'write-composite', 'observe-composite', 'cancel-observe-composite', 'discover-all', 'observe-read-all', 'bogus', ...PROTO_NAMES];
+const MSG_TYPES = ['read', 'discover', 'write', 'write-attr', 'execute', 'create', 'delete', 'observe', 'cancel-observe', 'read-composite', 'write-composite', 'observe-composite', 'cancel-observe-composite', 'discover-all', 'observe-read-all', 'rpc', 'rpc', 'firmware-update', 'firmware-cancel', 'bogus', ...PROTO_NAMES];
+const RPC_METHODS = ['reboot', 'set_timezone', 'battery', 'nope', '', ...PROTO_NAMES];
 const PATHS = ['/3/0/0', '/3/0/1', '/3303/0', '/3', '/3/0/7/0', '/1/0/1', '/3/0/0?a=b', '/x/y', '', '/65536', '/1/2/3/4/5', ...PROTO_NAMES];
 const TYPES = ['String', 'Integer', 'Unsigned Integer', 'Float', 'Boolean', 'Opaque', 'Time', 'Objlnk', 'Nope', null, ...PROTO_NAMES];
 const VALUES: unknown[] = ['abc', 1, -1, 1.5, '12', true, null, { a: 1 }, [1], 'AQID', '1:2', 2 ** 70, '', ...PROTO_NAMES];
@@ -74,6 +75,10 @@ function randomCommand(rnd: Random, reqID: number): Record<string, unknown> {
   if (rnd() < 0.1) data.paths = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => pick(rnd, PATHS));
   if (rnd() < 0.1) data.contentFormat = pick(rnd, FORMATS);
   if (rnd() < 0.1) data.pmin = pick(rnd, VALUES);
+  if (rnd() < 0.2) data.method = rnd() < 0.9 ? pick(rnd, RPC_METHODS) : pick(rnd, VALUES);
+  if (rnd() < 0.15) data.params = rnd() < 0.1 ? nested(rnd) : rnd() < 0.5 ? pick(rnd, VALUES) : { value: pick(rnd, VALUES), type: pick(rnd, TYPES) };
+  if (rnd() < 0.05) data.image = pick(rnd, ['fw.bin', '../etc/passwd', '', ...PROTO_NAMES]);
+  if (rnd() < 0.05) data.uri = pick(rnd, ['coap://127.0.0.1/fw', 'file:///etc/passwd', 'x'.repeat(300), ...PROTO_NAMES]);
   if (rnd() < 0.05) data[pick(rnd, PROTO_NAMES)] = pick(rnd, VALUES);
   const cmd: Record<string, unknown> = { reqID, msgType: pick(rnd, MSG_TYPES), data: rnd() < 0.95 ? data : pick(rnd, VALUES) };
   const r = rnd();
@@ -154,7 +159,10 @@ describe(`command fuzz with the queue in the loop (seed ${SEED})`, () => {
     h = await startHarness(
       `lwm2m:\n  max_queued_commands: ${MAX_QUEUED}\n  max_command_size: ${MAX_COMMAND_SIZE}\n  qmode_time_window: 1\n  keys:\n    manufacturer: /3/0/0\n` +
         // ttl 0 commands reach a sleeping device at once; it does not answer, and they time out in seconds.
-        '  coap:\n    ack_timeout: 0.5\n    max_retransmit: 2\n',
+        '  coap:\n    ack_timeout: 0.5\n    max_retransmit: 2\n' +
+        // The fuzzed devices have a profile: rpc calls run (or are refused) through it.
+        'profiles:\n  - name: fuzzed\n    match: { endpoint: "fuzzed*" }\n    telemetry: { /3/0/9: battery_level }\n' +
+        '    rpc: { reboot: { execute: /3/0/4 }, set_timezone: { write: /3/0/15 }, battery: { read: /3/0/9 } }\n',
     );
     bystanders = await Bystanders.start(h, 50);
   }, 60_000);

@@ -189,6 +189,12 @@ describe('firmware update jobs over MQTT', () => {
     expect(dropped.in).toBeGreaterThan(20);
     expect(dropped.out).toBeGreaterThan(20);
     expect(puts.count).toBeGreaterThan(300);
+    // The metrics count the job.
+    const metrics = await (await fetch(`http://127.0.0.1:${gw!.httpPort}/metrics`)).text();
+    expect(metrics).toContain('lwm2m_firmware_jobs_started_total{method="push"} 1');
+    expect(metrics).toContain('lwm2m_firmware_jobs_ended_total{result="succeeded"} 1');
+    expect(metrics).toContain('lwm2m_firmware_jobs_ended_total{result="failed"} 0');
+    expect(metrics).toMatch(/^lwm2m_firmware_jobs 0$/m);
     // Every message is what schemas/uplink.schema.json documents, and the answer too.
     const published = [...probe!.on('lwm2m/fw-push/up/firmware'), ...probe!.on('lwm2m/fw-push/up/resp')];
     for (const m of published) expect({ message: m.json, valid: validUplink(m.json), errors: validUplink.errors }).toMatchObject({ valid: true });
