@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,6 +36,27 @@ storeSuite('level (classic-level on disk)', {
  * pair acknowledged more than 1 s before the kill is found by a new process. Bounded: at most
  * MAX_WRITES pairs and TIMEOUT_MS overall.
  */
+/**
+ * Resolves once the child has exited (at once when it already has: its exit event may have gone by
+ * while no listener was attached). A child still alive after EXIT_WAIT_MS is killed outright, so a
+ * signal that did not take cannot hang the test until its timeout.
+ */
+function exited(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      process.stderr.write(`level-store crash test: the child did not exit ${EXIT_WAIT_MS} ms after its signal; SIGKILL\n`);
+      proc.kill('SIGKILL');
+    }, EXIT_WAIT_MS);
+    proc.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+const EXIT_WAIT_MS = 10_000;
+
 describe('level store survives the death of its process', () => {
   const WRITE_MS = 1500;
   const MAX_WRITES = 200_000;
@@ -66,9 +87,13 @@ describe('level store survives the death of its process', () => {
     });
     const acks: Array<[number, number]> = [];
     let openedAt = 0;
+    let signalled = false;
     let buffered = '';
     const killedAt = await new Promise<number>((done, fail) => {
-      const guard = setTimeout(() => fail(new Error(`child wrote ${acks.length} pairs in ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+      const guard = setTimeout(() => {
+        proc.kill('SIGKILL');
+        fail(new Error(`child wrote ${acks.length} pairs in ${TIMEOUT_MS} ms`));
+      }, TIMEOUT_MS);
       proc.on('exit', (code) => fail(new Error(`child exited early (${code})`)));
       proc.stdout.on('data', (chunk: Buffer) => {
         const lines = (buffered + chunk.toString()).split('\n');
@@ -78,7 +103,10 @@ describe('level store survives the death of its process', () => {
           if (a === 'open') openedAt = Number(b);
           else acks.push([Number(a), Number(b)]);
         }
-        if (openedAt && Date.now() - openedAt >= WRITE_MS) {
+        // Once only: output the child wrote before the signal still arrives after it, and a second
+        // pass here would remove the exit listener that exited() waits on (the test then hung to its timeout).
+        if (openedAt && Date.now() - openedAt >= WRITE_MS && !signalled) {
+          signalled = true;
           clearTimeout(guard);
           proc.removeAllListeners('exit');
           const at = Date.now();
@@ -87,7 +115,7 @@ describe('level store survives the death of its process', () => {
         }
       });
     });
-    await new Promise((r) => proc.once('exit', r));
+    await exited(proc);
 
     const required = acks.filter(([, t]) => t <= killedAt - 1000).map(([i]) => i);
     const lastAcked = acks.length ? acks[acks.length - 1][0] : -1;
