@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import type { Logger } from 'pino';
-import { parse as parseYaml } from 'yaml';
+import { isMapping } from '../config-text/config-keys';
+import { parseYamlDocument } from '../config-text/yaml-values';
 import type { Translator } from '../gateway/answer-publisher';
 import type { Lwm2mMqttGateway } from '../gateway/gateway';
 import type { DeviceProfile } from '../gateway/profiles/device-profile';
 import { DeviceProfiles } from '../gateway/profiles/device-profiles';
 import { loadProfilesFile, parseProfiles } from '../gateway/profiles/profile-config';
+import { ProfileProblems } from '../gateway/profiles/profile-config-error';
 import { configFileOf, type GatewayConfig } from './config';
 
 /** The device profiles of a gateway and their SIGHUP reload. */
@@ -43,7 +45,10 @@ export function startProfiles(config: GatewayConfig, log: Logger): ProfilesPlane
 
 /** The profiles: key of the configuration file as it is now (its other keys apply at the next start). */
 function profilesOfConfigFile(configFile: string): readonly DeviceProfile[] {
-  const doc: unknown = parseYaml(fs.readFileSync(configFile, 'utf8'), { maxAliasCount: 100 });
-  const raw = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>).profiles : undefined;
+  // The same reader as profiles_file: duplicate keys reported, no prototype keys, aliases bounded.
+  const problems = new ProfileProblems();
+  const doc = parseYamlDocument(fs.readFileSync(configFile, 'utf8'), problems);
+  problems.throwIfAny(configFile);
+  const raw = isMapping(doc) ? doc.profiles : undefined;
   return parseProfiles(raw, { source: configFile, baseDir: process.cwd() });
 }

@@ -1,10 +1,10 @@
-import { CoapEndpoint, type CoapResponse, type InboundRequest } from '../../src/coap';
+import type { CoapResponse, InboundRequest } from '../../src/coap';
 import { decodeEntries } from '../../src/lwm2m/codec';
 import { ContentFormat } from '../../src/lwm2m/codec/content-format';
 import { ObjectModel } from '../../src/lwm2m/model/object-model';
 import type { Entry } from '../../src/lwm2m/node';
 import { formatPath, parsePath } from '../../src/lwm2m/path';
-import { UdpTransport } from '../../src/transport/udp-transport';
+import { coapDownload } from './coap-download';
 import type { DeviceRequestHandler, TestDevice } from './test-device';
 import { readBoundedBody } from '../../src/limits/bounded-body';
 
@@ -295,27 +295,10 @@ async function fetchImage(uri: string): Promise<Buffer> {
   const url = new URL(uri);
   if (url.protocol === 'http:' || url.protocol === 'https:') return httpImage(url);
   if (url.protocol !== 'coap:') throw new Error(`no default fetcher for ${url.protocol}`);
-  const transport = await UdpTransport.bind({ host: url.hostname.includes(':') ? '::' : '0.0.0.0', port: 0 });
   // A larger body than the flash fails in the CoAP layer and is reported as a lost connection.
-  const coap = new CoapEndpoint(transport, { ackTimeout: 0.5, maxRetransmit: 2, blockwise: { maxBodySize: MAX_FIRMWARE_BYTES } });
-  try {
-    const res = await new Promise<CoapResponse>((resolve, reject) => {
-      const peer = { address: url.hostname.replace(/^\[|\]$/g, ''), port: url.port === '' ? 5683 : Number(url.port) };
-      const uriPath = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
-      const uriQuery = url.search === '' ? undefined : url.search.slice(1).split('&').map(decodeURIComponent);
-      coap.request(peer, { method: 'GET', uriPath, uriQuery }, {
-        onResponse: resolve,
-        onReset: () => reject(new Error('reset')),
-        onTimeout: () => reject(new Error('timeout')),
-        onError: reject,
-      });
-    });
-    if (res.code !== '2.05') throw new Error(`GET ${uri}: ${res.code}`);
-    return res.payload;
-  } finally {
-    await coap.close();
-    await transport.close();
-  }
+  const res = await coapDownload(uri, MAX_FIRMWARE_BYTES);
+  if (res.code !== '2.05') throw new Error(`GET ${uri}: ${res.code}`);
+  return res.payload;
 }
 
 async function httpImage(url: URL): Promise<Buffer> {

@@ -1,10 +1,10 @@
-import { CoapEndpoint, type CoapResponse, type InboundRequest } from '../../src/coap';
+import type { CoapResponse, InboundRequest } from '../../src/coap';
 import { decodeEntries } from '../../src/lwm2m/codec';
 import { ContentFormat } from '../../src/lwm2m/codec/content-format';
 import { ObjectModel } from '../../src/lwm2m/model/object-model';
 import type { Entry } from '../../src/lwm2m/node';
 import { parsePath, pathIds } from '../../src/lwm2m/path';
-import { UdpTransport } from '../../src/transport/udp-transport';
+import { coapDownload } from './coap-download';
 import type { DeviceRequestHandler, TestDevice } from './test-device';
 import { readBoundedBody } from '../../src/limits/bounded-body';
 
@@ -544,28 +544,11 @@ async function fetchPackage(uri: string, credentials: PullCredentials): Promise<
   const url = new URL(uri);
   if (url.protocol === 'http:' || url.protocol === 'https:') return httpPackage(url, credentials);
   if (url.protocol !== 'coap:') throw new Error(`no default fetcher for ${url.protocol}`);
-  const transport = await UdpTransport.bind({ host: url.hostname.includes(':') ? '::' : '0.0.0.0', port: 0 });
   // A larger body than the storage fails in the CoAP layer and is reported as a lost connection.
-  const coap = new CoapEndpoint(transport, { ackTimeout: 0.5, maxRetransmit: 2, blockwise: { maxBodySize: MAX_PACKAGE_BYTES } });
-  try {
-    const res = await new Promise<CoapResponse>((resolve, reject) => {
-      const peer = { address: url.hostname.replace(/^\[|\]$/g, ''), port: url.port === '' ? 5683 : Number(url.port) };
-      const uriPath = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
-      const uriQuery = url.search === '' ? undefined : url.search.slice(1).split('&').map(decodeURIComponent);
-      coap.request(peer, { method: 'GET', uriPath, uriQuery }, {
-        onResponse: resolve,
-        onReset: () => reject(new Error('reset')),
-        onTimeout: () => reject(new Error('timeout')),
-        onError: reject,
-      });
-    });
-    if (res.code === '4.04') throw new PackageNotFound(`GET ${uri}: 4.04`);
-    if (res.code !== '2.05') throw new Error(`GET ${uri}: ${res.code}`);
-    return res.payload;
-  } finally {
-    await coap.close();
-    await transport.close();
-  }
+  const res = await coapDownload(uri, MAX_PACKAGE_BYTES);
+  if (res.code === '4.04') throw new PackageNotFound(`GET ${uri}: 4.04`);
+  if (res.code !== '2.05') throw new Error(`GET ${uri}: ${res.code}`);
+  return res.payload;
 }
 
 /** HTTP(S) GET, with Basic authentication when a User Name was written (object 9: "for access to SW Update Package in pull mode"). */

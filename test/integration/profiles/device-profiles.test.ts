@@ -12,7 +12,7 @@ import path from 'node:path';
 import Ajv from 'ajv';
 import pino from 'pino';
 import { startGateway, type RunningGateway } from '../../../src/app/app';
-import { parseConfig } from '../../../src/app/config';
+import { loadConfigFile, parseConfig } from '../../../src/app/config';
 import { loadSchema } from '../../../src/package-root';
 import { MqttProbe, type ReceivedMessage } from '../../support/mqtt-probe';
 import { freeTcpPort, freeUdpPort } from '../../support/ports';
@@ -275,5 +275,27 @@ describe('device profiles over MQTT', () => {
     // The device has no object 5: its attribute is not read at all (no 4.04 on up/resp).
     expect(d.requests.some((r) => r.uriPath.join('/').startsWith('5'))).toBe(false);
     expect(probe!.messages.some((m) => m.topic === 'lwm2m/multi-1/up/resp' && (m.json as { data: { reqPath?: string } }).data.reqPath === '/5/0')).toBe(false);
+  });
+
+  it('profiles in the configuration file itself are re-read from it on SIGHUP', async () => {
+    udpPort = await freeUdpPort();
+    const configFile = path.join(dir, 'gateway.yaml');
+    const base = ['store:\n  type: memory', 'http:\n  enable: false', `embedded_broker:\n  bind: "127.0.0.1:${await freeTcpPort()}"`, `listeners:\n  udp:\n    bind: "127.0.0.1:${udpPort}"`].join('\n');
+    const profile = (id: string) => `\nprofiles:\n  - name: p\n    device_id: "${id}-\${endpoint}"\n    tenant: t\n`;
+    fs.writeFileSync(configFile, base + profile('a'));
+    logLines.length = 0;
+    gw = await startGateway(loadConfigFile(configFile), pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) }));
+    probe = await MqttProbe.connect(gw.mqttUrl, '#');
+    await device('inline-1');
+    expect(json(await probe.waitOn('status/t/a-inline-1'))).toMatchObject({ status: 'online' });
+    fs.writeFileSync(configFile, base + profile('b'));
+    gw.reloadCredentials();
+    const from = probe.mark();
+    await devices[0].deregister();
+    expect(json(await probe.waitOn('status/t/b-inline-1', {}, 5000, from))).toMatchObject({ status: 'offline' });
+    // A duplicate key is a problem (the same reader as profiles_file): refused, the profiles in use stay.
+    fs.writeFileSync(configFile, base + '\nprofiles: []\nprofiles: []\n');
+    gw.reloadCredentials();
+    expect(logLines.some((l) => l.includes('device profiles not reloaded') && /unique|duplicate/.test(l))).toBe(true);
   });
 });

@@ -6,6 +6,7 @@ import { ContentFormat } from '../../../src/lwm2m/codec/content-format';
 import type { Peer } from '../../../src/transport/transport';
 import { UdpTransport } from '../../../src/transport/udp-transport';
 import { FirmwareObject, FirmwareState, UpdateResult, type FirmwareObjectOptions } from '../../support/firmware-object';
+import { coapFileServer } from '../../support/coap-download';
 import { DEVICE_ENTRIES, TestDevice } from '../../support/test-device';
 
 /** The LwM2M server side of these tests: a CoAP endpoint that sends requests to the device. */
@@ -85,13 +86,9 @@ const readText = async (rig: Rig, path: string) => (await send(rig, { method: 'G
 
 /** A CoAP server on UDP that serves `image` at /fw/image (Block2 slicing by its endpoint). */
 async function imageServer(image: Buffer): Promise<string> {
-  const transport = await UdpTransport.bind({ host: '127.0.0.1', port: 0 });
-  const coap = new CoapEndpoint(transport);
-  coap.setRequestHandler((req) =>
-    req.method === 'GET' && req.uriPath.join('/') === 'fw/image' ? { code: '2.05', contentFormat: ContentFormat.OPAQUE, payload: image } : { code: '4.04', payload: Buffer.alloc(0) },
-  );
-  extras.push({ close: async () => (await coap.close(), await transport.close()) });
-  return `coap://127.0.0.1:${transport.address().port}/fw/image`;
+  const server = await coapFileServer('fw/image', image);
+  extras.push(server);
+  return server.uri;
 }
 
 describe('FirmwareObject (OMA LwM2M object 5 on a TestDevice)', () => {

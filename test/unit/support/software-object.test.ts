@@ -9,6 +9,7 @@ import { parsePath } from '../../../src/lwm2m/path';
 import type { Peer } from '../../../src/transport/transport';
 import { UdpTransport } from '../../../src/transport/udp-transport';
 import { SoftwareObject, SoftwareState, SoftwareUpdateResult, type SoftwareObjectOptions } from '../../support/software-object';
+import { coapFileServer } from '../../support/coap-download';
 import { DEVICE_ENTRIES, TestDevice } from '../../support/test-device';
 
 /** The LwM2M server side of these tests: a CoAP endpoint that sends requests to the device. */
@@ -119,13 +120,9 @@ async function installPackage(rig: Rig): Promise<void> {
 
 /** A CoAP server on UDP that serves `pkg` at /sw/pkg (Block2 slicing by its endpoint). */
 async function packageServer(pkg: Buffer): Promise<string> {
-  const transport = await UdpTransport.bind({ host: '127.0.0.1', port: 0 });
-  const coap = new CoapEndpoint(transport);
-  coap.setRequestHandler((req) =>
-    req.method === 'GET' && req.uriPath.join('/') === 'sw/pkg' ? { code: '2.05', contentFormat: ContentFormat.OPAQUE, payload: pkg } : { code: '4.04', payload: Buffer.alloc(0) },
-  );
-  extras.push({ close: async () => (await coap.close(), await transport.close()) });
-  return `coap://127.0.0.1:${transport.address().port}/sw/pkg`;
+  const server = await coapFileServer('sw/pkg', pkg);
+  extras.push(server);
+  return server.uri;
 }
 
 describe('SoftwareObject (OMA LwM2M object 9 on a TestDevice)', () => {
