@@ -85,6 +85,13 @@ export interface ConfigDocument {
         qos: 0 | 1 | 2;
       };
       /**
+       * Software management jobs (object 9: install, uninstall, activate, deactivate): their progress and end.
+       */
+      software: {
+        topic: string;
+        qos: 0 | 1 | 2;
+      };
+      /**
        * Devices with a profile: one telemetry point per notification, read or Send of mapped paths. A whole topic (not under the mountpoint); placeholders ${tenant}, ${device_id}, ${endpoint_name}.
        */
       telemetry: {
@@ -351,7 +358,7 @@ export interface ConfigDocument {
   };
   firmware: {
     /**
-     * Directory of firmware images (data.image names a file in it); empty: jobs by data.uri only.
+     * Directory of firmware images and software packages (data.image names a file in it); empty: jobs by data.uri only.
      */
     dir: string;
     /**
@@ -363,15 +370,15 @@ export interface ConfigDocument {
      */
     max_images: number;
     /**
-     * A firmware job that has not ended after this long fails.
+     * A firmware or software job that has not ended after this long fails.
      */
     job_timeout: number | string;
     /**
-     * How often a job reads /5/0 while the device cannot be observed.
+     * How often a job reads /5/0 (or /9/x) while the device cannot be observed.
      */
     poll_interval: number | string;
     /**
-     * Firmware jobs under way at once, all devices together; more get 5.03.
+     * Firmware and software jobs under way at once, all devices together; more get 5.03.
      */
     max_jobs: number;
     /**

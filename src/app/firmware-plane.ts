@@ -4,8 +4,8 @@ import { szxForSize } from '../coap';
 import type { DownlinkCommand } from '../gateway/command-parser';
 import { jobRequestContext } from '../gateway/gateway';
 import type { DeviceManager } from '../lwm2m/device/device-manager';
-import type { ServedScheme } from '../lwm2m/firmware/firmware-job-state';
-import { FirmwareJobs } from '../lwm2m/firmware/firmware-jobs';
+import type { ServedScheme } from '../lwm2m/firmware/update-job-state';
+import { UpdateJobs } from '../lwm2m/firmware/update-jobs';
 import { FirmwareImageStore } from '../lwm2m/firmware/image-store';
 import type { GatewayStore } from '../lwm2m/store';
 import type { Bind, GatewayConfig } from './config';
@@ -20,7 +20,7 @@ export interface ListenerAddress {
 
 /** Firmware jobs, their image store and their HTTP(S) download server, as the app runs them. */
 export interface FirmwarePlane {
-  readonly jobs: FirmwareJobs<DownlinkCommand>;
+  readonly jobs: UpdateJobs<DownlinkCommand>;
   readonly images: FirmwareImageStore | undefined;
   /** The HTTP(S) download server's port, when firmware.http is on. */
   readonly httpPort: number | undefined;
@@ -51,8 +51,8 @@ export async function startFirmwarePlane(
   let http: FirmwareHttpServer | undefined;
   let httpPort: number | undefined;
   const httpScheme = f.http.certfile !== undefined ? 'https' : 'http';
-  const jobs: FirmwareJobs<DownlinkCommand> = new FirmwareJobs(engine, {
-    context: jobRequestContext(),
+  const jobs: UpdateJobs<DownlinkCommand> = new UpdateJobs(engine, {
+    context: jobRequestContext,
     images,
     store: store?.jobs,
     jobTimeoutMs: f.job_timeout * 1000,

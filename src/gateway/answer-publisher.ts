@@ -10,7 +10,7 @@ export interface Translator {
   qos: Qos;
 }
 
-export type TranslatorName = 'command' | 'response' | 'notify' | 'register' | 'update' | 'deregister' | 'send' | 'bootstrap' | 'firmware';
+export type TranslatorName = 'command' | 'response' | 'notify' | 'register' | 'update' | 'deregister' | 'send' | 'bootstrap' | 'firmware' | 'software';
 
 /** What the gateway needs of the broker connection. */
 export interface MqttLink {

@@ -3,7 +3,7 @@ import { LogThrottle } from '../limits/log-throttle';
 import type { BootstrapEvent, BootstrapServer } from '../lwm2m/bootstrap/bootstrap-server';
 import type { Device } from '../lwm2m/device/device';
 import type { DeviceManager } from '../lwm2m/device/device-manager';
-import type { FirmwareEventData, FirmwareJobs } from '../lwm2m/firmware/firmware-jobs';
+import type { SoftwareJobSpec, UpdateEventData, UpdateJobs, UpdateKind } from '../lwm2m/firmware/update-jobs';
 import type { JsonValue as StoredJson } from '../lwm2m/store';
 import type { DeviceRequest, RequestHandler, RequestOutcome, RequestRefusal } from '../lwm2m/device/device-request';
 import type { ModelLookup } from '../lwm2m/model/types';
@@ -72,17 +72,17 @@ export interface GatewayOptions {
 
 type MqttDevice = Device<DownlinkCommand>;
 
-const ALL_KINDS: readonly TranslatorName[] = ['command', 'response', 'notify', 'register', 'update', 'deregister', 'send', 'bootstrap', 'firmware'];
+const ALL_KINDS: readonly TranslatorName[] = ['command', 'response', 'notify', 'register', 'update', 'deregister', 'send', 'bootstrap', 'firmware', 'software'];
 
 /** Commands that start or end a job of the engine rather than one request. */
-const JOB_COMMANDS: ReadonlySet<string> = new Set(['firmware-update', 'firmware-cancel']);
+const JOB_COMMANDS: ReadonlySet<string> = new Set(['firmware-update', 'firmware-cancel', 'software-install', 'software-uninstall', 'software-activate', 'software-deactivate', 'software-cancel']);
 
 /**
- * The context of the engine's own job requests (firmware updates): they never reach this gateway's
- * handler, and are listed (observe-read-all) with the job's msgType.
+ * The context of the engine's own job requests (firmware and software updates): they never reach
+ * this gateway's handler, and are listed (observe-read-all) with the job's kind as msgType.
  */
-export function jobRequestContext(): DownlinkCommand {
-  return { fields: { msgType: 'firmware' }, msgType: 'firmware', reqPath: '/5/0', op: { type: 'read', path: { objectId: 5, instanceId: 0 }, query: [] }, ttl: Number.POSITIVE_INFINITY };
+export function jobRequestContext(kind: 'firmware' | 'software', path: { objectId: number; instanceId: number }): DownlinkCommand {
+  return { fields: { msgType: kind }, msgType: kind, reqPath: `/${path.objectId}/${path.instanceId}`, op: { type: 'read', path, query: [] }, ttl: Number.POSITIVE_INFINITY };
 }
 
 /**
@@ -107,7 +107,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   /** The endpoint of a message being published for a device that has no registration (bootstrap events). */
   private unregisteredEndpoint: string | undefined = undefined;
   /** Firmware jobs, when the app runs them (attachFirmware). */
-  private firmware: FirmwareJobs<DownlinkCommand> | undefined = undefined;
+  private firmware: UpdateJobs<DownlinkCommand> | undefined = undefined;
   /** Device profiles on MQTT, when configured. */
   private readonly profiled: ProfileTranslator | undefined;
   /** RPC calls under way: the command they became, and the method. */
@@ -259,37 +259,56 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     }
   }
 
-  /** Takes firmware-update / firmware-cancel commands to the jobs, and publishes their events (translator `firmware`). */
-  attachFirmware(jobs: FirmwareJobs<DownlinkCommand>): void {
+  /** Takes firmware-* and software-* commands to the jobs, and publishes their events (translators `firmware` and `software`). */
+  attachFirmware(jobs: UpdateJobs<DownlinkCommand>): void {
     this.firmware = jobs;
-    jobs.on('event', (endpoint: string, data: FirmwareEventData) => {
+    jobs.on('event', (endpoint: string, data: UpdateEventData, kind: UpdateKind) => {
       const device = this.engine.device(endpoint);
       const prefix = device ? this.prefixOf(device) : renderMountpoint(this.options.mountpoint, mountpointVars(endpoint, {}, ''));
       const level = data.state === 'failed' ? 'warn' : 'info';
-      if (data.state !== 'downloading' || data.progress === undefined || data.progress === 0) this.log[level]({ ep: endpoint, jobId: data.jobId, state: data.state, code: data.code, error: data.error, updateResult: data.updateResult }, 'firmware job');
+      if (data.state !== 'downloading' || data.progress === undefined || data.progress === 0) {
+        this.log[level]({ ep: endpoint, jobId: data.jobId, operation: data.operation, instance: data.instance, state: data.state, code: data.code, error: data.error, updateResult: data.updateResult }, `${kind} job`);
+      }
       if (!device) this.unregisteredEndpoint = endpoint;
       try {
-        this.answers.publish(prefix, 'firmware', { msgType: 'firmware', data: data as unknown as JsonObject });
+        this.answers.publish(prefix, kind, { msgType: kind, data: data as unknown as JsonObject });
       } finally {
         this.unregisteredEndpoint = undefined;
       }
     });
   }
 
-  /** A firmware-update or firmware-cancel command: answered once the job started (or was refused) or was cancelled. */
+  /** A firmware-* or software-* command: answered once the job started (or was refused) or was cancelled. */
   private onJobCommand(device: MqttDevice, prefix: string, fields: JsonObject, reply: CommandReply | undefined): void {
     const msgType = fields.msgType as string;
-    const answer = (code: string, extra: { jobId?: string; error?: string }) => {
-      const data = responseData('/5/0', code, { ...(extra.jobId !== undefined ? { jobId: extra.jobId } : {}), ...(extra.error !== undefined ? { error: extra.error } : {}) } as Partial<ResponseData>);
+    const data = fields.data as JsonObject;
+    const software = msgType.startsWith('software-');
+    const instance = data.instance;
+    const reqPath = !software ? '/5/0' : typeof instance === 'number' && Number.isInteger(instance) && instance >= 0 && instance <= 65534 ? `/9/${instance}` : '/9';
+    const answer = (code: string, extra: { path?: string; jobId?: string; error?: string }) => {
+      const data = responseData(extra.path ?? reqPath, code, { ...(extra.jobId !== undefined ? { jobId: extra.jobId } : {}), ...(extra.error !== undefined ? { error: extra.error } : {}) } as Partial<ResponseData>);
       const text = this.answers.answer(prefix, 'response', fields, msgType, data);
       this.countEnded(fields, code);
       reply?.answer(text);
     };
     const jobs = this.firmware;
-    if (!jobs) return answer('5.01', { error: 'firmware jobs are not available in this gateway' });
-    const data = fields.data as JsonObject;
+    if (!jobs) return answer('5.01', { error: 'update jobs are not available in this gateway' });
     const reqID = fields.reqID as StoredJson | undefined;
-    const started = msgType === 'firmware-update' ? jobs.start(device.endpoint, { uri: data.uri, image: data.image, method: data.method, protocol: data.protocol, reqID }) : jobs.cancel(device.endpoint);
+    const spec: SoftwareJobSpec = { uri: data.uri, image: data.image, method: data.method, protocol: data.protocol, instance: data.instance, forUpdate: data.forUpdate, reqID };
+    let started: Promise<{ code: string; path?: string; jobId?: string; error?: string }>;
+    switch (msgType) {
+      case 'firmware-update':
+        started = jobs.start(device.endpoint, spec);
+        break;
+      case 'firmware-cancel':
+        started = jobs.cancel(device.endpoint, 'firmware');
+        break;
+      case 'software-cancel':
+        started = jobs.cancel(device.endpoint, 'software');
+        break;
+      default:
+        started = jobs.startSoftware(device.endpoint, msgType.slice('software-'.length) as 'install' | 'uninstall' | 'activate' | 'deactivate', spec);
+    }
     started.then(
       (a) => answer(a.code, a),
       (err: unknown) => answer('5.00', { error: `${msgType} failed: ${messageOf(err)}` }),

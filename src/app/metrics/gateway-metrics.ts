@@ -2,7 +2,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { isHttpAuthAdmission } from '../../auth/http-auth-hook';
 import type { DownlinkCommand } from '../../gateway/command-parser';
 import type { Lwm2mMqttGateway } from '../../gateway/gateway';
-import type { FirmwareJobs } from '../../lwm2m/firmware/firmware-jobs';
+import type { UpdateJobs } from '../../lwm2m/firmware/update-jobs';
 import type { BrokerClient } from '../../mqtt/broker-client';
 import type { DtlsTransport } from '../../transport/dtls-transport';
 import { registerAuthMetrics } from './auth-metrics';
@@ -28,7 +28,7 @@ export interface MetricsSources {
   /** The bootstrap server, when one runs. */
   readonly bootstrap?: BootstrapMetricsSource;
   /** The firmware update jobs. */
-  readonly firmware?: FirmwareJobs<DownlinkCommand>;
+  readonly firmware?: UpdateJobs<DownlinkCommand>;
 }
 
 /** The gateway's Prometheus metrics: one prom-client registry, read at scrape time. */

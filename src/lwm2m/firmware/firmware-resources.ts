@@ -1,4 +1,5 @@
 import type { Entry } from '../node';
+import { integerValue, type TargetResources } from './update-target';
 
 /** Firmware Update (OMA object 5) State /5/0/3. */
 export const FirmwareState = { IDLE: 0, DOWNLOADING: 1, DOWNLOADED: 2, UPDATING: 3 } as const;
@@ -29,26 +30,11 @@ export const PROTOCOL_OF_SCHEME: Readonly<Record<string, number>> = Object.freez
 /** Firmware Update Delivery Method /5/0/9. */
 export const DeliveryMethod = { PULL: 0, PUSH: 1, BOTH: 2 } as const;
 
-/** What a read or notification of /5/0 told about the device's firmware update object. */
-export interface FirmwareResources {
-  state?: number;
-  result?: number;
-  /** Firmware Update Protocol Support, when the device has the resource. */
-  protocols?: number[];
-  delivery?: number;
-  pkgName?: string;
-  pkgVersion?: string;
-}
-
-function integer(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isInteger(value)) return value;
-  if (typeof value === 'bigint') return undefined;
-  return undefined;
-}
+const integer = integerValue;
 
 /** The object 5 instance 0 values among decoded entries (a read of /5/0, or a notification of /5/0/3 or /5/0/5). */
-export function firmwareResources(entries: readonly Entry[]): FirmwareResources {
-  const out: FirmwareResources = {};
+export function firmwareResources(entries: readonly Entry[]): TargetResources {
+  const out: TargetResources = {};
   for (const e of entries) {
     if (!e.path.startsWith('/5/0/')) continue;
     const rest = e.path.slice(5).split('/');

@@ -10,6 +10,8 @@ import { Bystanders } from '../../support/bystanders';
 import { startHarness, type Harness } from '../../support/harness';
 import type { ReceivedMessage } from '../../support/mqtt-probe';
 import { mutateBytes, seededRandom } from '../../support/seeded-random';
+import { SoftwareObject } from '../../support/software-object';
+import { DEVICE_ENTRIES } from '../../support/test-device';
 import { publishFlood, whileBystandersRead } from '../../support/under-attack';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261209);
@@ -25,7 +27,7 @@ function pick<T>(rnd: Random, xs: readonly T[]): T {
 }
 
 const PROTO_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', 'isPrototypeOf'];
-const MSG_TYPES = ['read', 'discover', 'write', 'write-attr', 'execute', 'create', 'delete', 'observe', 'cancel-observe', 'read-composite', 'write-composite', 'observe-composite', 'cancel-observe-composite', 'discover-all', 'observe-read-all', 'rpc', 'rpc', 'firmware-update', 'firmware-cancel', 'bogus', ...PROTO_NAMES];
+const MSG_TYPES = ['read', 'discover', 'write', 'write-attr', 'execute', 'create', 'delete', 'observe', 'cancel-observe', 'read-composite', 'write-composite', 'observe-composite', 'cancel-observe-composite', 'discover-all', 'observe-read-all', 'rpc', 'rpc', 'firmware-update', 'firmware-cancel', 'software-install', 'software-uninstall', 'software-activate', 'software-deactivate', 'software-cancel', 'bogus', ...PROTO_NAMES];
 const RPC_METHODS = ['reboot', 'set_timezone', 'battery', 'nope', '', ...PROTO_NAMES];
 const PATHS = ['/3/0/0', '/3/0/1', '/3303/0', '/3', '/3/0/7/0', '/1/0/1', '/3/0/0?a=b', '/x/y', '', '/65536', '/1/2/3/4/5', ...PROTO_NAMES];
 const TYPES = ['String', 'Integer', 'Unsigned Integer', 'Float', 'Boolean', 'Opaque', 'Time', 'Objlnk', 'Nope', null, ...PROTO_NAMES];
@@ -79,6 +81,8 @@ function randomCommand(rnd: Random, reqID: number): Record<string, unknown> {
   if (rnd() < 0.15) data.params = rnd() < 0.1 ? nested(rnd) : rnd() < 0.5 ? pick(rnd, VALUES) : { value: pick(rnd, VALUES), type: pick(rnd, TYPES) };
   if (rnd() < 0.05) data.image = pick(rnd, ['fw.bin', '../etc/passwd', '', ...PROTO_NAMES]);
   if (rnd() < 0.05) data.uri = pick(rnd, ['coap://127.0.0.1/fw', 'file:///etc/passwd', 'x'.repeat(300), ...PROTO_NAMES]);
+  if (rnd() < 0.05) data.instance = pick(rnd, [0, 1, -1, 65535, 1.5, '0', null, ...PROTO_NAMES]);
+  if (rnd() < 0.05) data.forUpdate = pick(rnd, VALUES);
   if (rnd() < 0.05) data[pick(rnd, PROTO_NAMES)] = pick(rnd, VALUES);
   const cmd: Record<string, unknown> = { reqID, msgType: pick(rnd, MSG_TYPES), data: rnd() < 0.95 ? data : pick(rnd, VALUES) };
   const r = rnd();
@@ -172,7 +176,9 @@ describe(`command fuzz with the queue in the loop (seed ${SEED})`, () => {
 
   it(`${COMMANDS_PER_DEVICE} commands to an online device: each answered once, the device and the others still answer`, async () => {
     const rnd = seededRandom(SEED);
-    const device = await h.device({ endpoint: 'fuzzed', lifetime: 3600 });
+    // Software Management instances, so that software-* commands reach their jobs (and the device's object 9).
+    const software = new SoftwareObject({ instances: [0, 1], installed: true, downloadDelayMs: 100 });
+    const device = await h.device({ endpoint: 'fuzzed', lifetime: 3600, entries: [...DEVICE_ENTRIES, ...software.entries()], handlers: [software.handler] });
     expect((await device.register()).code).toBe('2.01');
     await h.probe.waitOn('lwm2m/fuzzed/up/register');
     const sent = commandsFor(rnd, COMMANDS_PER_DEVICE, 1);
@@ -184,6 +190,9 @@ describe(`command fuzz with the queue in the loop (seed ${SEED})`, () => {
     expectOneAnswerEach(answers, sent);
     const codes = new Set(answers.map((a) => (a.json.data as { code: string }).code));
     for (const code of ['2.05', '4.00', '4.13', '5.03']) expect(codes).toContain(code);
+    // Software jobs did start (and others were refused with a reason), on the device's object 9.
+    const softwareCodes = new Set(answers.filter((a) => String(a.json.msgType).startsWith('software-')).map((a) => (a.json.data as { code: string }).code));
+    for (const code of ['2.01', '4.00']) expect(softwareCodes).toContain(code);
     const errors = answers.map((a) => String((a.json.data as { error?: string }).error));
     for (const text of ['deeper than 32 levels', 'is not in lwm2m.keys', 'max_queued_commands', 'max_command_size']) {
       expect(errors.some((e) => e.includes(text))).toBe(true);
@@ -193,6 +202,7 @@ describe(`command fuzz with the queue in the loop (seed ${SEED})`, () => {
     await h.probe.publish('lwm2m/fuzzed/dn', { reqID: 'after', msgType: 'read', data: { path: '/3/0/0' } });
     expect((await h.probe.waitOn('lwm2m/fuzzed/up/resp', { reqID: 'after' }, 10_000, after)).json.data).toMatchObject({ code: '2.05' });
     await bystanders.expectAllAnswer();
+    software.stop();
   }, 90_000);
 
   it(`${COMMANDS_PER_DEVICE} commands to a sleeping queue-mode device: refused ones answered at once, queued ones on wake-up`, async () => {

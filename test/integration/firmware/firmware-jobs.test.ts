@@ -15,6 +15,7 @@ import pino from 'pino';
 import { startGateway, type RunningGateway } from '../../../src/app/app';
 import { parseConfig } from '../../../src/app/config';
 import { loadSchema } from '../../../src/package-root';
+import { finalJobEvent, jobEvents, registeredDevice, until } from '../../support/job-events';
 import { FirmwareObject, FirmwareState, UpdateResult, type FirmwareObjectOptions } from '../../support/firmware-object';
 import { MqttProbe, type ReceivedMessage } from '../../support/mqtt-probe';
 import { freeTcpPort, freeUdpPort } from '../../support/ports';
@@ -101,32 +102,18 @@ function image(name: string, size: number): Buffer {
 
 async function device(endpoint: string, options: FirmwareObjectOptions = {}, binding?: string): Promise<{ device: TestDevice; firmware: FirmwareObject }> {
   const firmware = new FirmwareObject({ newVersion: '2.0.0', pkgVersion: '2.0.0', ...options });
-  const d = await TestDevice.start({
-    endpoint,
-    gateway: { host: '127.0.0.1', port: udpPort },
-    binding,
-    entries: [...DEVICE_ENTRIES, { path: '/3/0/3', type: 'string', value: '1.0.0' }, ...firmware.entries()],
-    handlers: [firmware.handler],
-  });
+  const d = await registeredDevice(probe!, udpPort, { endpoint, binding, entries: [...DEVICE_ENTRIES, { path: '/3/0/3', type: 'string', value: '1.0.0' }, ...firmware.entries()], handlers: [firmware.handler] });
   const entry = { device: d, firmware };
   devices.push(entry);
-  await d.register();
-  await probe!.waitOn(`lwm2m/${endpoint}/up/register`);
   return entry;
 }
 
 function events(endpoint: string): FirmwareEvent[] {
-  return probe!.on(`lwm2m/${endpoint}/up/firmware`).map((m) => (m.json as { data: FirmwareEvent }).data);
+  return jobEvents<FirmwareEvent>(probe!, `lwm2m/${endpoint}/up/firmware`);
 }
 
-async function finalEvent(endpoint: string, timeoutMs = 45_000): Promise<FirmwareEvent> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const last = events(endpoint).find((e) => e.state === 'succeeded' || e.state === 'failed' || e.state === 'cancelled');
-    if (last) return last;
-    if (Date.now() > deadline) throw new Error(`no final firmware event for ${endpoint}: ${JSON.stringify(events(endpoint))}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+function finalEvent(endpoint: string, timeoutMs = 45_000): Promise<FirmwareEvent> {
+  return finalJobEvent<FirmwareEvent>(probe!, `lwm2m/${endpoint}/up/firmware`, undefined, timeoutMs);
 }
 
 async function command(endpoint: string, reqID: number, msgType: string, data: Record<string, unknown>): Promise<ReceivedMessage> {
@@ -397,10 +384,3 @@ describe('firmware update jobs over MQTT', () => {
   });
 });
 
-async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

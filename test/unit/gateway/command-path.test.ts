@@ -67,6 +67,7 @@ function options(overrides: Partial<GatewayOptions> = {}): GatewayOptions {
       send: t('up/send'),
       bootstrap: t('up/bootstrap'),
       firmware: t('up/firmware'),
+      software: t('up/software'),
     },
     autoObserve: false,
     updateMsgPublishCondition: 'always',

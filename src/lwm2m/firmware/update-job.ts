@@ -2,20 +2,30 @@ import { ContentFormat } from '../codec/content-format';
 import type { Device } from '../device/device';
 import type { DeviceManager } from '../device/device-manager';
 import type { DeviceRequest, RequestHandler, RequestOutcome } from '../device/device-request';
+import type { Entry } from '../node';
 import type { Lwm2mOperation } from '../operation';
 import { isSuccess, type Lwm2mResponse } from '../response';
 import type { JsonValue } from '../store/json';
-import type { FirmwareJobState } from './firmware-job-state';
-import { DeliveryMethod, FirmwareState, PROTOCOL_OF_SCHEME, firmwareResources, updateResultName, type FirmwareResources } from './firmware-resources';
+import { targetOf, type UpdateJobState } from './update-job-state';
+import { DeliveryMethod, PROTOCOL_OF_SCHEME } from './firmware-resources';
+import type { TargetResources, UpdateKind, UpdateTarget } from './update-target';
 
-/** The states a job publishes (`up/firmware`). */
-export type FirmwarePublicState = 'downloading' | 'downloaded' | 'updating' | 'succeeded' | 'failed' | 'cancelled';
+/**
+ * The states a job publishes: firmware (`up/firmware`) downloading, downloaded, updating; software
+ * (`up/software`) downloading, delivered, installing, uninstalling, activating, deactivating; then
+ * succeeded, failed or cancelled.
+ */
+export type UpdatePublicState = string;
 
-/** One event of a job, as published: `{"msgType":"firmware","data":…}`. */
-export interface FirmwareEventData {
+/** One event of a job, as published: `{"msgType":"firmware"|"software","data":…}`. */
+export interface UpdateEventData {
   readonly jobId: string;
-  readonly state: FirmwarePublicState;
-  readonly method: 'push' | 'pull';
+  readonly state: UpdatePublicState;
+  /** Software: install, uninstall, activate or deactivate, and the instance /9/x. */
+  readonly operation?: string;
+  readonly instance?: number;
+  readonly forUpdate?: boolean;
+  readonly method?: 'push' | 'pull';
   readonly image?: string;
   readonly uri?: string;
   /** Push: the share of the image the device has taken, 0..1. */
@@ -24,26 +34,28 @@ export interface FirmwareEventData {
   readonly result?: string;
   readonly pkgName?: string;
   readonly pkgVersion?: string;
-  /** Device /3/0/3 after a successful update. */
+  /** Device /3/0/3 after a successful firmware update. */
   readonly firmwareVersion?: string;
+  /** Software: Activation State /9/x/12 after the job. */
+  readonly activationState?: boolean;
   readonly code?: string;
   readonly error?: string;
   readonly reqID?: JsonValue;
 }
 
 /** What a job needs from the service that runs it. */
-export interface FirmwareJobHost<C> {
+export interface UpdateJobHost<C> {
   readonly engine: DeviceManager<C>;
   /** The context of every engine request a job makes (the northbound's marker for the engine's own requests). */
-  readonly context: C;
+  context(job: UpdateJob<C>): C;
   readonly pollIntervalMs: number;
-  publish(job: FirmwareJob<C>, event: FirmwareEventData): void;
+  publish(job: UpdateJob<C>, event: UpdateEventData): void;
   /** The job's state changed: write it to the store. */
-  persist(job: FirmwareJob<C>): void;
+  persist(job: UpdateJob<C>): void;
   /** The job is over: forget it (store, tables). */
-  ended(job: FirmwareJob<C>): void;
+  ended(job: UpdateJob<C>): void;
   /** The Package URI of an image the gateway serves itself, or why there is none. */
-  downloadUri(job: FirmwareJob<C>, device: Device<C>): { uri: string } | { problem: string };
+  downloadUri(job: UpdateJob<C>, device: Device<C>): { uri: string } | { problem: string };
   log(level: 'info' | 'warn', fields: Record<string, unknown>, message: string): void;
 }
 
@@ -54,11 +66,6 @@ const STOP_WAIT_MS = 3000;
 /** Push: progress is published in steps of this share of the image (and at the end). */
 const PROGRESS_STEP = 0.05;
 
-const INSTANCE = { objectId: 5, instanceId: 0 };
-const PACKAGE = { objectId: 5, instanceId: 0, resourceId: 0 };
-const PACKAGE_URI = { objectId: 5, instanceId: 0, resourceId: 1 };
-const UPDATE = { objectId: 5, instanceId: 0, resourceId: 2 };
-const FIRMWARE_VERSION = { objectId: 3, instanceId: 0, resourceId: 3 };
 
 function blockBytes(szx: number): number {
   return 16 << szx;
@@ -70,14 +77,16 @@ function schemeOf(uri: string): string {
 }
 
 /**
- * One firmware update of one device (OMA object 5), as a state machine driven by the device's
- * answers and notifications: check /5/0 (State Idle, Protocol Support /5/0/8, Delivery Method /5/0/9)
- * → observe /5/0 (else poll it) → deliver (write Package URI, or Package block by block with Block1,
- * resumed after a loss) → wait for State Downloaded → execute Update → wait for Update Result 1.
+ * One update job of one device, as a state machine driven by the device's answers and notifications:
+ * check the target instance (object 5: State Idle, Protocol Support /5/0/8, Delivery Method /5/0/9;
+ * object 9: the Update State the operation needs) → observe it (else poll it) → deliver (write
+ * Package URI, or Package block by block with Block1, resumed after a loss) → wait until the package
+ * is ready (Downloaded; DELIVERED) → execute (Update; Install, Uninstall, Activate, Deactivate) →
+ * wait for the outcome. What differs between objects is the job's UpdateTarget.
  * Its requests go through the device's queue like any command (queue mode, one in flight) and are
  * never stored: the job's own state is, and a restarted gateway resumes from it.
  */
-export class FirmwareJob<C> implements RequestHandler<C> {
+export class UpdateJob<C> implements RequestHandler<C> {
   /** Answers of requests made before the last resume are ignored. */
   private generation = 0;
   private over = false;
@@ -92,14 +101,19 @@ export class FirmwareJob<C> implements RequestHandler<C> {
   private blockInFlight = false;
   /** Set while stop() waits for the block in flight. */
   private stopping: (() => void) | undefined;
-  private known: FirmwareResources = {};
+  private known: TargetResources = {};
+  /** The object-specific part: instance, resources, start condition, outcomes. */
+  readonly target: UpdateTarget;
+  private readonly requestContext: C;
 
   constructor(
-    private readonly host: FirmwareJobHost<C>,
-    readonly state: FirmwareJobState,
+    private readonly host: UpdateJobHost<C>,
+    readonly state: UpdateJobState,
     /** The image's bytes (push, or pull of an image served by the gateway). */
     readonly bytes: Buffer | undefined,
   ) {
+    this.target = targetOf(state);
+    this.requestContext = host.context(this);
     this.deadlineTimer = setTimeout(() => this.timedOut(), Math.max(0, state.deadline - Date.now()));
     this.deadlineTimer.unref();
   }
@@ -110,6 +124,10 @@ export class FirmwareJob<C> implements RequestHandler<C> {
 
   get endpoint(): string {
     return this.state.endpoint;
+  }
+
+  get kind(): UpdateKind {
+    return this.state.kind;
   }
 
   get ended(): boolean {
@@ -140,17 +158,24 @@ export class FirmwareJob<C> implements RequestHandler<C> {
         return this.check();
       case 'deliver':
         if (reregistered && this.state.method === 'push') this.startOver();
+        if (!this.target.delivers) return this.check(); // not a step of this operation (a damaged record)
         this.observe(device);
         return this.deliver(device);
       case 'download':
       case 'update':
         // A device that rebooted mid-download has dropped it: delivered again.
-        if (reregistered) {
+        if (reregistered && this.target.redeliverOnReregister) {
           this.state.step = 'deliver';
           if (this.state.method === 'push') this.startOver();
           this.host.persist(this);
           this.observe(device);
           return this.deliver(device);
+        }
+        if (!this.target.delivers) {
+          // The execute's answer was lost with the restart: the device's state decides.
+          this.state.step = 'updating';
+          this.observe(device);
+          return this.poll(true);
         }
         this.state.step = 'download';
         this.observe(device);
@@ -161,7 +186,7 @@ export class FirmwareJob<C> implements RequestHandler<C> {
     }
   }
 
-  /** Cancels the job: resets the device's state machine (an empty Package URI, or Package for push-only devices). */
+  /** Cancels the job: resets the device's state machine as the target says (object 5: an empty Package URI, or Package for push-only devices). */
   cancel(): Promise<{ code: string; error?: string }> {
     this.generation++;
     const device = this.device();
@@ -170,15 +195,14 @@ export class FirmwareJob<C> implements RequestHandler<C> {
       this.end();
       return { code, error };
     };
-    if (!device) return Promise.resolve(finish('2.04', 'the device is not registered: its Firmware Update object was not reset'));
-    const pushOnly = this.known.delivery === DeliveryMethod.PUSH;
-    const op: Lwm2mOperation = pushOnly
-      ? { type: 'write', path: PACKAGE, query: [], replace: true, node: { kind: 'single', id: 0, type: 'opaque', value: Buffer.alloc(0) }, format: ContentFormat.OPAQUE }
-      : { type: 'write', path: PACKAGE_URI, query: [], replace: true, node: { kind: 'single', id: 1, type: 'string', value: '' }, format: ContentFormat.TEXT };
+    if (!device) return Promise.resolve(finish('2.04', `the device is not registered: its object ${this.target.path} was not reset`));
+    const step = this.state.step;
+    const reset = this.target.cancelOperation(step === 'update' || step === 'updating', this.state.method === 'push', this.known);
+    if (!reset) return Promise.resolve(finish('2.04'));
     return new Promise((resolve) => {
-      this.send(device, op, (o) => {
-        if (o.kind === 'response') resolve(finish(o.response.code, isSuccess(o.response.code) ? undefined : `the device answered ${o.response.code} to the reset of ${pushOnly ? 'Package' : 'Package URI'}`));
-        else resolve(finish(outcomeCode(o), `the reset of ${pushOnly ? 'Package' : 'Package URI'} got no answer (${o.kind})`));
+      this.send(device, reset.op, (o) => {
+        if (o.kind === 'response') resolve(finish(o.response.code, isSuccess(o.response.code) ? undefined : `the device answered ${o.response.code} to the reset of ${reset.what}`));
+        else resolve(finish(outcomeCode(o), `the reset of ${reset.what} got no answer (${o.kind})`));
       });
     });
   }
@@ -212,29 +236,35 @@ export class FirmwareJob<C> implements RequestHandler<C> {
   private check(): void {
     const device = this.device();
     if (!device) return;
-    this.send(device, { type: 'read', path: INSTANCE, query: [] }, (o) => {
-      if (o.kind !== 'response') return this.lost(o, 'the read of /5/0', () => this.check());
+    const path = this.target.path;
+    this.send(device, { type: 'read', path: this.target.instance, query: [] }, (o) => {
+      if (o.kind !== 'response') return this.lost(o, `the read of ${path}`, () => this.check());
       const res = o.response;
-      if (!isSuccess(res.code)) return this.fail(`the device answered ${res.code} to a read of /5/0: it has no usable Firmware Update object`, res.code);
-      const r = firmwareResources(res.content ?? []);
+      if (!isSuccess(res.code)) return this.fail(`the device answered ${res.code} to a read of ${path}: it has no usable ${this.target.kind === 'firmware' ? 'Firmware Update object' : 'Software Management instance there'}`, res.code);
+      const r = this.target.resources(res.content ?? []);
       this.known = r;
-      const problem = this.mismatch(r);
+      const problem = this.mismatch(r) ?? this.target.startProblem(r);
       if (problem) return this.fail(problem);
-      if (r.state !== undefined && r.state !== FirmwareState.IDLE) {
-        return this.fail(`the device's firmware update is not idle (State ${r.state}); send firmware-cancel to reset it first`);
+      const now = this.device();
+      if (!this.target.delivers) {
+        this.state.step = 'update';
+        this.host.persist(this);
+        this.publish({ state: this.target.stateNames.executing });
+        if (!now) return;
+        this.observe(now);
+        return this.execute();
       }
       this.state.step = 'deliver';
       this.host.persist(this);
       this.publish({ state: 'downloading', progress: this.state.method === 'push' ? 0 : undefined });
-      const now = this.device();
       if (!now) return;
       this.observe(now);
       this.deliver(now);
     });
   }
 
-  /** Why the device cannot take this job (delivery method, protocol), or undefined. */
-  private mismatch(r: FirmwareResources): string | undefined {
+  /** Why the device cannot take this job's package (delivery method, protocol: object 5 says), or undefined. */
+  private mismatch(r: TargetResources): string | undefined {
     const { method } = this.state;
     if (method === 'push' && r.delivery === DeliveryMethod.PULL) return 'the device only takes firmware by pull (Firmware Update Delivery Method /5/0/9 = 0): use "method":"pull"';
     if (method === 'pull' && r.delivery === DeliveryMethod.PUSH) return 'the device only takes firmware by push (Firmware Update Delivery Method /5/0/9 = 1): use "method":"push" with an image';
@@ -248,15 +278,15 @@ export class FirmwareJob<C> implements RequestHandler<C> {
     return undefined;
   }
 
-  /** Observes /5/0 (State and Update Result notifications); polls instead when it cannot. */
+  /** Observes the target instance (State and Result notifications); polls instead when it cannot. */
   private observe(device: Device<C>): void {
-    // Someone else's observation of /5/0 would be replaced by ours: poll instead.
-    if (device.observation('/5/0')) return;
-    const request = this.send(device, { type: 'observe', path: INSTANCE, query: [] }, (o) => {
+    // Someone else's observation of the instance would be replaced by ours: poll instead.
+    if (device.observation(this.target.path)) return;
+    const request = this.send(device, { type: 'observe', path: this.target.instance, query: [] }, (o) => {
       if (o.kind === 'response' && isSuccess(o.response.code) && o.response.observe !== undefined) {
         this.observing = true;
         this.stopPolling();
-        this.took(firmwareResources(o.response.content ?? []));
+        this.took(this.target.resources(o.response.content ?? []));
       }
     });
     this.observeRequest = request;
@@ -270,10 +300,11 @@ export class FirmwareJob<C> implements RequestHandler<C> {
       if ('problem' in served) return this.fail(served.problem);
       uri = served.uri;
     }
-    const node = { kind: 'single' as const, id: 1, type: 'string' as const, value: uri };
-    this.send(device, { type: 'write', path: PACKAGE_URI, query: [], replace: true, node, format: ContentFormat.TEXT }, (o) => {
+    const resourceId = this.target.packageUriResource;
+    const node = { kind: 'single' as const, id: resourceId, type: 'string' as const, value: uri };
+    this.send(device, { type: 'write', path: { ...this.target.instance, resourceId }, query: [], replace: true, node, format: ContentFormat.TEXT }, (o) => {
       if (o.kind !== 'response') return this.lost(o, 'the write of Package URI', () => this.resume(false));
-      if (!isSuccess(o.response.code)) return this.fail(`the device answered ${o.response.code} to the write of Package URI /5/0/1`, o.response.code);
+      if (!isSuccess(o.response.code)) return this.fail(`the device answered ${o.response.code} to the write of Package URI ${this.target.path}/${resourceId}`, o.response.code);
       this.delivered();
     });
   }
@@ -285,7 +316,7 @@ export class FirmwareJob<C> implements RequestHandler<C> {
     const payload = bytes.subarray(offset, offset + size);
     const more = offset + payload.length < bytes.length;
     const num = offset / size;
-    const op: Lwm2mOperation = { type: 'write-block', path: PACKAGE, query: [], format: ContentFormat.OPAQUE, payload, num, szx, more, size: bytes.length };
+    const op: Lwm2mOperation = { type: 'write-block', path: { ...this.target.instance, resourceId: this.target.packageResource }, query: [], format: ContentFormat.OPAQUE, payload, num, szx, more, size: bytes.length };
     this.blockInFlight = true;
     this.send(device, op, (o) => {
       this.blockInFlight = false;
@@ -297,12 +328,12 @@ export class FirmwareJob<C> implements RequestHandler<C> {
       const { code, block1 } = o.response;
       if (code === '4.08' && this.state.restarts < MAX_RESTARTS) {
         // The device lost the body (it restarted, or dropped it after a pause): from the start.
-        this.host.log('info', { ep: this.endpoint, jobId: this.id, block: num }, 'firmware push: the device lost the body (4.08); sending it again from the start');
+        this.host.log('info', { ep: this.endpoint, jobId: this.id, block: num }, `${this.kind} push: the device lost the body (4.08); sending it again from the start`);
         this.startOver();
         return this.resumeBlocks();
       }
       if (code === '4.13') return this.fail('the device refused the image as too large (4.13 Request Entity Too Large)', code);
-      if (code !== '2.31' && !isSuccess(code)) return this.fail(`the device answered ${code} to block ${num} of Package /5/0/0`, code);
+      if (code !== '2.31' && !isSuccess(code)) return this.fail(`the device answered ${code} to block ${num} of Package ${this.target.path}/${this.target.packageResource}`, code);
       this.state.offset = offset + payload.length;
       // The device may ask for smaller blocks: the next one is cut at the same offset in its size (RFC 7959 §2.5).
       if (block1 && block1.szx < this.state.szx) this.state.szx = block1.szx;
@@ -343,68 +374,68 @@ export class FirmwareJob<C> implements RequestHandler<C> {
   private execute(): void {
     const device = this.device();
     if (!device) return;
-    this.send(device, { type: 'execute', path: UPDATE, query: [], args: '' }, (o) => {
-      if (o.kind === 'response' && o.response.code === '4.05') {
-        // Not (or no longer) Downloaded: what the device says next decides.
+    const { resourceId, name, args } = this.target.execute;
+    this.send(device, { type: 'execute', path: { ...this.target.instance, resourceId }, query: [], args }, (o) => {
+      if (o.kind === 'response' && o.response.code === '4.05' && this.target.delivers) {
+        // Not (or no longer) ready: what the device says next decides.
         this.state.step = 'download';
         return this.poll(true);
       }
-      if (o.kind === 'response' && !isSuccess(o.response.code)) return this.fail(`the device answered ${o.response.code} to Update /5/0/2`, o.response.code);
+      if (o.kind === 'response' && !isSuccess(o.response.code)) return this.fail(`the device answered ${o.response.code} to ${name}`, o.response.code);
       if (o.kind === 'deregistered' || o.kind === 'expired' || o.kind === 'failed' || o.kind === 'reset') {
-        if (o.kind === 'failed') return this.fail(`Update /5/0/2 failed: ${o.error}`, o.code);
-        if (o.kind === 'reset') return this.fail('the device answered Update /5/0/2 with RST');
+        if (o.kind === 'failed') return this.fail(`${name} failed: ${o.error}`, o.code);
+        if (o.kind === 'reset') return this.fail(`the device answered ${name} with RST`);
         return;
       }
       // 2.04, or no answer: a device may reboot into the new firmware before it answers.
       this.state.step = 'updating';
       this.host.persist(this);
-      this.publish({ state: 'updating' });
+      if (this.target.delivers) this.publish({ state: this.target.stateNames.executing });
       this.poll(true);
     });
   }
 
   private succeed(): void {
     const device = this.device();
-    const finish = (firmwareVersion?: string) => {
-      this.publish({ state: 'succeeded', updateResult: 1, result: updateResultName(1), pkgName: this.known.pkgName, pkgVersion: this.known.pkgVersion, firmwareVersion });
+    const finish = (entries: readonly Entry[]) => {
+      this.publish({ state: 'succeeded', ...this.target.successFields(entries, this.known) });
       this.end();
     };
     this.stopPolling();
     this.state.step = 'updating';
-    if (!device) return finish();
+    if (!device) return finish([]);
     this.generation++;
-    this.send(device, { type: 'read', path: FIRMWARE_VERSION, query: [] }, (o) => {
-      const value = o.kind === 'response' ? o.response.content?.[0]?.value : undefined;
-      finish(typeof value === 'string' ? value : undefined);
+    this.send(device, this.target.finalRead.op, (o) => {
+      finish(o.kind === 'response' && isSuccess(o.response.code) ? (o.response.content ?? []) : []);
     });
   }
 
   // ---- what the device says --------------------------------------------------------------
 
-  /** Values of /5/0 from a read or a notification. */
-  private took(r: FirmwareResources): void {
+  /** Values of the target instance from a read or a notification. */
+  private took(r: TargetResources): void {
     if (this.over) return;
     this.known = { ...this.known, ...r };
-    const { state, result } = r;
     const step = this.state.step;
     if (step === 'download') {
-      if (result !== undefined && result >= 2) return this.failWithResult(result);
-      if (state === FirmwareState.DOWNLOADED) {
-        this.publish({ state: 'downloaded' });
+      const verdict = this.target.whileDownloading(r);
+      if (typeof verdict === 'object') return this.failWithResult(verdict.failed);
+      if (verdict === 'ready') {
+        this.publish({ state: this.target.stateNames.downloaded });
         this.state.step = 'update';
         this.host.persist(this);
         this.stopPolling();
         return this.execute();
       }
     } else if (step === 'update' || step === 'updating') {
-      if (result === 1) return this.succeed();
-      // 11 (deferred, object 5 1.1): the device will update later; wait.
-      if (result !== undefined && result >= 2 && result !== 11) return this.failWithResult(result);
+      const verdict = this.target.afterExecute(r, step === 'updating');
+      if (verdict === 'succeeded') return this.succeed();
+      if (typeof verdict === 'object') return this.failWithResult(verdict.failed);
     }
   }
 
   private failWithResult(result: number): void {
-    this.fail(`the device reported Update Result ${result} (${updateResultName(result)})`, undefined, result);
+    this.fail(`the device reported Update Result ${result} (${this.target.resultName(result)})`, undefined, result);
   }
 
   /** A request got no response: wait for the device (deregistered), retry, or fail. */
@@ -414,7 +445,7 @@ export class FirmwareJob<C> implements RequestHandler<C> {
       case 'expired':
         return; // the device's next registration, or the deadline, decides
       case 'timeout':
-        this.host.log('info', { ep: this.endpoint, jobId: this.id, step: this.state.step }, `firmware job: no answer to ${what}; trying again`);
+        this.host.log('info', { ep: this.endpoint, jobId: this.id, step: this.state.step }, `${this.kind} job: no answer to ${what}; trying again`);
         return retry();
       case 'failed':
         return this.fail(`${what} failed: ${o.error}`, o.code);
@@ -438,9 +469,9 @@ export class FirmwareJob<C> implements RequestHandler<C> {
     const device = this.device();
     if (!device) return;
     this.pollInFlight = true;
-    this.send(device, { type: 'read', path: INSTANCE, query: [] }, (o) => {
+    this.send(device, { type: 'read', path: this.target.instance, query: [] }, (o) => {
       this.pollInFlight = false;
-      if (o.kind === 'response' && isSuccess(o.response.code)) this.took(firmwareResources(o.response.content ?? []));
+      if (o.kind === 'response' && isSuccess(o.response.code)) this.took(this.target.resources(o.response.content ?? []));
     });
   }
 
@@ -457,7 +488,7 @@ export class FirmwareJob<C> implements RequestHandler<C> {
 
   private fail(error: string, code?: string, updateResult?: number): void {
     if (this.over) return;
-    this.publish({ state: 'failed', error, code, updateResult, result: updateResult === undefined ? undefined : updateResultName(updateResult) });
+    this.publish({ state: 'failed', error, code, updateResult, result: updateResult === undefined ? undefined : this.target.resultName(updateResult) });
     this.end();
   }
 
@@ -468,7 +499,7 @@ export class FirmwareJob<C> implements RequestHandler<C> {
     this.clearTimers();
     const device = this.device();
     if (this.observing && device) {
-      this.send(device, { type: 'cancel-observe', path: INSTANCE, query: [] }, () => undefined);
+      this.send(device, { type: 'cancel-observe', path: this.target.instance, query: [] }, () => undefined);
     }
     this.host.ended(this);
   }
@@ -480,14 +511,15 @@ export class FirmwareJob<C> implements RequestHandler<C> {
     this.retryTimer = undefined;
   }
 
-  private publish(fields: Omit<FirmwareEventData, 'jobId' | 'method' | 'reqID' | 'image' | 'uri'>): void {
+  private publish(fields: Omit<UpdateEventData, 'jobId' | 'method' | 'reqID' | 'image' | 'uri' | 'operation' | 'instance' | 'forUpdate'>): void {
     const s = this.state;
-    const event: Record<string, unknown> = { jobId: s.id, method: s.method };
+    const event: Record<string, unknown> = { jobId: s.id, ...this.target.eventFields };
+    if (s.method !== undefined) event.method = s.method;
     if (s.image) event.image = s.image.name;
     if (s.uri !== undefined) event.uri = s.uri;
     for (const [k, v] of Object.entries(fields)) if (v !== undefined) event[k] = v;
     if (s.reqID !== undefined) event.reqID = s.reqID;
-    this.host.publish(this, event as unknown as FirmwareEventData);
+    this.host.publish(this, event as unknown as UpdateEventData);
   }
 
   // ---- requests ----------------------------------------------------------------------------
@@ -500,7 +532,7 @@ export class FirmwareJob<C> implements RequestHandler<C> {
   /** Queues a request on the device; `on` hears its outcome unless the job moved on meanwhile. */
   private send(device: Device<C>, op: Lwm2mOperation, on: (outcome: RequestOutcome) => void): DeviceRequest<C> {
     const ttl = Math.max(1, Math.ceil((this.state.deadline - Date.now()) / 1000));
-    const request: DeviceRequest<C> = { op, ttl, transient: true, context: this.host.context, handler: this };
+    const request: DeviceRequest<C> = { op, ttl, transient: true, context: this.requestContext, handler: this };
     this.pending.set(request, { generation: this.generation, on });
     const refusal = this.host.engine.submit(device, request);
     if (refusal) {
@@ -534,12 +566,12 @@ export class FirmwareJob<C> implements RequestHandler<C> {
       this.observeRequest = undefined;
       return this.poll();
     }
-    this.took(firmwareResources(response.content ?? []));
+    this.took(this.target.resources(response.content ?? []));
   }
 
   /** @internal RequestHandler */
   failed(_device: Device<C>, _request: DeviceRequest<C>, err: unknown): void {
-    this.host.log('warn', { ep: this.endpoint, jobId: this.id, err: err instanceof Error ? err.message : String(err) }, 'firmware job: handling an answer failed');
+    this.host.log('warn', { ep: this.endpoint, jobId: this.id, err: err instanceof Error ? err.message : String(err) }, `${this.kind} job: handling an answer failed`);
   }
 }
 
