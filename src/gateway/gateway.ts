@@ -16,7 +16,8 @@ import { commandCodec } from './command-codec';
 import { CommandIntake, type CommandReply } from './command-intake';
 import { CommandError, CommandParser, requestPathOf, type DownlinkCommand, type JsonObject } from './command-parser';
 import { LOCAL_COMMANDS, answerLocalCommand } from './local-commands';
-import { createMountpointSplitter, createTopicMatcher, mountpointProblem, mountpointVars, mountpointWildcard, renderMountpoint } from './mountpoint';
+import { DeviceMountpoint, type MountpointSubject } from './device-mountpoint';
+import { createMountpointSplitter, createTopicMatcher, mountpointWildcard } from './mountpoint';
 import { OperatorLog } from './operator-log';
 import { PeerInstances } from './peer-instances';
 import { ProfileTranslator } from './profile-translator';
@@ -72,6 +73,8 @@ export interface GatewayOptions {
 
 type MqttDevice = Device<DownlinkCommand>;
 
+const NO_OBJECTS: readonly string[] = Object.freeze([]);
+
 const ALL_KINDS: readonly TranslatorName[] = ['command', 'response', 'notify', 'register', 'update', 'deregister', 'send', 'bootstrap', 'firmware', 'software'];
 
 /** Commands that start or end a job of the engine rather than one request. */
@@ -98,6 +101,8 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   private readonly peers: PeerInstances | undefined;
   /** Devices by rendered mountpoint (and back: each device's `label`): a command's topic names its device. */
   private readonly byPrefix = new Map<string, MqttDevice>();
+  /** Renders and checks each device's topic prefix (lwm2m.mountpoint). */
+  private readonly mount: DeviceMountpoint;
   private readonly splitMountpoint: (topic: string) => { prefix: string; rest: string } | undefined;
   private readonly isCommandTopic: (topic: string) => boolean;
   /** Commands from another northbound waiting for their answer, by command. */
@@ -128,6 +133,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     this.opLog = new OperatorLog(log, options.maxRetransmit);
     this.profiled = options.profiles && new ProfileTranslator(options.profiles, mqtt, this.answers, log);
     this.peers = engine.sharing && new PeerInstances(engine.sharing, log);
+    this.mount = new DeviceMountpoint(options.mountpoint, options.profiles, options.maxEndpointLength);
     this.splitMountpoint = createMountpointSplitter(options.mountpoint);
     this.isCommandTopic = createTopicMatcher(options.translators.command.topic);
     engine.useContextCodec(commandCodec(this.parser, this));
@@ -142,7 +148,10 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     // Refusals never reach MQTT: a device that failed authentication has no topic of its own. Endpoint
     // names and the other placeholder values become topic levels: checked before admission.
     engine.server.on('refused', this.opLog.refused);
-    engine.server.registrations.setNameCheck((c, attributes) => mountpointProblem(options.mountpoint, mountpointVars(c.endpoint, c.query, c.peer.address, attributes), options.maxEndpointLength));
+    engine.server.registrations.setNameCheck((c, objectList, attributes) => {
+      const subject: MountpointSubject = { endpoint: c.endpoint, query: c.query, peer: c.peer, attributes, objectList };
+      return this.mount.problem(subject) ?? this.prefixTaken(subject);
+    });
     mqtt.onMessage((topic, payload) => this.receive(topic, payload));
   }
 
@@ -232,13 +241,12 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
    * and refuses Bootstrap-Requests whose names cannot become topics.
    */
   attachBootstrap(server: BootstrapServer): void {
-    const { mountpoint, maxEndpointLength } = this.options;
-    server.setNameCheck((c) => mountpointProblem(mountpoint, mountpointVars(c.endpoint, c.query, c.peer.address), maxEndpointLength));
+    server.setNameCheck((c) => this.mount.problem({ endpoint: c.endpoint, query: c.query, peer: c.peer, objectList: NO_OBJECTS }));
     server.on('bootstrap', (event: BootstrapEvent) => this.onBootstrap(event));
   }
 
   private onBootstrap(event: BootstrapEvent): void {
-    const prefix = renderMountpoint(this.options.mountpoint, mountpointVars(event.endpoint, event.query, event.peer.address));
+    const prefix = this.mount.renderOrFallback({ endpoint: event.endpoint, query: event.query, peer: event.peer, objectList: NO_OBJECTS });
     const message = bootstrapMessage(event);
     const fields = { ep: event.endpoint, peer: `${event.peer.address}:${event.peer.port}`, step: event.step, code: event.code, error: event.error, version: event.version };
     if (event.status !== 'failed') this.log.info(fields, event.status === 'started' ? 'bootstrap started' : 'bootstrap finished');
@@ -264,7 +272,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     this.firmware = jobs;
     jobs.on('event', (endpoint: string, data: UpdateEventData, kind: UpdateKind) => {
       const device = this.engine.device(endpoint);
-      const prefix = device ? this.prefixOf(device) : renderMountpoint(this.options.mountpoint, mountpointVars(endpoint, {}, ''));
+      const prefix = device ? this.prefixOf(device) : this.mount.renderOrFallback({ endpoint, query: {}, peer: { address: '' }, objectList: NO_OBJECTS });
       const level = data.state === 'failed' ? 'warn' : 'info';
       if (data.state !== 'downloading' || data.progress === undefined || data.progress === 0) {
         this.log[level]({ ep: endpoint, jobId: data.jobId, operation: data.operation, instance: data.instance, state: data.state, code: data.code, error: data.error, updateResult: data.updateResult }, `${kind} job`);
@@ -317,12 +325,30 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
 
   /**
    * New profiles (SIGHUP): every registered device is bound anew, so its device id, names and RPC
-   * methods follow at once; observations made under the old profile stay until the device registers again.
+   * methods follow at once; observations made under the old profile stay until the device registers
+   * again. With `${device_id}` in the mountpoint a device whose id changed moves to its new topics,
+   * unless another device holds them or the new id cannot be a topic level (then it keeps its own).
    */
   replaceProfiles(profiles: readonly DeviceProfile[]): void {
     if (!this.profiled) return;
     this.profiled.profiles.replace(profiles);
-    for (const [prefix, device] of this.byPrefix) this.profiled.bind(device, prefix);
+    for (const [prefix, device] of [...this.byPrefix]) {
+      const moved = this.mount.render(device.reg);
+      if (moved === undefined || moved === prefix) {
+        if (moved === undefined) this.log.warn({ ep: device.endpoint, problem: this.mount.problem(device.reg) }, 'the new profiles give the device no usable ${device_id}; its topics stay where they are');
+        this.profiled.bind(device, prefix);
+        continue;
+      }
+      const holder = this.byPrefix.get(moved);
+      if (holder && holder !== device) {
+        this.log.warn({ ep: device.endpoint, holder: holder.endpoint, prefix: moved }, 'the new profiles give the device the topic prefix of another registered device; its topics stay where they are');
+        this.profiled.bind(device, prefix);
+        continue;
+      }
+      this.untrack(device, prefix);
+      this.track(device, moved);
+      this.log.info({ ep: device.endpoint, from: prefix, to: moved }, 'device moved to the topic prefix of its new device id');
+    }
   }
 
   /** The command subscription: every device's command topic. */
@@ -346,7 +372,16 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   // ---- device events ----------------------------------------------------------------------
 
   private mountpointFor(reg: Registration): string {
-    return renderMountpoint(this.options.mountpoint, mountpointVars(reg.endpoint, reg.query, reg.peer.address, reg.attributes));
+    return this.mount.renderOrFallback(reg);
+  }
+
+  /** Refuses a candidate whose topic prefix another registered endpoint holds (see DeviceMountpoint). */
+  private prefixTaken(subject: MountpointSubject): string | undefined {
+    if (!this.mount.exclusive) return undefined;
+    const prefix = this.mount.render(subject);
+    const holder = prefix === undefined ? undefined : this.byPrefix.get(prefix);
+    if (!holder || holder.endpoint === subject.endpoint) return undefined;
+    return 'its topic prefix (lwm2m.mountpoint) is that of another registered device';
   }
 
   private prefixOf(device: MqttDevice): string {
@@ -358,8 +393,10 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   }
 
   /** Remembers a device's topic prefix: its commands arrive under it (and, shared, tells the other instances). */
-  private track(device: MqttDevice): void {
-    const prefix = this.mountpointFor(device.reg);
+  private track(device: MqttDevice, prefix = this.mountpointFor(device.reg)): void {
+    const holder = this.byPrefix.get(prefix);
+    // Admission refuses this; only registrations restored from an inconsistent store can get here.
+    if (holder && holder !== device && holder.endpoint !== device.endpoint) this.log.warn({ ep: device.endpoint, holder: holder.endpoint }, 'two registered devices have one topic prefix; commands go to the latest');
     device.label = prefix;
     this.byPrefix.set(prefix, device);
     this.peers?.hold(prefix);
@@ -401,10 +438,14 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     this.log.info({ ep: reg.endpoint, id: reg.id, reason }, 'deregistered');
     this.answers.publish(prefix, 'deregister', deregisterMessage(reg, reason));
     this.profiled?.deregistered(device, reg, prefix, reason);
-    if (device && this.byPrefix.get(prefix) === device) {
-      this.byPrefix.delete(prefix);
-      this.peers?.release(prefix);
-    }
+    if (device) this.untrack(device, prefix);
+  }
+
+  private untrack(device: MqttDevice, prefix: string): void {
+    if (this.byPrefix.get(prefix) !== device) return;
+    this.byPrefix.delete(prefix);
+    this.peers?.release(prefix);
+    this.answers.deviceIds.delete(prefix);
   }
 
   // ---- MQTT commands ------------------------------------------------------------------------

@@ -7,18 +7,24 @@ export interface MountpointVars {
   username: string;
   peerhost: string;
   client_attrs: Record<string, string>;
+  /** The device id its profile gives it (README "Device profiles"), else the endpoint name. */
+  device_id: string;
 }
 
 const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
-/** The mountpoint's placeholder values for a device (EMQX: clientid from device_id, username from imei). */
-export function mountpointVars(endpoint: string, query: Readonly<Record<string, string>>, peerhost: string, attributes?: Readonly<Record<string, string>>): MountpointVars {
+/**
+ * The mountpoint's placeholder values for a device (EMQX: clientid from the query's device_id,
+ * username from imei; `${device_id}` is the profile's device id, see DeviceMountpoint).
+ */
+export function mountpointVars(endpoint: string, query: Readonly<Record<string, string>>, peerhost: string, attributes?: Readonly<Record<string, string>>, deviceId?: string): MountpointVars {
   return {
     endpoint_name: endpoint,
     clientid: query.device_id ?? endpoint,
     username: query.imei ?? endpoint,
     peerhost,
     client_attrs: attributes ?? NO_ATTRIBUTES,
+    device_id: deviceId ?? endpoint,
   };
 }
 
@@ -37,6 +43,7 @@ function placeholderValue(name: string, vars: MountpointVars): string | undefine
     case 'clientid':
     case 'username':
     case 'peerhost':
+    case 'device_id':
       return vars[name];
     default:
       return undefined;
@@ -82,7 +89,7 @@ export function mountpointProblem(template: string, vars: MountpointVars, maxLen
 }
 
 function isKnownPlaceholder(name: string): boolean {
-  return ['endpoint_name', 'clientid', 'username', 'peerhost'].includes(name) || name.startsWith('client_attrs.');
+  return ['endpoint_name', 'clientid', 'username', 'peerhost', 'device_id'].includes(name) || name.startsWith('client_attrs.');
 }
 
 /**
@@ -96,7 +103,7 @@ export function mountpointTemplateProblem(template: string): string | undefined 
     .filter((name) => !/^[A-Za-z0-9_.]+$/.test(name) || !isKnownPlaceholder(name) || name === 'client_attrs.');
   if (unknown.length === 0) return undefined;
   const names = [...new Set(unknown)].map((name) => `\${${name}}`);
-  return `unknown placeholder${names.length > 1 ? 's' : ''} ${names.join(', ')} (known: \${endpoint_name}, \${clientid}, \${username}, \${peerhost}, \${client_attrs.NAME})`;
+  return `unknown placeholder${names.length > 1 ? 's' : ''} ${names.join(', ')} (known: \${endpoint_name}, \${clientid}, \${username}, \${peerhost}, \${device_id}, \${client_attrs.NAME})`;
 }
 
 /** The template with every level that holds a known placeholder replaced by `+`: what to subscribe to. */

@@ -45,7 +45,7 @@ describe('lwm2m-gateway command line', () => {
     expect(several.stderr.split('\n')).toEqual([
       `lwm2m-gateway: invalid configuration: ${file}: 4 errors:`,
       `  ${file}: lwm2m.lifetime_mn: unknown key`,
-      `  ${file}: lwm2m.mountpoint: unknown placeholder \${endpoint} (known: \${endpoint_name}, \${clientid}, \${username}, \${peerhost}, \${client_attrs.NAME})`,
+      `  ${file}: lwm2m.mountpoint: unknown placeholder \${endpoint} (known: \${endpoint_name}, \${clientid}, \${username}, \${peerhost}, \${device_id}, \${client_attrs.NAME})`,
       `  ${file}: lwm2m.max_command_size: must be a size: bytes or a string such as "64KB", "4MB", "1GB" (KB = 1024 bytes)`,
       `  ${file}: log.level: must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent"`,
       '',

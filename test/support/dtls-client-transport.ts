@@ -35,7 +35,18 @@ export class DtlsClientTransport extends EventEmitter implements Transport {
 
   /** Resolves once the handshake finished; rejects with the alert or timeout otherwise. */
   static async connect(options: DtlsClientOptions): Promise<DtlsClientTransport> {
-    const listenPort = await freeUdpPort();
+    // node-dtls-client binds its port on every address: a socket of another test (or of the attack
+    // in an attack test) on 127.0.0.x may take it between the pick and the bind. Pick again then.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await DtlsClientTransport.connectFrom(options, await freeUdpPort('0.0.0.0'));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  private static connectFrom(options: DtlsClientOptions, listenPort: number): Promise<DtlsClientTransport> {
     return new Promise((resolve, reject) => {
       const socket = dtls.createSocket({
         type: 'udp4',

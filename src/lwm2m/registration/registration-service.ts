@@ -46,7 +46,11 @@ export interface RefusalCount {
  * by whoever turns them into something else, e.g. MQTT topics. Runs before admission without
  * attributes and, when admission gave attributes, again with them. undefined: fine.
  */
-export type RegistrationNameCheck = (candidate: RegistrationCandidate, attributes?: Readonly<Record<string, string>>) => string | undefined;
+/**
+ * Why a candidate's names cannot become its topics (or are another device's), or undefined: asked
+ * before admission, and again with the admission's attributes just before the registration is made.
+ */
+export type RegistrationNameCheck = (candidate: RegistrationCandidate, objectList: readonly string[], attributes?: Readonly<Record<string, string>>) => string | undefined;
 
 export const DEFAULT_MAX_ENDPOINT_LENGTH = 256;
 /** Max-Age of a 5.03 for a full registration table: the device retries then (RFC 7252 §5.9.3.4). */
@@ -280,7 +284,7 @@ export class RegistrationService extends EventEmitter {
     if (!bound.allowed) return this.refuse(candidate, bound, 'identity');
     const full = this.fullFor(endpoint);
     if (full) return this.refuse(candidate, full, 'registry_full');
-    const badName = this.nameCheck?.(candidate);
+    const badName = this.nameCheck?.(candidate, parsed.objectList);
     if (badName) return refuse('name', '4.00', badName);
     const admission = this.admission;
     if (!admission) return this.admit(candidate, version, lifetime, parsed, undefined);
@@ -299,10 +303,9 @@ export class RegistrationService extends EventEmitter {
 
   private decide(candidate: RegistrationCandidate, version: string, lifetime: number, parsed: ParsedLinks, verdict: Admission): CoapResponse {
     if (!verdict.allowed) return this.refuse(candidate, verdict, 'admission');
-    if (verdict.attributes) {
-      const badName = this.nameCheck?.(candidate, verdict.attributes);
-      if (badName) return this.refuse(candidate, { allowed: false, code: '4.03', reason: `admission attributes: ${badName}` }, 'name');
-    }
+    // Again: with the attributes, and because another device may have taken the topic prefix while admission ran.
+    const badName = this.nameCheck?.(candidate, parsed.objectList, verdict.attributes);
+    if (badName) return this.refuse(candidate, { allowed: false, code: '4.03', reason: verdict.attributes ? `admission attributes: ${badName}` : badName }, 'name');
     // Checked again: other registers may have filled the table while admission ran.
     const full = this.fullFor(candidate.endpoint);
     if (full) return this.refuse(candidate, full, 'registry_full');

@@ -513,7 +513,7 @@ describe('lwm2m.mountpoint placeholders', () => {
     ['lwm2m/${Endpoint_Name}/', '${Endpoint_Name}'],
   ])('refuses %p: every device would share one literal topic', (mountpoint, placeholder) => {
     expect(refused(`lwm2m: { mountpoint: "${mountpoint}" }`, 'lwm2m.mountpoint')).toBe(
-      `lwm2m.mountpoint: unknown placeholder ${placeholder} (known: \${endpoint_name}, \${clientid}, \${username}, \${peerhost}, \${client_attrs.NAME})`,
+      `lwm2m.mountpoint: unknown placeholder ${placeholder} (known: \${endpoint_name}, \${clientid}, \${username}, \${peerhost}, \${device_id}, \${client_attrs.NAME})`,
     );
   });
 
@@ -550,7 +550,7 @@ describe('every problem at once', () => {
         '  gateway.yaml: mqtt.clean: must be true or false',
         '  gateway.yaml: mqtt.keepalive: must be >= 0',
         '  gateway.yaml: lwm2m.lifetime_mn: unknown key',
-        '  gateway.yaml: lwm2m.mountpoint: unknown placeholder ${endpoint} (known: ${endpoint_name}, ${clientid}, ${username}, ${peerhost}, ${client_attrs.NAME})',
+        '  gateway.yaml: lwm2m.mountpoint: unknown placeholder ${endpoint} (known: ${endpoint_name}, ${clientid}, ${username}, ${peerhost}, ${device_id}, ${client_attrs.NAME})',
         '  gateway.yaml: lwm2m.blockwise.max_body_size: must be >= 16',
         '  gateway.yaml: listeners.dtls.psk_file: the DTLS listener is enabled but has no credentials: set psk_file, or certfile and keyfile',
         `  gateway.yaml: listeners.dtls.ciphers[0]: unsupported cipher suite "TLS_NULL" (supported: ${DEFAULT_CIPHERS.join(', ')})`,

@@ -1,12 +1,12 @@
 import { createMountpointSplitter, escapeTopicLevel, mountpointProblem, mountpointWildcard, renderMountpoint, topicMatches } from '../../../src/gateway/mountpoint';
 
-const vars = { endpoint_name: 'ep1', clientid: 'c1', username: 'u1', peerhost: '10.0.0.1', client_attrs: { tenant: 't9' } };
+const vars = { endpoint_name: 'ep1', clientid: 'c1', username: 'u1', peerhost: '10.0.0.1', client_attrs: { tenant: 't9' }, device_id: 'd1' };
 
 describe('mountpoint', () => {
   it('renders every placeholder and leaves unknown ones as text', () => {
     expect(renderMountpoint('lwm2m/${endpoint_name}/', vars)).toBe('lwm2m/ep1/');
-    expect(renderMountpoint('${client_attrs.tenant}/${username}/${clientid}/${peerhost}/${other}/${client_attrs.nope}/', vars)).toBe(
-      't9/u1/c1/10.0.0.1/${other}/${client_attrs.nope}/',
+    expect(renderMountpoint('${client_attrs.tenant}/${username}/${clientid}/${peerhost}/${device_id}/${other}/${client_attrs.nope}/', vars)).toBe(
+      't9/u1/c1/10.0.0.1/d1/${other}/${client_attrs.nope}/',
     );
   });
 
@@ -31,12 +31,13 @@ describe('mountpoint', () => {
 });
 
 describe('mountpoint values as topic levels', () => {
-  const vars = (over: Partial<Parameters<typeof renderMountpoint>[1]> = {}) => ({
+  const vars = (over: Partial<Parameters<typeof renderMountpoint>[1]> = {}): Parameters<typeof renderMountpoint>[1] => ({
     endpoint_name: 'dev1',
     clientid: 'c1',
     username: 'u1',
     peerhost: '10.0.0.1',
     client_attrs: { tenant: 'acme' },
+    device_id: 'dev1',
     ...over,
   });
 
