@@ -3,7 +3,7 @@ import { LogThrottle } from '../limits/log-throttle';
 import type { BootstrapEvent, BootstrapServer } from '../lwm2m/bootstrap/bootstrap-server';
 import type { Device } from '../lwm2m/device/device';
 import type { DeviceManager } from '../lwm2m/device/device-manager';
-import type { SoftwareJobSpec, UpdateEventData, UpdateJobs, UpdateKind } from '../lwm2m/firmware/update-jobs';
+import type { UpdateEventData, UpdateJobs, UpdateKind } from '../lwm2m/firmware/update-jobs';
 import type { JsonValue as StoredJson } from '../lwm2m/store';
 import type { DeviceRequest, RequestHandler, RequestOutcome, RequestRefusal } from '../lwm2m/device/device-request';
 import type { ModelLookup } from '../lwm2m/model/types';
@@ -17,6 +17,7 @@ import { CommandIntake, type CommandReply } from './command-intake';
 import { CommandError, CommandParser, requestPathOf, type DownlinkCommand, type JsonObject } from './command-parser';
 import { LOCAL_COMMANDS, answerLocalCommand } from './local-commands';
 import { DeviceMountpoint, type MountpointSubject } from './device-mountpoint';
+import { JOB_COMMANDS, jobCommandPath, runJobCommand } from './job-command';
 import { createMountpointSplitter, createTopicMatcher, mountpointWildcard } from './mountpoint';
 import { OperatorLog } from './operator-log';
 import { PeerInstances } from './peer-instances';
@@ -76,9 +77,6 @@ type MqttDevice = Device<DownlinkCommand>;
 const NO_OBJECTS: readonly string[] = Object.freeze([]);
 
 const ALL_KINDS: readonly TranslatorName[] = ['command', 'response', 'notify', 'register', 'update', 'deregister', 'send', 'bootstrap', 'firmware', 'software'];
-
-/** Commands that start or end a job of the engine rather than one request. */
-const JOB_COMMANDS: ReadonlySet<string> = new Set(['firmware-update', 'firmware-cancel', 'software-install', 'software-uninstall', 'software-activate', 'software-deactivate', 'software-cancel']);
 
 /**
  * The context of the engine's own job requests (firmware and software updates): they never reach
@@ -290,9 +288,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   private onJobCommand(device: MqttDevice, prefix: string, fields: JsonObject, reply: CommandReply | undefined): void {
     const msgType = fields.msgType as string;
     const data = fields.data as JsonObject;
-    const software = msgType.startsWith('software-');
-    const instance = data.instance;
-    const reqPath = !software ? '/5/0' : typeof instance === 'number' && Number.isInteger(instance) && instance >= 0 && instance <= 65534 ? `/9/${instance}` : '/9';
+    const reqPath = jobCommandPath(msgType, data);
     const answer = (code: string, extra: { path?: string; jobId?: string; error?: string }) => {
       const data = responseData(extra.path ?? reqPath, code, { ...(extra.jobId !== undefined ? { jobId: extra.jobId } : {}), ...(extra.error !== undefined ? { error: extra.error } : {}) } as Partial<ResponseData>);
       const text = this.answers.answer(prefix, 'response', fields, msgType, data);
@@ -301,23 +297,7 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     };
     const jobs = this.firmware;
     if (!jobs) return answer('5.01', { error: 'update jobs are not available in this gateway' });
-    const reqID = fields.reqID as StoredJson | undefined;
-    const spec: SoftwareJobSpec = { uri: data.uri, image: data.image, method: data.method, protocol: data.protocol, instance: data.instance, forUpdate: data.forUpdate, reqID };
-    let started: Promise<{ code: string; path?: string; jobId?: string; error?: string }>;
-    switch (msgType) {
-      case 'firmware-update':
-        started = jobs.start(device.endpoint, spec);
-        break;
-      case 'firmware-cancel':
-        started = jobs.cancel(device.endpoint, 'firmware');
-        break;
-      case 'software-cancel':
-        started = jobs.cancel(device.endpoint, 'software');
-        break;
-      default:
-        started = jobs.startSoftware(device.endpoint, msgType.slice('software-'.length) as 'install' | 'uninstall' | 'activate' | 'deactivate', spec);
-    }
-    started.then(
+    runJobCommand(jobs, device.endpoint, msgType, data, fields.reqID as StoredJson | undefined).then(
       (a) => answer(a.code, a),
       (err: unknown) => answer('5.00', { error: `${msgType} failed: ${messageOf(err)}` }),
     );
