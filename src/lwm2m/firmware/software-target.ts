@@ -143,9 +143,11 @@ export function softwareTarget(operation: SoftwareOperation, instanceId: number,
     finalRead: { op: { type: 'read', path: { objectId: 9, instanceId }, query: [] }, what: `the read of ${path}` },
     successFields(entries, known) {
       const now = { ...known, ...softwareResources(entries, instanceId) };
+      // Only an install's Update Result is its outcome: after Uninstall, Anjay 3.14 keeps an earlier failure's (58).
+      const result = operation === 'install' ? now.result : undefined;
       return {
-        updateResult: now.result,
-        result: now.result === undefined ? undefined : softwareResultName(now.result),
+        updateResult: result,
+        result: result === undefined ? undefined : softwareResultName(result),
         pkgName: now.pkgName,
         pkgVersion: now.pkgVersion,
         activationState: now.active,
