@@ -18,6 +18,7 @@ import { CommandError, CommandParser, requestPathOf, type DownlinkCommand, type 
 import { LOCAL_COMMANDS, answerLocalCommand } from './local-commands';
 import { DeviceMountpoint, type MountpointSubject } from './device-mountpoint';
 import { JOB_COMMANDS, jobCommandPath, runJobCommand } from './job-command';
+import { planPrefixMoves, type PrefixMove } from './prefix-moves';
 import { createMountpointSplitter, createTopicMatcher, mountpointWildcard } from './mountpoint';
 import { OperatorLog } from './operator-log';
 import { PeerInstances } from './peer-instances';
@@ -306,28 +307,34 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   /**
    * New profiles (SIGHUP): every registered device is bound anew, so its device id, names and RPC
    * methods follow at once; observations made under the old profile stay until the device registers
-   * again. With `${device_id}` in the mountpoint a device whose id changed moves to its new topics,
-   * unless another device holds them or the new id cannot be a topic level (then it keeps its own).
+   * again. With `${device_id}` in the mountpoint a device whose id changed moves to its new topics
+   * (devices may swap ids), unless a device that stays holds them, another moving device takes them
+   * too, or the new id cannot be a topic level: then it keeps its own.
    */
   replaceProfiles(profiles: readonly DeviceProfile[]): void {
     if (!this.profiled) return;
     this.profiled.profiles.replace(profiles);
-    for (const [prefix, device] of [...this.byPrefix]) {
-      const moved = this.mount.render(device.reg);
-      if (moved === undefined || moved === prefix) {
-        if (moved === undefined) this.log.warn({ ep: device.endpoint, problem: this.mount.problem(device.reg) }, 'the new profiles give the device no usable ${device_id}; its topics stay where they are');
-        this.profiled.bind(device, prefix);
+    const moves: PrefixMove<MqttDevice>[] = [];
+    for (const [prefix, device] of this.byPrefix) {
+      const to = this.mount.render(device.reg);
+      if (to !== undefined && to !== prefix) {
+        moves.push({ device, from: prefix, to });
         continue;
       }
-      const holder = this.byPrefix.get(moved);
-      if (holder && holder !== device) {
-        this.log.warn({ ep: device.endpoint, holder: holder.endpoint, prefix: moved }, 'the new profiles give the device the topic prefix of another registered device; its topics stay where they are');
-        this.profiled.bind(device, prefix);
-        continue;
-      }
-      this.untrack(device, prefix);
-      this.track(device, moved);
-      this.log.info({ ep: device.endpoint, from: prefix, to: moved }, 'device moved to the topic prefix of its new device id');
+      if (to === undefined) this.log.warn({ ep: device.endpoint, problem: this.mount.problem(device.reg) }, 'the new profiles give the device no usable ${device_id}; its topics stay where they are');
+      this.profiled.bind(device, prefix);
+    }
+    if (moves.length === 0) return;
+    const plan = planPrefixMoves(this.byPrefix, moves);
+    for (const { move, holder } of plan.refused) {
+      this.log.warn({ ep: move.device.endpoint, holder: holder.endpoint, prefix: move.to }, 'the new profiles give the device the topic prefix of another registered device; its topics stay where they are');
+      this.profiled.bind(move.device, move.from);
+    }
+    // All leave first, so that devices may swap prefixes.
+    for (const move of plan.accepted) this.untrack(move.device, move.from);
+    for (const move of plan.accepted) {
+      this.track(move.device, move.to);
+      this.log.info({ ep: move.device.endpoint, from: move.from, to: move.to }, 'device moved to the topic prefix of its new device id');
     }
   }
 

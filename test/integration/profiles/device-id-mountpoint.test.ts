@@ -146,4 +146,20 @@ describe('${device_id} in the mountpoint', () => {
     const answer = await probe!.waitOn('lwm2m/n-meter-2/up/resp', { reqID: 5 });
     expect(answer.json).toMatchObject({ device_id: 'n-meter-2' });
   });
+
+  it('two devices may swap ids on SIGHUP: each takes the prefix the other leaves', async () => {
+    fs.writeFileSync(path.join(dir, 'ids.yaml'), 'meter-x: one\nmeter-y: two\n');
+    await start('lwm2m/${device_id}/');
+    const { device: x } = await device('meter-x');
+    const { device: y } = await device('meter-y');
+    await probe!.waitOn('lwm2m/two/up/register');
+    fs.writeFileSync(path.join(dir, 'ids.yaml'), 'meter-x: two\nmeter-y: one\n');
+    gw!.reloadCredentials();
+    const before = { x: x.requests.length, y: y.requests.length };
+    expect(await read('lwm2m/one/', 7)).toBe('2.05');
+    expect(y.requests.length).toBe(before.y + 1);
+    expect(await read('lwm2m/two/', 8)).toBe('2.05');
+    expect(x.requests.length).toBe(before.x + 1);
+    expect(logLines.filter((l) => l.includes('device moved to the topic prefix of its new device id'))).toHaveLength(2);
+  });
 });
