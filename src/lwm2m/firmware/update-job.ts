@@ -153,12 +153,14 @@ export class UpdateJob<C> implements RequestHandler<C> {
     this.stopPolling();
     const device = this.device();
     if (!device) return; // its next registration resumes the job
+    // An operation without a package (uninstall, activate, deactivate) may have lost its execute, or
+    // only its answer: the device's state decides whether it is done, else it is checked and sent again.
+    if (!this.target.delivers) return this.check(this.state.step !== 'check');
     switch (this.state.step) {
       case 'check':
         return this.check();
       case 'deliver':
         if (reregistered && this.state.method === 'push') this.startOver();
-        if (!this.target.delivers) return this.check(); // not a step of this operation (a damaged record)
         this.observe(device);
         return this.deliver(device);
       case 'download':
@@ -170,12 +172,6 @@ export class UpdateJob<C> implements RequestHandler<C> {
           this.host.persist(this);
           this.observe(device);
           return this.deliver(device);
-        }
-        if (!this.target.delivers) {
-          // The execute's answer was lost with the restart: the device's state decides.
-          this.state.step = 'updating';
-          this.observe(device);
-          return this.poll(true);
         }
         this.state.step = 'download';
         this.observe(device);
@@ -233,31 +229,36 @@ export class UpdateJob<C> implements RequestHandler<C> {
 
   // ---- steps ---------------------------------------------------------------------------------
 
-  private check(): void {
+  /** Reads the target instance and starts the job from it; `resumed`: an execute may have been sent already (no package jobs). */
+  private check(resumed = false): void {
     const device = this.device();
     if (!device) return;
     const path = this.target.path;
     this.send(device, { type: 'read', path: this.target.instance, query: [] }, (o) => {
-      if (o.kind !== 'response') return this.lost(o, `the read of ${path}`, () => this.check());
+      if (o.kind !== 'response') return this.lost(o, `the read of ${path}`, () => this.check(resumed));
       const res = o.response;
       if (!isSuccess(res.code)) return this.fail(`the device answered ${res.code} to a read of ${path}: it has no usable ${this.target.kind === 'firmware' ? 'Firmware Update object' : 'Software Management instance there'}`, res.code);
       const r = this.target.resources(res.content ?? []);
       this.known = r;
+      if (resumed) {
+        const verdict = this.target.afterExecute(r, true);
+        if (verdict === 'succeeded') return this.succeed();
+        if (typeof verdict === 'object') return this.failWithResult(verdict.failed);
+      }
       const problem = this.mismatch(r) ?? this.target.startProblem(r);
       if (problem) return this.fail(problem);
       const now = this.device();
+      if (!now) return; // its next registration resumes the job from here
       if (!this.target.delivers) {
         this.state.step = 'update';
         this.host.persist(this);
-        this.publish({ state: this.target.stateNames.executing });
-        if (!now) return;
+        if (!resumed) this.publish({ state: this.target.stateNames.executing });
         this.observe(now);
         return this.execute();
       }
       this.state.step = 'deliver';
       this.host.persist(this);
       this.publish({ state: 'downloading', progress: this.state.method === 'push' ? 0 : undefined });
-      if (!now) return;
       this.observe(now);
       this.deliver(now);
     });

@@ -18,7 +18,7 @@ import { finalJobEvent, jobEvents, registeredDevice, until } from '../../support
 import { MqttProbe, type ReceivedMessage } from '../../support/mqtt-probe';
 import { freeTcpPort, freeUdpPort } from '../../support/ports';
 import { SoftwareObject, SoftwareState, SoftwareUpdateResult, type SoftwareObjectOptions } from '../../support/software-object';
-import { DEVICE_ENTRIES, TestDevice } from '../../support/test-device';
+import { DEVICE_ENTRIES, TestDevice, type DeviceRequestHandler } from '../../support/test-device';
 
 jest.setTimeout(60_000);
 
@@ -269,6 +269,28 @@ describe('software management jobs over MQTT', () => {
     const last = await finalEvent('sw-restart', answer.jobId);
     expect(last).toMatchObject({ jobId: answer.jobId, state: 'succeeded', operation: 'install', pkgVersion: '2.0', reqID: 18 });
     expect(software.currentState).toBe(SoftwareState.INSTALLED);
+  });
+
+  it('a gateway restart while an Activate is unanswered: the job reads the instance again, sends Activate again and ends', async () => {
+    await start();
+    const software = new SoftwareObject({ installed: true, pkgName: 'app', pkgVersion: '1.0' });
+    let activates = 0;
+    // The first Activate is never answered (the device hangs), so the job is left at its execute.
+    const hang: DeviceRequestHandler = (req) => {
+      if (req.method !== 'POST' || req.uriPath.join('/') !== '9/0/10') return undefined;
+      activates++;
+      return activates === 1 ? new Promise<never>(() => undefined) : undefined;
+    };
+    const d = await registeredDevice(probe!, udpPort, { endpoint: 'sw-act-restart', entries: [...DEVICE_ENTRIES, ...software.entries()], handlers: [hang, software.handler] });
+    devices.push({ device: d, software });
+    const answer = await command('sw-act-restart', 30, 'software-activate', {});
+    await until(() => activates === 1);
+    await probe!.close();
+    await gw!.close();
+    await start();
+    expect(await finalEvent('sw-act-restart', answer.jobId)).toMatchObject({ jobId: answer.jobId, state: 'succeeded', operation: 'activate', activationState: true, reqID: 30 });
+    expect(activates).toBe(2);
+    expect(software.activationState).toBe(true);
   });
 
   it('several instances: data.instance names one; bad commands are answered with the reason, one software job per device', async () => {
