@@ -1,4 +1,4 @@
-import { mountpointProblem, mountpointVars, renderMountpoint } from './mountpoint';
+import { mountpointProblem, mountpointVars, renderMountpoint, type MountpointVars } from './mountpoint';
 import type { DeviceProfiles } from './profiles/device-profiles';
 
 /** What a device's topic prefix is made of: its registration (or a candidate's, before admission). */
@@ -59,8 +59,21 @@ export class DeviceMountpoint {
 
   /** Why a device's values cannot become its topics (a placeholder value, or its device id), or undefined. */
   problem(subject: MountpointSubject): string | undefined {
+    const checked = this.checkedVars(subject);
+    return 'problem' in checked ? checked.problem : undefined;
+  }
+
+  /** The device's prefix, or why its values cannot become its topics: one profile selection for both (admission, when exclusive). */
+  check(subject: MountpointSubject): { prefix: string } | { problem: string } {
+    const checked = this.checkedVars(subject);
+    return 'problem' in checked ? checked : { prefix: renderMountpoint(this.template, checked.vars) };
+  }
+
+  private checkedVars(subject: MountpointSubject): { vars: MountpointVars } | { problem: string } {
     const id = this.deviceId(subject);
-    if ('problem' in id) return `\${device_id}: ${id.problem}`;
-    return mountpointProblem(this.template, mountpointVars(subject.endpoint, subject.query, subject.peer.address, subject.attributes, id.id), this.maxLength);
+    if ('problem' in id) return { problem: `\${device_id}: ${id.problem}` };
+    const vars = mountpointVars(subject.endpoint, subject.query, subject.peer.address, subject.attributes, id.id);
+    const problem = mountpointProblem(this.template, vars, this.maxLength);
+    return problem === undefined ? { vars } : { problem };
   }
 }

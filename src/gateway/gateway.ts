@@ -149,7 +149,10 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
     engine.server.on('refused', this.opLog.refused);
     engine.server.registrations.setNameCheck((c, objectList, attributes) => {
       const subject: MountpointSubject = { endpoint: c.endpoint, query: c.query, peer: c.peer, attributes, objectList };
-      return this.mount.problem(subject) ?? this.prefixTaken(subject);
+      // Only a prefix two devices may share is rendered here, to be checked as free.
+      if (!this.mount.exclusive) return this.mount.problem(subject);
+      const checked = this.mount.check(subject);
+      return 'problem' in checked ? checked.problem : this.prefixTaken(subject.endpoint, checked.prefix);
     });
     mqtt.onMessage((topic, payload) => this.receive(topic, payload));
   }
@@ -363,11 +366,9 @@ export class Lwm2mMqttGateway implements RequestHandler<DownlinkCommand> {
   }
 
   /** Refuses a candidate whose topic prefix another registered endpoint holds (see DeviceMountpoint). */
-  private prefixTaken(subject: MountpointSubject): string | undefined {
-    if (!this.mount.exclusive) return undefined;
-    const prefix = this.mount.render(subject);
-    const holder = prefix === undefined ? undefined : this.byPrefix.get(prefix);
-    if (!holder || holder.endpoint === subject.endpoint) return undefined;
+  private prefixTaken(endpoint: string, prefix: string): string | undefined {
+    const holder = this.byPrefix.get(prefix);
+    if (!holder || holder.endpoint === endpoint) return undefined;
     return 'its topic prefix (lwm2m.mountpoint) is that of another registered device';
   }
 

@@ -30,7 +30,6 @@ export const PROTOCOL_OF_SCHEME: Readonly<Record<string, number>> = Object.freez
 /** Firmware Update Delivery Method /5/0/9. */
 export const DeliveryMethod = { PULL: 0, PUSH: 1, BOTH: 2 } as const;
 
-const integer = integerValue;
 
 /** The object 5 instance 0 values among decoded entries (a read of /5/0, or a notification of /5/0/3 or /5/0/5). */
 export function firmwareResources(entries: readonly Entry[]): TargetResources {
@@ -40,18 +39,18 @@ export function firmwareResources(entries: readonly Entry[]): TargetResources {
     const rest = e.path.slice(5).split('/');
     switch (rest[0]) {
       case '3':
-        out.state = integer(e.value);
+        out.state = integerValue(e.value);
         break;
       case '5':
-        out.result = integer(e.value);
+        out.result = integerValue(e.value);
         break;
       case '8': {
-        const p = integer(e.value);
+        const p = integerValue(e.value);
         if (p !== undefined) (out.protocols ??= []).push(p);
         break;
       }
       case '9':
-        out.delivery = integer(e.value);
+        out.delivery = integerValue(e.value);
         break;
       case '6':
         if (typeof e.value === 'string') out.pkgName = e.value;
